@@ -1,0 +1,15 @@
+"""Map DomainError (and DRF's own errors) to one JSON error shape on /api/v1/."""
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from registry.errors import DomainError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.details:
+            body["errors"] = exc.details
+        return Response(body, status=exc.status)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,121 @@
+"""The model warehouse: stream an upload to disk, inspect it in a child process, store it by hash.
+
+Storage goes through Django's storage API, so the same code writes to local files or to S3
+(django-storages) depending on settings. Nothing here holds a whole artifact in memory.
+"""
+
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from registry.errors import DomainError
+
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReceivedArtifact:
+    """An upload spooled to a local temporary file, with its digest and size."""
+
+    path: str
+    filename: str
+    sha256: str
+    size: int
+
+    def discard(self) -> None:
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+@dataclass(frozen=True)
+class InspectedArtifact:
+    format: str
+    signature: dict
+
+
+def artifact_receive(*, stream: BinaryIO, filename: str) -> ReceivedArtifact:
+    """Copy a stream to a temporary file in chunks, hashing it and enforcing the size limit."""
+    limit = settings.SAMHUB_ARTIFACT_MAX_BYTES
+    digest = hashlib.sha256()
+    size = 0
+    fd, path = tempfile.mkstemp(prefix="samhub-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK_SIZE):
+                size += len(chunk)
+                if size > limit:
+                    raise DomainError(
+                        f"The file is larger than the limit of {limit:,} bytes; nothing was stored.",
+                        code="artifact_too_large",
+                        status=413,
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        os.unlink(path)
+        raise
+    if size == 0:
+        os.unlink(path)
+        raise DomainError("The file is empty; nothing was stored.", code="artifact_invalid")
+    return ReceivedArtifact(path=path, filename=os.path.basename(filename), sha256=digest.hexdigest(), size=size)
+
+
+def _limit_child_memory() -> None:
+    limit = settings.SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def artifact_inspect(received: ReceivedArtifact) -> InspectedArtifact:
+    """Validate the file in a child process; refuse anything that is not a safe ONNX/skops model."""
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "registry.artifact_inspection", received.path, received.filename],
+            capture_output=True,
+            text=True,
+            timeout=settings.SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS,
+            preexec_fn=_limit_child_memory,
+            cwd=settings.BASE_DIR,
+        )
+    except subprocess.TimeoutExpired:
+        raise DomainError(
+            "Checking the model file took too long; nothing was stored.", code="artifact_invalid"
+        ) from None
+    try:
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise DomainError(
+            "The model file could not be checked (the checker stopped: "
+            f"{completed.stderr.strip().splitlines()[-1:] or ['no output']}); nothing was stored.",
+            code="artifact_invalid",
+        ) from None
+    if not result["ok"]:
+        raise DomainError(
+            f"{result['error']} Nothing was stored.", code="artifact_refused"
+        )
+    return InspectedArtifact(format=result["format"], signature=result["signature"])
+
+
+def artifact_storage_name(*, sha256: str, format: str) -> str:
+    return f"artifacts/{sha256[:2]}/{sha256}.{format}"
+
+
+def artifact_store(received: ReceivedArtifact, inspected: InspectedArtifact) -> str:
+    """Put the file into the warehouse under its content hash; the same bytes are stored once."""
+    name = artifact_storage_name(sha256=received.sha256, format=inspected.format)
+    if not default_storage.exists(name):
+        with open(received.path, "rb") as f:
+            stored = default_storage.save(name, File(f, name=name))
+        if stored != name:
+            # Another upload of the same bytes won the race; keep one copy.
+            default_storage.delete(stored)
+    return name

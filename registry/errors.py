@@ -1,0 +1,27 @@
+"""The one domain error of SAM Hub, mapped to an HTTP response in one place per surface."""
+
+
+class DomainError(Exception):
+    """A business rule refused an action; `status` is the HTTP status it maps to."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        status: int = 400,
+        details: dict | list | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.details = details
+
+    @classmethod
+    def not_allowed(cls, message: str) -> "DomainError":
+        return cls(message, code="permission_denied", status=403)
+
+    @classmethod
+    def conflict(cls, message: str, **kwargs) -> "DomainError":
+        return cls(message, code="invalid_state", status=409, **kwargs)

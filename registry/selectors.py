@@ -1,0 +1,118 @@
+"""Registry reads: what each user may see, the catalog and the audit queue."""
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q, QuerySet
+
+from registry import permissions
+from registry.models import ModelVersion, SmallAIModel, VersionStatus, VersionTransition
+
+CATALOG_STATES = (VersionStatus.RELEASED,)
+
+
+def versions_visible_to(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
+    """Consumers see released versions; providers also their organisations' work; auditors and
+    operators everything."""
+    versions = ModelVersion.objects.select_related("sam", "sam__organisation", "parent")
+    if not user.is_authenticated:
+        return versions.none()
+    if permissions.sees_every_version(user):
+        return versions
+    return versions.filter(
+        Q(status__in=CATALOG_STATES) | Q(sam__organisation__members=user)
+    ).distinct()
+
+
+def models_visible_to(user: User | AnonymousUser) -> QuerySet[SmallAIModel]:
+    sams = SmallAIModel.objects.select_related("organisation").prefetch_related("tags")
+    if not user.is_authenticated:
+        return sams.none()
+    if permissions.sees_every_version(user):
+        return sams
+    return sams.filter(
+        Q(versions__status__in=CATALOG_STATES) | Q(organisation__members=user)
+    ).distinct()
+
+
+def audit_queue(user: User) -> QuerySet[ModelVersion]:
+    """Submitted versions waiting for an auditor, oldest first, minus the auditor's own."""
+    return (
+        ModelVersion.objects.filter(status=VersionStatus.SUBMITTED)
+        .exclude(submitted_by=user)
+        .select_related("sam", "sam__organisation", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def version_history(version: ModelVersion) -> QuerySet[VersionTransition]:
+    return version.transitions.select_related("actor")
+
+
+def catalog_search(
+    *,
+    q: str = "",
+    inference_type: str = "",
+    domain: str = "",
+    region: str = "",
+    scenario: str = "",
+    tags: list[str] | None = None,
+    metric: str = "",
+    min_score: float | None = None,
+    max_score: float | None = None,
+) -> QuerySet[ModelVersion]:
+    """Released versions matching the filters; text search is full-text on PostgreSQL."""
+    versions = ModelVersion.objects.filter(status__in=CATALOG_STATES).select_related(
+        "sam", "sam__organisation"
+    ).prefetch_related("performance", "sam__tags")
+    exact = {
+        "sam__inference_type": inference_type,
+        "sam__domain__iexact": domain,
+        "sam__region__iexact": region,
+        "sam__scenario__iexact": scenario,
+    }
+    versions = versions.filter(**{k: v for k, v in exact.items() if v})
+    for tag in tags or []:
+        versions = versions.filter(sam__tags__name=tag)
+    if metric or min_score is not None or max_score is not None:
+        score = Q()
+        if metric:
+            score &= Q(performance__performance_metric__iexact=metric)
+        if min_score is not None:
+            score &= Q(performance__performance_score__gte=min_score)
+        if max_score is not None:
+            score &= Q(performance__performance_score__lte=max_score)
+        versions = versions.filter(pk__in=ModelVersion.objects.filter(score).values("pk"))
+    if q:
+        versions = _text_search(versions, q)
+    return versions.order_by("-released_at", "pk")
+
+
+def _text_search(versions: QuerySet[ModelVersion], q: str) -> QuerySet[ModelVersion]:
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = (
+            SearchVector("sam__name", weight="A")
+            + SearchVector("sam__inference_name", weight="A")
+            + SearchVector("sam__description", weight="B")
+            + SearchVector("sam__domain", "sam__scenario", "sam__region", weight="B")
+            + SearchVector("sam__intended_use", "release_notes", weight="C")
+        )
+        matching = ModelVersion.objects.annotate(search=vector).filter(
+            search=SearchQuery(q, search_type="websearch")
+        )
+        tagged = ModelVersion.objects.filter(sam__tags__name__iexact=q)
+        return versions.filter(Q(pk__in=matching.values("pk")) | Q(pk__in=tagged.values("pk")))
+    text = Q()
+    for word in q.split():
+        text &= (
+            Q(sam__name__icontains=word)
+            | Q(sam__inference_name__icontains=word)
+            | Q(sam__description__icontains=word)
+            | Q(sam__domain__icontains=word)
+            | Q(sam__scenario__icontains=word)
+            | Q(sam__region__icontains=word)
+            | Q(sam__intended_use__icontains=word)
+            | Q(sam__tags__name__iexact=word)
+        )
+    return versions.filter(pk__in=ModelVersion.objects.filter(text).values("pk"))

@@ -1,0 +1,413 @@
+"""Registry writes: one function per business action of ENI SAM centralised management."""
+
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+from django_fsm import ConcurrentTransition
+
+from registry import artifacts, permissions
+from registry.checklist import REGISTRATION_FIELDS, submission_blockers, version_checklist
+from registry.errors import DomainError
+from registry.models import (
+    AccessType,
+    AuditDecision,
+    AuditReview,
+    ModelPerformance,
+    ModelVersion,
+    Organisation,
+    SmallAIModel,
+    Tag,
+    VersionStatus,
+    VersionTransition,
+)
+
+SAM_FIELDS = (
+    "name",
+    "description",
+    "inference_type",
+    "inference_name",
+    "domain",
+    "region",
+    "scenario",
+    "licence",
+    "intended_use",
+    "limitations",
+)
+VERSION_FIELDS = ("version", "release_notes", "training_context")
+# States in which the provider may upload an artifact: while drafting, or at the register step.
+ARTIFACT_UPLOAD_STATES = (VersionStatus.DRAFT, VersionStatus.APPROVED)
+
+
+def _validated_save(instance) -> None:
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        raise DomainError(
+            "Some fields are not valid.", code="invalid", details=exc.message_dict
+        ) from None
+    instance.save()
+
+
+def _set_tags(sam: SmallAIModel, tags: Iterable[str]) -> None:
+    names = sorted({slugify(t) for t in tags if slugify(t)})
+    sam.tags.set([Tag.objects.get_or_create(name=name)[0] for name in names])
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:180] or "model"
+    slug, n = base, 1
+    while SmallAIModel.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def sam_create(
+    *, user: User, organisation: Organisation, tags: Iterable[str] = (), **fields
+) -> SmallAIModel:
+    """Sign a new SAM in for the provider's organisation (ENI SAM clause 5, step 1)."""
+    if not permissions.can_create_model(user, organisation):
+        raise DomainError.not_allowed(
+            f"You cannot register models for {organisation}: you are not one of its providers."
+        )
+    unknown = set(fields) - set(SAM_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown model fields: {', '.join(sorted(unknown))}.")
+    sam = SmallAIModel(
+        organisation=organisation, created_by=user, slug=_unique_slug(fields.get("name", "")), **fields
+    )
+    _validated_save(sam)
+    _set_tags(sam, tags)
+    return sam
+
+
+@transaction.atomic
+def sam_update(*, sam: SmallAIModel, user: User, tags: Iterable[str] | None = None, **fields) -> SmallAIModel:
+    if not permissions.can_edit_model(sam, user):
+        raise DomainError.not_allowed("Only providers of the model's organisation can change it.")
+    unknown = set(fields) - set(SAM_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown model fields: {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(sam, name, value)
+    _validated_save(sam)
+    if tags is not None:
+        _set_tags(sam, tags)
+    return sam
+
+
+def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None:
+    version.performance.all().delete()
+    for entry in performance:
+        row = ModelPerformance(
+            version=version,
+            inference_output_name=entry.get("inferenceOutputName", ""),
+            performance_metric=entry.get("performanceMetric", ""),
+            performance_score=entry.get("performanceScore"),
+            decision_confidence_score=entry.get("decisionConfidenceScore"),
+        )
+        try:
+            row.full_clean(exclude=["version"])
+        except ValidationError as exc:
+            raise DomainError(
+                "A performance entry is not valid.", details={"performance": exc.message_dict}
+            ) from None
+        row.save()
+
+
+@transaction.atomic
+def version_create(
+    *,
+    sam: SmallAIModel,
+    user: User,
+    version: str,
+    parent: ModelVersion | None = None,
+    performance: Iterable[dict] = (),
+    **fields,
+) -> ModelVersion:
+    """Start a new DRAFT version of a SAM, optionally derived from a parent version."""
+    if not permissions.can_edit_model(sam, user) or not user.has_perm("registry.add_modelversion"):
+        raise DomainError.not_allowed("Only providers of the model's organisation can add versions.")
+    if parent is not None and parent.sam_id != sam.pk:
+        raise DomainError("The parent version belongs to another model.", details={"parent": ["other model"]})
+    if ModelVersion.objects.filter(sam=sam, version=version).exists():
+        raise DomainError(
+            f"{sam.name} already has a version {version}.", details={"version": ["already exists"]}
+        )
+    created = ModelVersion(sam=sam, version=version, parent=parent, created_by=user, **fields)
+    _validated_save(created)
+    _set_performance(created, performance)
+    return created
+
+
+@transaction.atomic
+def version_update(
+    *, version_id: int, user: User, performance: Iterable[dict] | None = None, **fields
+) -> ModelVersion:
+    """Edit a DRAFT version (the provider's revision after a rejection happens here)."""
+    version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
+    if not permissions.can_edit_version(version, user):
+        raise DomainError.not_allowed("Only providers of the model's organisation can edit it.")
+    if version.status != VersionStatus.DRAFT:
+        raise DomainError.conflict(
+            f"Version {version.version} is {version.status}; only a DRAFT can be edited."
+        )
+    unknown = set(fields) - set(VERSION_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown version fields: {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(version, name, value)
+    _validated_save(version)
+    if performance is not None:
+        _set_performance(version, performance)
+    return version
+
+
+def version_artifact_upload(
+    *, version_id: int, user: User, stream: BinaryIO, filename: str
+) -> ModelVersion:
+    """Validate an uploaded model file and put it into the warehouse (ENI SAM clause 5, step 4).
+
+    The slow part (spooling, checking, storing) runs outside any transaction; a refused file
+    leaves nothing behind.
+    """
+    version = ModelVersion.objects.select_related("sam").get(pk=version_id)
+    _check_artifact_upload_allowed(version, user)
+    received = artifacts.artifact_receive(stream=stream, filename=filename)
+    try:
+        inspected = artifacts.artifact_inspect(received)
+        name = artifacts.artifact_store(received, inspected)
+    finally:
+        received.discard()
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
+        _check_artifact_upload_allowed(version, user)
+        version.artifact.name = name
+        version.artifact_filename = received.filename
+        version.artifact_format = inspected.format
+        version.artifact_sha256 = received.sha256
+        version.artifact_size = received.size
+        version.signature = inspected.signature
+        version.save()
+    return version
+
+
+def _check_artifact_upload_allowed(version: ModelVersion, user: User) -> None:
+    if not permissions.can_edit_version(version, user):
+        raise DomainError.not_allowed("Only providers of the model's organisation can upload its files.")
+    if version.status not in ARTIFACT_UPLOAD_STATES:
+        raise DomainError.conflict(
+            f"Version {version.version} is {version.status}; files can be uploaded while it is "
+            "DRAFT or APPROVED (at the register step)."
+        )
+
+
+def _version_transition(
+    *,
+    version_id: int,
+    user: User,
+    name: str,
+    allowed: Callable[[ModelVersion, User], bool],
+    reason: str = "",
+    before: Callable[[ModelVersion], None] | None = None,
+    kwargs: dict | None = None,
+) -> ModelVersion:
+    """Apply one lifecycle transition under a row lock and log it; refuse with a clear message."""
+    try:
+        with transaction.atomic():
+            version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
+            method = getattr(version, name)
+            sources = sorted(
+                str(t.source) for t in version.get_all_status_transitions() if t.name == name
+            )
+            if version.status not in sources:
+                raise DomainError.conflict(
+                    f"Cannot {name} version {version.version}: it is {version.status}, "
+                    f"and {name} needs {' or '.join(sources)}."
+                )
+            if not allowed(version, user):
+                raise DomainError.not_allowed(_denial_message(name, version, user))
+            if before is not None:
+                before(version)
+            source = version.status
+            method(**(kwargs or {}))
+            version.save()
+            VersionTransition.objects.create(
+                version=version, name=name, source=source, target=version.status, actor=user, reason=reason
+            )
+            return version
+    except ConcurrentTransition:
+        raise DomainError.conflict(
+            f"Version {version_id} changed while you were working on it; reload and try again."
+        ) from None
+
+
+def _denial_message(name: str, version: ModelVersion, user: User) -> str:
+    if name in ("approve", "reject") and permissions.is_auditor(user):
+        return "You submitted this version, so another auditor must audit it (separation of duties)."
+    if name in ("approve", "reject"):
+        return "Only auditors can approve or reject a version."
+    return f"You are not allowed to {name} versions of {version.sam.organisation}'s models."
+
+
+def _require_complete(version: ModelVersion) -> None:
+    blockers = submission_blockers(version)
+    if blockers:
+        raise DomainError(
+            "Required registration fields are missing or malformed: "
+            + ", ".join(item.label for item in blockers)
+            + ".",
+            code="incomplete_registration",
+            details={item.field: [item.message] for item in blockers},
+        )
+
+
+def version_submit(*, version_id: int, user: User) -> ModelVersion:
+    """Send a DRAFT to the audit queue (ENI SAM clause 5, step 2)."""
+    return _version_transition(
+        version_id=version_id,
+        user=user,
+        name="submit",
+        allowed=permissions.can_submit,
+        before=_require_complete,
+        kwargs={"by": user},
+    )
+
+
+@transaction.atomic
+def version_approve(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
+    """Pass the audit: the registered fields meet the requirements (ENI SAM clause 5, step 2)."""
+    version = _version_transition(
+        version_id=version_id, user=user, name="approve", allowed=permissions.can_audit, reason=reason
+    )
+    _record_review(version, user, AuditDecision.APPROVED, reason, [])
+    return version
+
+
+def _clean_findings(findings: Iterable[dict]) -> list[dict]:
+    cleaned = []
+    for finding in findings:
+        field, message = finding.get("field", ""), (finding.get("message") or "").strip()
+        if field not in REGISTRATION_FIELDS:
+            raise DomainError(
+                f"A finding names an unknown field {field!r}.",
+                details={"findings": [f"unknown field {field!r}; use one of {', '.join(REGISTRATION_FIELDS)}"]},
+            )
+        if not message:
+            raise DomainError(
+                f"The finding on {REGISTRATION_FIELDS[field]} needs a message.",
+                details={"findings": [f"{field}: message is empty"]},
+            )
+        cleaned.append({"field": field, "message": message})
+    return cleaned
+
+
+def version_reject(
+    *, version_id: int, user: User, reason: str, findings: Iterable[dict]
+) -> ModelVersion:
+    """Send a submission back with a reason and per-field findings for the provider to fix."""
+    cleaned = _clean_findings(findings)
+    if not reason.strip():
+        raise DomainError("Say why the version is rejected.", details={"reason": ["required"]})
+    if not cleaned:
+        raise DomainError(
+            "Name at least one field that fails and why.", details={"findings": ["at least one"]}
+        )
+    with transaction.atomic():
+        version = _version_transition(
+            version_id=version_id, user=user, name="reject", allowed=permissions.can_audit, reason=reason
+        )
+        _record_review(version, user, AuditDecision.REJECTED, reason, cleaned)
+    return version
+
+
+def _record_review(
+    version: ModelVersion, user: User, decision: str, reason: str, findings: list[dict]
+) -> AuditReview:
+    return AuditReview.objects.create(
+        version=version,
+        auditor=user,
+        decision=decision,
+        reason=reason,
+        findings=findings,
+        checklist=[item.as_dict() for item in version_checklist(version)],
+    )
+
+
+def version_revise(*, version_id: int, user: User) -> ModelVersion:
+    """Take a REJECTED version back to DRAFT so the provider can fix the findings."""
+    return _version_transition(
+        version_id=version_id, user=user, name="revise", allowed=permissions.can_edit_version
+    )
+
+
+def version_register(
+    *, version_id: int, user: User, access_type: str, endpoint_url: str = ""
+) -> ModelVersion:
+    """Fix the access type of an APPROVED version and register it (ENI SAM clause 5, steps 3-4)."""
+    if access_type not in AccessType.values:
+        raise DomainError(
+            f"Choose an access type: {', '.join(AccessType.values)}.", details={"access_type": ["invalid"]}
+        )
+
+    def set_access(version: ModelVersion) -> None:
+        version.access_type = access_type
+        version.endpoint_url = endpoint_url if access_type == AccessType.EXTERNAL_ENDPOINT else ""
+        if access_type == AccessType.EXTERNAL_ENDPOINT:
+            try:
+                version.full_clean(exclude=["sam", "created_by", "parent", "submitted_by"])
+            except ValidationError as exc:
+                raise DomainError("The endpoint URL is not valid.", details=exc.message_dict) from None
+            if not endpoint_url:
+                raise DomainError(
+                    "An external endpoint needs its URL.", details={"endpoint_url": ["required"]}
+                )
+        elif not version.artifact_sha256:
+            raise DomainError(
+                "Upload the model file before registering it in the warehouse.",
+                code="artifact_missing",
+                details={"artifact": ["required"]},
+            )
+
+    return _version_transition(
+        version_id=version_id,
+        user=user,
+        name="register",
+        allowed=permissions.can_register,
+        before=set_access,
+    )
+
+
+def version_release(*, version_id: int, user: User) -> ModelVersion:
+    """Publish a REGISTERED version in the catalog (ENI SAM clause 5, step 5)."""
+    return _version_transition(
+        version_id=version_id, user=user, name="release", allowed=permissions.can_release
+    )
+
+
+def version_deprecate(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
+    return _version_transition(
+        version_id=version_id, user=user, name="deprecate", allowed=permissions.can_retire, reason=reason
+    )
+
+
+def version_retire(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
+    return _version_transition(
+        version_id=version_id, user=user, name="retire", allowed=permissions.can_retire, reason=reason
+    )
+
+
+def organisation_create(*, name: str, members: Iterable[User] = ()) -> Organisation:
+    try:
+        with transaction.atomic():
+            organisation = Organisation(name=name, slug=slugify(name))
+            _validated_save(organisation)
+    except IntegrityError:
+        raise DomainError(f"An organisation named {name} exists already.") from None
+    organisation.members.add(*members)
+    return organisation
