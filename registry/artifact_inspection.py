@@ -15,7 +15,9 @@ PICKLE_HINT = (
     "Loading pickle and joblib files runs arbitrary code, so SAM Hub refuses them. "
     "Save scikit-learn models with skops (skops.io.dump) or convert them to ONNX."
 )
-ACCEPTED_HINT = "SAM Hub accepts ONNX models (.onnx) and scikit-learn models saved with skops (.skops)."
+ACCEPTED_HINT = (
+    "SAM Hub accepts ONNX models (.onnx) and scikit-learn models saved with skops (.skops)."
+)
 # skops marks the tree structure untrusted because scikit-learn indexes its arrays without
 # bounds checks; we trust it only after validate_tree() has checked every array.
 TREE_TYPE = "sklearn.tree._tree.Tree"
@@ -67,7 +69,9 @@ def _inspect_onnx(path: str, *, claimed: bool) -> dict:
         model = onnx.load(path, load_external_data=False)
     except (DecodeError, RuntimeWarning, ValueError, OSError) as exc:
         if claimed:
-            raise ArtifactRefused(f"The ONNX file cannot be read (truncated or corrupt): {exc}") from exc
+            raise ArtifactRefused(
+                f"The ONNX file cannot be read (truncated or corrupt): {exc}"
+            ) from exc
         raise ArtifactRefused(f"Unknown file format. {ACCEPTED_HINT}") from exc
     if not model.graph.node and not model.graph.output:
         if claimed:
@@ -153,7 +157,9 @@ def _skops_signature(estimator, n_features: int) -> dict:
         outputs = [{"name": "label", "type": str(classes.dtype), "shape": [None]}]
         outputs[0]["classes"] = [c.item() if hasattr(c, "item") else c for c in classes]
         if hasattr(estimator, "predict_proba"):
-            outputs.append({"name": "probabilities", "type": "float64", "shape": [None, len(classes)]})
+            outputs.append(
+                {"name": "probabilities", "type": "float64", "shape": [None, len(classes)]}
+            )
     else:
         outputs = [{"name": "variable", "type": "float64", "shape": [None]}]
     return {"inputs": inputs, "outputs": outputs, "estimator": type(estimator).__name__}
@@ -213,10 +219,14 @@ def validate_tree(tree, n_features: int) -> None:
         kids = children[internal]
         # scikit-learn builds depth-first, so a child always comes after its parent.
         if kids.size and (kids.min() < 0 or kids.max() >= count or np.any(kids <= nodes[internal])):
-            raise ArtifactRefused("A decision tree in the skops file has child indices out of range.")
+            raise ArtifactRefused(
+                "A decision tree in the skops file has child indices out of range."
+            )
     used = feature[internal]
     if used.size and (used.min() < 0 or used.max() >= n_features):
-        raise ArtifactRefused("A decision tree in the skops file uses feature indices out of range.")
+        raise ArtifactRefused(
+            "A decision tree in the skops file uses feature indices out of range."
+        )
     if not np.all(np.isfinite(threshold[internal])):
         raise ArtifactRefused("A decision tree in the skops file has non-finite thresholds.")
     if not np.all(np.isfinite(value)):

@@ -67,7 +67,9 @@ def artifact_receive(*, stream: BinaryIO, filename: str) -> ReceivedArtifact:
     if size == 0:
         os.unlink(path)
         raise DomainError("The file is empty; nothing was stored.", code="artifact_invalid")
-    return ReceivedArtifact(path=path, filename=os.path.basename(filename), sha256=digest.hexdigest(), size=size)
+    return ReceivedArtifact(
+        path=path, filename=os.path.basename(filename), sha256=digest.hexdigest(), size=size
+    )
 
 
 def _limit_child_memory() -> None:
@@ -79,7 +81,13 @@ def artifact_inspect(received: ReceivedArtifact) -> InspectedArtifact:
     """Validate the file in a child process; refuse anything that is not a safe ONNX/skops model."""
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "registry.artifact_inspection", received.path, received.filename],
+            [
+                sys.executable,
+                "-m",
+                "registry.artifact_inspection",
+                received.path,
+                received.filename,
+            ],
             capture_output=True,
             text=True,
             timeout=settings.SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS,
@@ -99,9 +107,7 @@ def artifact_inspect(received: ReceivedArtifact) -> InspectedArtifact:
             code="artifact_invalid",
         ) from None
     if not result["ok"]:
-        raise DomainError(
-            f"{result['error']} Nothing was stored.", code="artifact_refused"
-        )
+        raise DomainError(f"{result['error']} Nothing was stored.", code="artifact_refused")
     return InspectedArtifact(format=result["format"], signature=result["signature"])
 
 

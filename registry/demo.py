@@ -19,7 +19,9 @@ KPI_FEATURES = [
 ]
 
 
-def cell_kpi_dataset(*, n_samples: int = 4000, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cell_kpi_dataset(
+    *, n_samples: int = 4000, seed: int = 7
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (features, next-hour cell load in %, anomaly label 0/1) for synthetic cells."""
     rng = np.random.default_rng(seed)
     hour = rng.integers(0, 24, n_samples)
@@ -123,7 +125,9 @@ def kpi_anomaly_model() -> DemoModel:
 
     x, _, anomaly = cell_kpi_dataset()
     train, test = _split(len(x))
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, class_weight="balanced"))
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=500, class_weight="balanced")
+    )
     model.fit(x[train].astype(np.float64), anomaly[train])
     predicted = model.predict(x[test].astype(np.float64))
     proba = model.predict_proba(x[test].astype(np.float64))

@@ -77,7 +77,9 @@ class SmallAIModel(models.Model):
         ordering = ["name"]
         verbose_name = "small AI model"
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="unique_model_name_per_org")
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="unique_model_name_per_org"
+            )
         ]
 
     def __str__(self) -> str:
@@ -290,7 +292,9 @@ class AuditReview(models.Model):
     """An auditor's decision on a submitted version (ENI SAM clause 5, step 2)."""
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="reviews")
-    auditor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     decision = models.CharField(max_length=16, choices=AuditDecision.choices)
     reason = models.TextField(blank=True)
     findings = models.JSONField(

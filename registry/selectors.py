@@ -61,9 +61,11 @@ def catalog_search(
     max_score: float | None = None,
 ) -> QuerySet[ModelVersion]:
     """Released versions matching the filters; text search is full-text on PostgreSQL."""
-    versions = ModelVersion.objects.filter(status__in=CATALOG_STATES).select_related(
-        "sam", "sam__organisation"
-    ).prefetch_related("performance", "sam__tags")
+    versions = (
+        ModelVersion.objects.filter(status__in=CATALOG_STATES)
+        .select_related("sam", "sam__organisation")
+        .prefetch_related("performance", "sam__tags")
+    )
     exact = {
         "sam__inference_type": inference_type,
         "sam__domain__iexact": domain,

@@ -43,8 +43,10 @@ ARTIFACT_UPLOAD_STATES = (VersionStatus.DRAFT, VersionStatus.APPROVED)
 
 
 def _validated_save(instance) -> None:
+    # A protected FSM field refuses the re-assignment clean_fields() does; it is never user input.
+    exclude = ["status"] if isinstance(instance, ModelVersion) else None
     try:
-        instance.full_clean()
+        instance.full_clean(exclude=exclude)
     except ValidationError as exc:
         raise DomainError(
             "Some fields are not valid.", code="invalid", details=exc.message_dict
@@ -79,7 +81,10 @@ def sam_create(
     if unknown:
         raise DomainError(f"Unknown model fields: {', '.join(sorted(unknown))}.")
     sam = SmallAIModel(
-        organisation=organisation, created_by=user, slug=_unique_slug(fields.get("name", "")), **fields
+        organisation=organisation,
+        created_by=user,
+        slug=_unique_slug(fields.get("name", "")),
+        **fields,
     )
     _validated_save(sam)
     _set_tags(sam, tags)
@@ -87,7 +92,9 @@ def sam_create(
 
 
 @transaction.atomic
-def sam_update(*, sam: SmallAIModel, user: User, tags: Iterable[str] | None = None, **fields) -> SmallAIModel:
+def sam_update(
+    *, sam: SmallAIModel, user: User, tags: Iterable[str] | None = None, **fields
+) -> SmallAIModel:
     if not permissions.can_edit_model(sam, user):
         raise DomainError.not_allowed("Only providers of the model's organisation can change it.")
     unknown = set(fields) - set(SAM_FIELDS)
@@ -132,9 +139,13 @@ def version_create(
 ) -> ModelVersion:
     """Start a new DRAFT version of a SAM, optionally derived from a parent version."""
     if not permissions.can_edit_model(sam, user) or not user.has_perm("registry.add_modelversion"):
-        raise DomainError.not_allowed("Only providers of the model's organisation can add versions.")
+        raise DomainError.not_allowed(
+            "Only providers of the model's organisation can add versions."
+        )
     if parent is not None and parent.sam_id != sam.pk:
-        raise DomainError("The parent version belongs to another model.", details={"parent": ["other model"]})
+        raise DomainError(
+            "The parent version belongs to another model.", details={"parent": ["other model"]}
+        )
     if ModelVersion.objects.filter(sam=sam, version=version).exists():
         raise DomainError(
             f"{sam.name} already has a version {version}.", details={"version": ["already exists"]}
@@ -199,7 +210,9 @@ def version_artifact_upload(
 
 def _check_artifact_upload_allowed(version: ModelVersion, user: User) -> None:
     if not permissions.can_edit_version(version, user):
-        raise DomainError.not_allowed("Only providers of the model's organisation can upload its files.")
+        raise DomainError.not_allowed(
+            "Only providers of the model's organisation can upload its files."
+        )
     if version.status not in ARTIFACT_UPLOAD_STATES:
         raise DomainError.conflict(
             f"Version {version.version} is {version.status}; files can be uploaded while it is "
@@ -220,7 +233,9 @@ def _version_transition(
     """Apply one lifecycle transition under a row lock and log it; refuse with a clear message."""
     try:
         with transaction.atomic():
-            version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
+            version = (
+                ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
+            )
             method = getattr(version, name)
             sources = sorted(
                 str(t.source) for t in version.get_all_status_transitions() if t.name == name
@@ -238,7 +253,12 @@ def _version_transition(
             method(**(kwargs or {}))
             version.save()
             VersionTransition.objects.create(
-                version=version, name=name, source=source, target=version.status, actor=user, reason=reason
+                version=version,
+                name=name,
+                source=source,
+                target=version.status,
+                actor=user,
+                reason=reason,
             )
             return version
     except ConcurrentTransition:
@@ -249,7 +269,9 @@ def _version_transition(
 
 def _denial_message(name: str, version: ModelVersion, user: User) -> str:
     if name in ("approve", "reject") and permissions.is_auditor(user):
-        return "You submitted this version, so another auditor must audit it (separation of duties)."
+        return (
+            "You submitted this version, so another auditor must audit it (separation of duties)."
+        )
     if name in ("approve", "reject"):
         return "Only auditors can approve or reject a version."
     return f"You are not allowed to {name} versions of {version.sam.organisation}'s models."
@@ -283,7 +305,11 @@ def version_submit(*, version_id: int, user: User) -> ModelVersion:
 def version_approve(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
     """Pass the audit: the registered fields meet the requirements (ENI SAM clause 5, step 2)."""
     version = _version_transition(
-        version_id=version_id, user=user, name="approve", allowed=permissions.can_audit, reason=reason
+        version_id=version_id,
+        user=user,
+        name="approve",
+        allowed=permissions.can_audit,
+        reason=reason,
     )
     _record_review(version, user, AuditDecision.APPROVED, reason, [])
     return version
@@ -296,7 +322,11 @@ def _clean_findings(findings: Iterable[dict]) -> list[dict]:
         if field not in REGISTRATION_FIELDS:
             raise DomainError(
                 f"A finding names an unknown field {field!r}.",
-                details={"findings": [f"unknown field {field!r}; use one of {', '.join(REGISTRATION_FIELDS)}"]},
+                details={
+                    "findings": [
+                        f"unknown field {field!r}; use one of {', '.join(REGISTRATION_FIELDS)}"
+                    ]
+                },
             )
         if not message:
             raise DomainError(
@@ -320,7 +350,11 @@ def version_reject(
         )
     with transaction.atomic():
         version = _version_transition(
-            version_id=version_id, user=user, name="reject", allowed=permissions.can_audit, reason=reason
+            version_id=version_id,
+            user=user,
+            name="reject",
+            allowed=permissions.can_audit,
+            reason=reason,
         )
         _record_review(version, user, AuditDecision.REJECTED, reason, cleaned)
     return version
@@ -352,7 +386,8 @@ def version_register(
     """Fix the access type of an APPROVED version and register it (ENI SAM clause 5, steps 3-4)."""
     if access_type not in AccessType.values:
         raise DomainError(
-            f"Choose an access type: {', '.join(AccessType.values)}.", details={"access_type": ["invalid"]}
+            f"Choose an access type: {', '.join(AccessType.values)}.",
+            details={"access_type": ["invalid"]},
         )
 
     def set_access(version: ModelVersion) -> None:
@@ -360,9 +395,13 @@ def version_register(
         version.endpoint_url = endpoint_url if access_type == AccessType.EXTERNAL_ENDPOINT else ""
         if access_type == AccessType.EXTERNAL_ENDPOINT:
             try:
-                version.full_clean(exclude=["sam", "created_by", "parent", "submitted_by"])
+                version.full_clean(
+                    exclude=["status", "sam", "created_by", "parent", "submitted_by"]
+                )
             except ValidationError as exc:
-                raise DomainError("The endpoint URL is not valid.", details=exc.message_dict) from None
+                raise DomainError(
+                    "The endpoint URL is not valid.", details=exc.message_dict
+                ) from None
             if not endpoint_url:
                 raise DomainError(
                     "An external endpoint needs its URL.", details={"endpoint_url": ["required"]}
@@ -392,13 +431,21 @@ def version_release(*, version_id: int, user: User) -> ModelVersion:
 
 def version_deprecate(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
     return _version_transition(
-        version_id=version_id, user=user, name="deprecate", allowed=permissions.can_retire, reason=reason
+        version_id=version_id,
+        user=user,
+        name="deprecate",
+        allowed=permissions.can_retire,
+        reason=reason,
     )
 
 
 def version_retire(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
     return _version_transition(
-        version_id=version_id, user=user, name="retire", allowed=permissions.can_retire, reason=reason
+        version_id=version_id,
+        user=user,
+        name="retire",
+        allowed=permissions.can_retire,
+        reason=reason,
     )
 
 

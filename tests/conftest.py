@@ -1,0 +1,56 @@
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _warehouse_in_tmp(settings, tmp_path):
+    """Each test gets its own local warehouse folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "warehouse"},
+        },
+    }
+    settings.MEDIA_ROOT = tmp_path / "warehouse"
+
+
+@pytest.fixture
+def organisation(db):
+    return factories.make_organisation("North Operator")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return factories.make_organisation("South Operator")
+
+
+@pytest.fixture
+def provider(organisation):
+    return factories.make_user("provider", organisation=organisation, username="provider")
+
+
+@pytest.fixture
+def other_provider(other_organisation):
+    return factories.make_user("provider", organisation=other_organisation, username="outsider")
+
+
+@pytest.fixture
+def auditor(db):
+    return factories.make_user("auditor", username="auditor")
+
+
+@pytest.fixture
+def second_auditor(db):
+    return factories.make_user("auditor", username="auditor2")
+
+
+@pytest.fixture
+def operator(db):
+    return factories.make_user("operator", username="operator", is_staff=True)
+
+
+@pytest.fixture
+def consumer(db):
+    return factories.make_user("consumer", username="consumer")

@@ -1,0 +1,126 @@
+"""Test data built through the same services users go through."""
+
+import io
+from functools import cache
+from itertools import count
+
+from django.contrib.auth.models import Group, User
+
+from registry import demo, services
+from registry.models import ModelVersion, Organisation, SmallAIModel
+
+_serial = count(1)
+
+
+def make_user(role: str | None, *, organisation: Organisation | None = None, **extra) -> User:
+    n = next(_serial)
+    user = User.objects.create_user(
+        username=extra.pop("username", f"{role or 'nobody'}{n}"),
+        password="pw-for-tests-123",
+        **extra,
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    if organisation is not None:
+        organisation.members.add(user)
+    return user
+
+
+def make_organisation(name: str | None = None) -> Organisation:
+    return services.organisation_create(name=name or f"Operator {next(_serial)}")
+
+
+@cache
+def demo_model(kind: str) -> demo.DemoModel:
+    """Trained once per test session: 'onnx' (cell load), 'skops' (anomaly), 'trees' (forest)."""
+    builders = {
+        "onnx": demo.cell_load_model,
+        "skops": demo.kpi_anomaly_model,
+        "trees": demo.handover_failure_model,
+    }
+    return builders[kind]()
+
+
+SAM_FIELDS = {
+    "description": "Predicts next-hour cell load from current KPIs for energy saving.",
+    "inference_type": "NWDAF_ANALYTICS",
+    "inference_name": "NF_LOAD",
+    "domain": "RAN",
+    "region": "North",
+    "scenario": "Energy saving",
+    "licence": "Apache-2.0",
+    "intended_use": "Forecast cell load one hour ahead.",
+    "limitations": "Synthetic training data.",
+}
+PERFORMANCE = [
+    {"inferenceOutputName": "variable", "performanceMetric": "MAE", "performanceScore": 2.5}
+]
+
+
+def make_model(provider: User, *, name: str | None = None, **fields) -> SmallAIModel:
+    organisation = provider.organisations.first()
+    return services.sam_create(
+        user=provider,
+        organisation=organisation,
+        tags=fields.pop("tags", ["load"]),
+        **{"name": name or f"Model {next(_serial)}", **SAM_FIELDS, **fields},
+    )
+
+
+def make_draft(
+    provider: User, *, sam: SmallAIModel | None = None, version: str = "1.0.0", **fields
+) -> ModelVersion:
+    sam = sam or make_model(provider)
+    return services.version_create(
+        sam=sam,
+        user=provider,
+        version=version,
+        performance=fields.pop("performance", PERFORMANCE),
+        training_context=fields.pop("training_context", {"dataset": "synthetic"}),
+        **fields,
+    )
+
+
+def upload(version: ModelVersion, provider: User, kind: str = "onnx") -> ModelVersion:
+    model = demo_model(kind)
+    return services.version_artifact_upload(
+        version_id=version.pk,
+        user=provider,
+        stream=io.BytesIO(model.content),
+        filename=model.filename,
+    )
+
+
+def make_version_in(
+    state: str, *, provider: User, auditor: User, kind: str = "onnx", **fields
+) -> ModelVersion:
+    """A version carried through the lifecycle up to `state` by the given people."""
+    version = make_draft(provider, **fields)
+    steps = ["SUBMITTED", "APPROVED", "REGISTERED", "RELEASED", "DEPRECATED", "RETIRED"]
+    if state == "DRAFT":
+        return version
+    if state == "REJECTED":
+        services.version_submit(version_id=version.pk, user=provider)
+        return services.version_reject(
+            version_id=version.pk,
+            user=auditor,
+            reason="Incomplete",
+            findings=[{"field": "limitations", "message": "Say which cells it was not tested on."}],
+        )
+    for step in steps[: steps.index(state) + 1]:
+        if step == "SUBMITTED":
+            version = services.version_submit(version_id=version.pk, user=provider)
+        elif step == "APPROVED":
+            version = services.version_approve(version_id=version.pk, user=auditor)
+        elif step == "REGISTERED":
+            upload(version, provider, kind)
+            version = services.version_register(
+                version_id=version.pk, user=provider, access_type="MODEL_FILE"
+            )
+        elif step == "RELEASED":
+            version = services.version_release(version_id=version.pk, user=provider)
+        elif step == "DEPRECATED":
+            version = services.version_deprecate(version_id=version.pk, user=provider)
+        elif step == "RETIRED":
+            version = services.version_retire(version_id=version.pk, user=provider)
+    return version
