@@ -47,7 +47,7 @@ def inspect_artifact(path: str, filename: str = "") -> dict:
             raise ArtifactRefused(
                 f"This is a {kind}-compressed file, as joblib writes. {PICKLE_HINT}"
             )
-    if head[:2] == b"\x78" and head[1:2] in (b"\x01", b"\x5e", b"\x9c", b"\xda"):
+    if head[:1] == b"\x78" and head[1:2] in (b"\x01", b"\x5e", b"\x9c", b"\xda"):
         raise ArtifactRefused(f"This is a zlib-compressed file, as joblib writes. {PICKLE_HINT}")
     if head.startswith(b"PK\x03\x04"):
         return _inspect_skops(path)
