@@ -6,6 +6,7 @@ samples carry faults (throughput collapse with high drop rate) that the anomaly 
 
 import io
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -69,6 +70,7 @@ def _training_context(n_train: int, n_test: int) -> dict:
     }
 
 
+@cache  # deterministic: train once per process
 def cell_load_model() -> DemoModel:
     """Next-hour cell load regression, exported to ONNX."""
     from skl2onnx import to_onnx
@@ -115,6 +117,7 @@ def cell_load_model() -> DemoModel:
     )
 
 
+@cache  # deterministic: train once per process
 def kpi_anomaly_model() -> DemoModel:
     """KPI anomaly detection as classification, saved with skops (all types trusted)."""
     import skops.io as sio
@@ -166,6 +169,7 @@ def kpi_anomaly_model() -> DemoModel:
     )
 
 
+@cache  # deterministic: train once per process
 def handover_failure_model() -> DemoModel:
     """A random-forest classifier saved with skops: exercises the tree validation on upload."""
     import skops.io as sio

@@ -1,7 +1,6 @@
 """Test data built through the same services users go through."""
 
 import io
-from functools import cache
 from itertools import count
 
 from django.contrib.auth.models import Group, User
@@ -30,9 +29,8 @@ def make_organisation(name: str | None = None) -> Organisation:
     return services.organisation_create(name=name or f"Operator {next(_serial)}")
 
 
-@cache
 def demo_model(kind: str) -> demo.DemoModel:
-    """Trained once per test session: 'onnx' (cell load), 'skops' (anomaly), 'trees' (forest)."""
+    """'onnx' (cell load), 'skops' (anomaly), 'trees' (forest); each trained once per process."""
     builders = {
         "onnx": demo.cell_load_model,
         "skops": demo.kpi_anomaly_model,

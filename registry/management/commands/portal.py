@@ -22,12 +22,15 @@ class Command(BaseCommand):
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument("--worker-concurrency", type=int, default=2)
         parser.add_argument("--no-seed", action="store_true", help="Do not seed the demo.")
+        parser.add_argument("--demo-password", help="Password of the demo users (default: random).")
 
-    def handle(self, *args, bind, web_workers, worker_concurrency, no_seed, **options):
+    def handle(
+        self, *args, bind, web_workers, worker_concurrency, no_seed, demo_password, **options
+    ):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_seed and not Organisation.objects.filter(name=DEMO_ORGANISATION).exists():
             self.stdout.write("First start: training and releasing the demo models...")
-            call_command("seed_demo", stdout=self.stdout)
+            call_command("seed_demo", password=demo_password, stdout=self.stdout)
         children = [
             subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker",
