@@ -1,0 +1,239 @@
+"""Portal forms: they check the shape of what people type; the services decide the rest."""
+
+import json
+
+from django import forms
+from django.utils.text import slugify
+
+from registry.checklist import REGISTRATION_FIELDS
+from registry.models import AccessType, InferenceType, ModelVersion, Organisation
+
+_BLANK = [("", "Any")]
+
+
+class CatalogFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False)
+    inference_type = forms.ChoiceField(
+        label="Inference type", choices=_BLANK + InferenceType.choices, required=False
+    )
+    domain = forms.CharField(label="Domain", required=False)
+    region = forms.CharField(label="Region", required=False)
+    scenario = forms.CharField(label="Scenario", required=False)
+    tag = forms.CharField(label="Tag", required=False)
+    metric = forms.CharField(label="Metric", required=False)
+    min_score = forms.FloatField(label="Min. score", required=False)
+
+    def search_filters(self) -> dict:
+        """Keyword arguments for selectors.catalog_search from the fields that are valid."""
+        data = getattr(self, "cleaned_data", {})
+        filters = {
+            key: data.get(key) or ""
+            for key in ("q", "inference_type", "domain", "region", "scenario", "metric")
+        }
+        tag = slugify(data.get("tag") or "")
+        filters["tags"] = [tag] if tag else []
+        filters["min_score"] = data.get("min_score")
+        return filters
+
+
+class SamForm(forms.Form):
+    """The model's own registration fields (shared by all its versions)."""
+
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    inference_type = forms.ChoiceField(choices=InferenceType.choices)
+    inference_name = forms.CharField(
+        label="Analytics ID / MDA type / vendor name", max_length=128, required=False
+    )
+    domain = forms.CharField(label="Domain / specialty", max_length=100, required=False)
+    region = forms.CharField(max_length=100, required=False)
+    scenario = forms.CharField(max_length=200, required=False)
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. load, forecast, energy")
+    licence = forms.CharField(max_length=100, required=False)
+    intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    limitations = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def clean_tags(self) -> list[str]:
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+    def sam_fields(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("tags", "organisation")}
+
+    @staticmethod
+    def initial_for(sam) -> dict:
+        initial = {name: getattr(sam, name) for name in SamForm.base_fields if name != "tags"}
+        initial["tags"] = ", ".join(tag.name for tag in sam.tags.all())
+        return initial
+
+
+class SamCreateForm(SamForm):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
+
+    field_order = ["organisation"]
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+        if len(organisations) == 1:
+            self.fields["organisation"].initial = organisations[0]
+
+
+class VersionForm(forms.Form):
+    version = forms.CharField(max_length=64, help_text="Semantic version, e.g. 1.0.0")
+    release_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    training_context = forms.CharField(
+        label="Training context (JSON)",
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
+        required=False,
+        help_text='A JSON object, e.g. {"dataset": "hourly cell KPIs 2024", "period": "Q1"}',
+    )
+
+    def clean_training_context(self) -> dict:
+        text = self.cleaned_data["training_context"].strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
+            ) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Give a JSON object such as {"dataset": "..."}.')
+        return value
+
+    @staticmethod
+    def initial_for(version: ModelVersion) -> dict:
+        context = version.training_context
+        return {
+            "version": version.version,
+            "release_notes": version.release_notes,
+            "training_context": json.dumps(context, indent=2) if context else "",
+        }
+
+
+class NewVersionForm(VersionForm):
+    parent = forms.ModelChoiceField(
+        label="Derived from (parent version)",
+        queryset=ModelVersion.objects.none(),
+        required=False,
+        empty_label="None (not derived from an earlier version)",
+    )
+
+    def __init__(self, *args, parents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = parents
+        self.fields["parent"].label_from_instance = lambda v: f"{v.version} ({v.status})"
+
+
+class PerformanceForm(forms.Form):
+    """One TS 28.105 ModelPerformance row."""
+
+    inference_output_name = forms.CharField(label="inferenceOutputName", max_length=128)
+    performance_metric = forms.CharField(label="performanceMetric", max_length=64)
+    performance_score = forms.FloatField(label="performanceScore")
+    decision_confidence_score = forms.FloatField(label="decisionConfidenceScore", required=False)
+
+    def as_entry(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "inferenceOutputName": data["inference_output_name"],
+            "performanceMetric": data["performance_metric"],
+            "performanceScore": data["performance_score"],
+            "decisionConfidenceScore": data["decision_confidence_score"],
+        }
+
+
+class _PerformanceFormSet(forms.BaseFormSet):
+    def _construct_form(self, i, **kwargs):
+        # A blank row is ignored wherever it sits, so a provider deletes a row by clearing it.
+        kwargs["empty_permitted"] = True
+        return super()._construct_form(i, **kwargs)
+
+    def clean(self):
+        if any(self.errors):
+            return
+        if not self.entries():
+            raise forms.ValidationError(
+                "Give at least one performance row (output name, metric and score)."
+            )
+
+    def entries(self) -> list[dict]:
+        return [f.as_entry() for f in self.forms if f.has_changed() and f.cleaned_data]
+
+
+PerformanceFormSet = forms.formset_factory(PerformanceForm, formset=_PerformanceFormSet, extra=3)
+
+
+def performance_initial(version: ModelVersion) -> list[dict]:
+    return [
+        {
+            "inference_output_name": p.inference_output_name,
+            "performance_metric": p.performance_metric,
+            "performance_score": p.performance_score,
+            "decision_confidence_score": p.decision_confidence_score,
+        }
+        for p in version.performance.all()
+    ]
+
+
+class ArtifactForm(forms.Form):
+    artifact = forms.FileField(
+        label="Model file",
+        help_text="ONNX (.onnx) or scikit-learn saved with skops (.skops). Pickle is refused.",
+    )
+
+
+class OptionalArtifactForm(ArtifactForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["artifact"].required = False
+        self.fields["artifact"].label = "Model file (optional)"
+
+
+class RegisterForm(forms.Form):
+    access_type = forms.ChoiceField(label="Access type", choices=AccessType.choices)
+    endpoint_url = forms.URLField(
+        label="Endpoint URL",
+        assume_scheme="https",
+        required=False,
+        help_text="Only for an external inference endpoint.",
+    )
+    artifact = forms.FileField(
+        label="Model file (optional)",
+        required=False,
+        help_text="Upload it here if the version has no file yet.",
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False, max_length=2000)
+
+
+class ApproveForm(forms.Form):
+    note = forms.CharField(
+        label="Note (optional)", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FindingForm(forms.Form):
+    field = forms.ChoiceField(
+        label="Field", choices=[("", "Choose a field")] + list(REGISTRATION_FIELDS.items())
+    )
+    message = forms.CharField(label="Finding", max_length=1000)
+
+
+class _FindingFormSet(forms.BaseFormSet):
+    def findings(self) -> list[dict]:
+        return [
+            {"field": f.cleaned_data["field"], "message": f.cleaned_data["message"]}
+            for f in self.forms
+            if f.has_changed() and f.cleaned_data
+        ]
+
+
+FindingFormSet = forms.formset_factory(FindingForm, formset=_FindingFormSet, extra=3)

@@ -1,0 +1,585 @@
+"""Portal pages. A form checks the input, a service does the work, and a refusal (DomainError)
+is shown on the form with what the person typed still in it."""
+
+import json
+from collections.abc import Iterable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Prefetch
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from registry import forms, permissions, selectors, services
+from registry.checklist import REGISTRATION_FIELDS, version_checklist
+from registry.errors import DomainError
+from registry.models import (
+    AuditDecision,
+    AuditReview,
+    ModelVersion,
+    Organisation,
+    SmallAIModel,
+    VersionStatus,
+    VersionTransition,
+)
+
+CATALOG_PAGE_SIZE = 12
+# Lifecycle steps a button on the model page takes, and the service behind each.
+TRANSITIONS = {
+    "submit": services.version_submit,
+    "revise": services.version_revise,
+    "release": services.version_release,
+    "deprecate": services.version_deprecate,
+    "retire": services.version_retire,
+}
+TRANSITIONS_WITH_REASON = ("deprecate", "retire")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _is_provider(user) -> bool:
+    return user.has_perm("registry.add_smallaimodel")
+
+
+def _version_url(version: ModelVersion) -> str:
+    return reverse("model-detail", args=[version.sam.slug]) + f"#v-{version.pk}"
+
+
+def _flatten(value, prefix: str = "") -> Iterable[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(inner, f"{prefix}{key}: ")
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            yield from _flatten(inner, prefix)
+    else:
+        yield f"{prefix}{value}"
+
+
+def _show_domain_error(exc: DomainError, *forms_: Form) -> None:
+    """Put a refusal on the forms: its message on top, each detail next to the field it names."""
+    forms_[0].add_error(None, exc.message)
+    details = exc.details if isinstance(exc.details, dict) else {"__all__": exc.details or []}
+    for field, value in details.items():
+        target = next((f for f in forms_ if field in f.fields), None)
+        for message in _flatten(value):
+            if target is not None:
+                target.add_error(field, message)
+            elif field == "__all__":
+                forms_[0].add_error(None, message)
+            else:
+                forms_[0].add_error(None, f"{REGISTRATION_FIELDS.get(field, field)}: {message}")
+
+
+def _error_text(exc: DomainError) -> str:
+    """One line for a flash message: the refusal and, if any, what each field needs."""
+    if not isinstance(exc.details, dict):
+        return exc.message
+    lines = [
+        f"{REGISTRATION_FIELDS.get(field, field)}: {message}"
+        for field, value in exc.details.items()
+        for message in _flatten(value)
+        if field != "__all__" or message not in exc.message
+    ]
+    return exc.message + (" — " + "; ".join(lines) if lines else "")
+
+
+def _ask_for_file_again(upload_form: Form) -> None:
+    if upload_form.cleaned_data.get("artifact"):
+        upload_form.add_error(
+            "artifact", "Choose the file again: a browser does not keep it when a form comes back."
+        )
+
+
+def _visible_version(request: HttpRequest, pk: int) -> ModelVersion:
+    return get_object_or_404(selectors.versions_visible_to(request.user), pk=pk)
+
+
+def _all_valid(*forms_) -> bool:
+    # Validate every form (no short-circuit) so all errors show at once.
+    return all([f.is_valid() for f in forms_])
+
+
+@transaction.atomic
+def _version_create_with_file(
+    *, user, sam: SmallAIModel | None, sam_kwargs: dict, version_kwargs: dict, upload
+) -> ModelVersion:
+    """Create (the model and) a version and attach the uploaded file, all or nothing.
+
+    The portal offers this as one form; the services offer it as two or three calls, so they
+    share one transaction here and a refused file leaves no half-registered model behind.
+    """
+    if sam is None:
+        sam = services.sam_create(user=user, **sam_kwargs)
+    version = services.version_create(sam=sam, user=user, **version_kwargs)
+    if upload:
+        version = services.version_artifact_upload(
+            version_id=version.pk, user=user, stream=upload, filename=upload.name
+        )
+    return version
+
+
+@transaction.atomic
+def _revision_save(*, user, version: ModelVersion, sam_fields: dict, tags, version_fields: dict):
+    """A provider's revision touches the model and the version; save both or neither."""
+    services.sam_update(sam=version.sam, user=user, tags=tags, **sam_fields)
+    return services.version_update(version_id=version.pk, user=user, **version_fields)
+
+
+def _findings_by_field(review: AuditReview | None) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in review.findings if review else []:
+        found.setdefault(finding.get("field", ""), []).append(finding.get("message", ""))
+    return found
+
+
+def _latest_rejection(version: ModelVersion) -> AuditReview | None:
+    return version.reviews.filter(decision=AuditDecision.REJECTED).select_related("auditor").first()
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+@login_required
+def catalog(request: HttpRequest) -> HttpResponse:
+    form = forms.CatalogFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()  # invalid fields are reported and left out of the search
+    versions = selectors.catalog_search(**form.search_filters())
+    page = Paginator(versions, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "registry/catalog.html", {"form": form, "page": page, "nav": "catalog"})
+
+
+# --- provider pages ------------------------------------------------------------------------
+
+
+@login_required
+def my_models(request: HttpRequest) -> HttpResponse:
+    if not _is_provider(request.user):
+        raise PermissionDenied("Only providers have models of their own.")
+    sams = (
+        selectors.models_visible_to(request.user)
+        .filter(organisation__in=request.user.organisations.all())
+        .prefetch_related(
+            Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at"))
+        )
+    )
+    return render(request, "registry/my_models.html", {"sams": sams, "nav": "mine"})
+
+
+@login_required
+def model_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    organisations = Organisation.objects.filter(
+        pk__in=[o.pk for o in user.organisations.all() if permissions.can_create_model(user, o)]
+    )
+    if not organisations:
+        raise PermissionDenied("Only providers of an organisation can register models.")
+    data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
+    sam_form = forms.SamCreateForm(data, organisations=organisations)
+    version_form = forms.VersionForm(data)
+    performance = forms.PerformanceFormSet(data, prefix="perf")
+    upload_form = forms.OptionalArtifactForm(data, files)
+    status = 200
+    if data is not None and _all_valid(sam_form, version_form, performance, upload_form):
+        try:
+            version = _version_create_with_file(
+                user=user,
+                sam=None,
+                sam_kwargs={
+                    "organisation": sam_form.cleaned_data["organisation"],
+                    "tags": sam_form.cleaned_data["tags"],
+                    **sam_form.sam_fields(),
+                },
+                version_kwargs={**version_form.cleaned_data, "performance": performance.entries()},
+                upload=upload_form.cleaned_data["artifact"],
+            )
+        except DomainError as exc:
+            _show_domain_error(exc, sam_form, version_form, upload_form)
+            _ask_for_file_again(upload_form)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                f"{version.sam.name} {version.version} is registered as a DRAFT. "
+                "Submit it for audit when it is complete.",
+            )
+            return redirect(_version_url(version))
+    context = {
+        "sam_form": sam_form,
+        "version_form": version_form,
+        "performance": performance,
+        "upload_form": upload_form,
+        "nav": "mine",
+    }
+    return render(request, "registry/model_form.html", context, status=status)
+
+
+@login_required
+def version_create(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    sam = get_object_or_404(selectors.models_visible_to(user), slug=slug)
+    if not permissions.can_edit_model(sam, user):
+        raise PermissionDenied("Only providers of the model's organisation can add versions.")
+    parents = selectors.versions_visible_to(user).filter(sam=sam).order_by("-created_at")
+    latest = parents.first()
+    data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
+    version_form = forms.NewVersionForm(data, parents=parents, initial={"parent": latest})
+    performance = forms.PerformanceFormSet(
+        data,
+        prefix="perf",
+        initial=forms.performance_initial(latest) if latest and data is None else None,
+    )
+    upload_form = forms.OptionalArtifactForm(data, files)
+    status = 200
+    if data is not None and _all_valid(version_form, performance, upload_form):
+        try:
+            version = _version_create_with_file(
+                user=user,
+                sam=sam,
+                sam_kwargs={},
+                version_kwargs={**version_form.cleaned_data, "performance": performance.entries()},
+                upload=upload_form.cleaned_data["artifact"],
+            )
+        except DomainError as exc:
+            _show_domain_error(exc, version_form, upload_form)
+            _ask_for_file_again(upload_form)
+            status = exc.status
+        else:
+            messages.success(request, f"Version {version.version} is registered as a DRAFT.")
+            return redirect(_version_url(version))
+    context = {
+        "sam": sam,
+        "version_form": version_form,
+        "performance": performance,
+        "upload_form": upload_form,
+        "nav": "mine",
+    }
+    return render(request, "registry/version_form.html", context, status=status)
+
+
+@login_required
+def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    version = _visible_version(request, pk)
+    if not permissions.can_edit_version(version, user):
+        raise PermissionDenied("Only providers of the model's organisation can edit it.")
+    if version.status != VersionStatus.DRAFT:
+        hint = " Revise it first." if version.status == VersionStatus.REJECTED else ""
+        messages.error(
+            request,
+            f"Version {version.version} is {version.status}; only a DRAFT can be edited.{hint}",
+        )
+        return redirect(_version_url(version))
+    sam = version.sam
+    if request.method == "POST":
+        sam_form = forms.SamForm(request.POST)
+        version_form = forms.VersionForm(request.POST)
+        performance = forms.PerformanceFormSet(request.POST, prefix="perf")
+    else:
+        sam_form = forms.SamForm(initial=forms.SamForm.initial_for(sam))
+        version_form = forms.VersionForm(initial=forms.VersionForm.initial_for(version))
+        performance = forms.PerformanceFormSet(
+            initial=forms.performance_initial(version), prefix="perf"
+        )
+    status = 200
+    if request.method == "POST" and _all_valid(sam_form, version_form, performance):
+        try:
+            _revision_save(
+                user=user,
+                version=version,
+                sam_fields=sam_form.sam_fields(),
+                tags=sam_form.cleaned_data["tags"],
+                version_fields={**version_form.cleaned_data, "performance": performance.entries()},
+            )
+        except DomainError as exc:
+            _show_domain_error(exc, sam_form, version_form)
+            status = exc.status
+        else:
+            messages.success(request, f"{sam.name} {version.version} is saved.")
+            return redirect(_version_url(version))
+    rejection = _latest_rejection(version)
+    context = {
+        "version": version,
+        "sam": sam,
+        "sam_form": sam_form,
+        "version_form": version_form,
+        "performance": performance,
+        "rejection": rejection,
+        "findings": _findings_by_field(rejection),
+        "nav": "mine",
+    }
+    return render(request, "registry/version_edit.html", context, status=status)
+
+
+# --- model page and its actions ------------------------------------------------------------
+
+
+def _available_actions(version: ModelVersion, user) -> set[str]:
+    """The buttons this user may press on this version now (the model's own guards decide)."""
+    actions = {
+        t.name
+        for t in version.get_all_status_transitions()
+        if t.source == version.status and t.has_perm(version, user)
+    }
+    if version.status == VersionStatus.DRAFT and permissions.can_edit_version(version, user):
+        actions |= {"edit", "upload"}
+    if actions & {"approve", "reject"}:
+        actions.add("audit")
+    return actions
+
+
+def _lineage(version: ModelVersion, by_pk: dict[int, ModelVersion]) -> list[ModelVersion]:
+    """Ancestors from the oldest to the direct parent, as far as the user can see them."""
+    chain, seen = [], {version.pk}
+    parent = version.parent
+    while parent is not None and parent.pk not in seen:
+        seen.add(parent.pk)
+        chain.append(by_pk.get(parent.pk, parent))
+        parent = by_pk[parent.pk].parent if parent.pk in by_pk else None
+    return list(reversed(chain))
+
+
+def _render_model_page(
+    request: HttpRequest, sam: SmallAIModel, *, bound: dict | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    versions = list(
+        selectors.versions_visible_to(user)
+        .filter(sam=sam)
+        .prefetch_related(
+            "performance",
+            "children",
+            Prefetch("transitions", queryset=VersionTransition.objects.select_related("actor")),
+            Prefetch("reviews", queryset=AuditReview.objects.select_related("auditor")),
+        )
+        .order_by("-created_at")
+    )
+    by_pk = {v.pk: v for v in versions}
+    bound = bound or {}
+    panels = []
+    for version in versions:
+        pk = version.pk
+        forms_for = bound.get(pk, {})
+        panels.append(
+            {
+                "version": version,
+                "actions": _available_actions(version, user),
+                "lineage": _lineage(version, by_pk),
+                "children": [c for c in version.children.all() if c.pk in by_pk],
+                "upload_form": forms_for.get("upload_form")
+                or forms.ArtifactForm(auto_id=f"id_%s_{pk}"),
+                "register_form": forms_for.get("register_form")
+                or forms.RegisterForm(auto_id=f"id_%s_{pk}"),
+                "reason_form": forms.ReasonForm(auto_id=f"id_%s_{pk}"),
+                "training_context": json.dumps(version.training_context, indent=2)
+                if version.training_context
+                else "",
+            }
+        )
+    context = {
+        "sam": sam,
+        "panels": panels,
+        "can_add_version": permissions.can_edit_model(sam, user),
+        "nav": "mine" if permissions.is_member(user, sam.organisation_id) else "catalog",
+    }
+    return render(request, "registry/model_detail.html", context, status=status)
+
+
+@login_required
+def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    sam = get_object_or_404(selectors.models_visible_to(request.user), slug=slug)
+    return _render_model_page(request, sam)
+
+
+@login_required
+@require_POST
+def version_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    version = _visible_version(request, pk)
+    kwargs = {}
+    if action in TRANSITIONS_WITH_REASON:
+        reason_form = forms.ReasonForm(request.POST)
+        reason_form.is_valid()
+        kwargs["reason"] = reason_form.cleaned_data.get("reason", "")
+    try:
+        version = TRANSITIONS[action](version_id=version.pk, user=request.user, **kwargs)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, f"{version.sam.name} {version.version} is now {version.get_status_display()}."
+        )
+    return redirect(_version_url(version))
+
+
+@login_required
+@require_POST
+def version_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _visible_version(request, pk)
+    form = forms.ArtifactForm(request.POST, request.FILES, auto_id=f"id_%s_{pk}")
+    status = 200
+    if form.is_valid():
+        upload = form.cleaned_data["artifact"]
+        try:
+            version = services.version_artifact_upload(
+                version_id=pk, user=request.user, stream=upload, filename=upload.name
+            )
+        except DomainError as exc:
+            _show_domain_error(exc, form)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                f"{upload.name} is checked and stored ({version.get_artifact_format_display()}, "
+                f"sha256 {version.artifact_sha256[:12]}…).",
+            )
+            return redirect(_version_url(version))
+    messages.error(request, "The file was not stored; see the upload form below.")
+    return _render_model_page(
+        request, version.sam, bound={pk: {"upload_form": form}}, status=status
+    )
+
+
+@login_required
+@require_POST
+def version_register(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _visible_version(request, pk)
+    form = forms.RegisterForm(request.POST, request.FILES, auto_id=f"id_%s_{pk}")
+    status = 200
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["artifact"]:
+                services.version_artifact_upload(
+                    version_id=pk,
+                    user=request.user,
+                    stream=data["artifact"],
+                    filename=data["artifact"].name,
+                )
+            version = services.version_register(
+                version_id=pk,
+                user=request.user,
+                access_type=data["access_type"],
+                endpoint_url=data["endpoint_url"],
+            )
+        except DomainError as exc:
+            _show_domain_error(exc, form)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                f"{version.sam.name} {version.version} is registered "
+                f"({version.get_access_type_display()}).",
+            )
+            return redirect(_version_url(version))
+    messages.error(request, "The version was not registered; see the register form below.")
+    return _render_model_page(
+        request, version.sam, bound={pk: {"register_form": form}}, status=status
+    )
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def _require_auditor(user) -> None:
+    if not permissions.is_auditor(user):
+        raise PermissionDenied("Only auditors can open the audit queue.")
+
+
+@login_required
+def audit_queue(request: HttpRequest) -> HttpResponse:
+    _require_auditor(request.user)
+    versions = selectors.audit_queue(request.user)
+    return render(request, "registry/audit_queue.html", {"versions": versions, "nav": "audit"})
+
+
+def _registration_rows(version: ModelVersion) -> list[dict]:
+    """Every field an auditor may name in a finding, with its current value as text."""
+    sam = version.sam
+    values = {
+        **{name: getattr(sam, name) for name in services.SAM_FIELDS},
+        "inference_type": sam.get_inference_type_display(),
+        "tags": ", ".join(t.name for t in sam.tags.all()),
+        "version": version.version,
+        "release_notes": version.release_notes,
+        "training_context": json.dumps(version.training_context, indent=2)
+        if version.training_context
+        else "",
+        "artifact": (
+            f"{version.artifact_filename} · {version.get_artifact_format_display()} · "
+            f"{version.artifact_size} bytes · sha256 {version.artifact_sha256}"
+            if version.artifact_sha256
+            else ""
+        ),
+        "endpoint_url": version.endpoint_url,
+    }
+    return [
+        {"field": field, "label": label, "value": values.get(field, "")}
+        for field, label in REGISTRATION_FIELDS.items()
+    ]
+
+
+@login_required
+def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require_auditor(user)
+    version = get_object_or_404(
+        selectors.versions_visible_to(user).prefetch_related(
+            "performance",
+            "sam__tags",
+            Prefetch("reviews", queryset=AuditReview.objects.select_related("auditor")),
+        ),
+        pk=pk,
+    )
+    approve_form = forms.ApproveForm()
+    reject_form = forms.RejectForm()
+    findings = forms.FindingFormSet(prefix="findings")
+    status = 200
+    if request.method == "POST":
+        decision = request.POST.get("decision")
+        try:
+            if decision == "approve":
+                approve_form = forms.ApproveForm(request.POST)
+                if approve_form.is_valid():
+                    services.version_approve(
+                        version_id=pk, user=user, reason=approve_form.cleaned_data["note"]
+                    )
+                    messages.success(request, f"{version} is approved.")
+                    return redirect("audit-queue")
+            elif decision == "reject":
+                reject_form = forms.RejectForm(request.POST)
+                findings = forms.FindingFormSet(request.POST, prefix="findings")
+                if _all_valid(reject_form, findings):
+                    services.version_reject(
+                        version_id=pk,
+                        user=user,
+                        reason=reject_form.cleaned_data["reason"],
+                        findings=findings.findings(),
+                    )
+                    messages.success(request, f"{version} is rejected; the provider is told why.")
+                    return redirect("audit-queue")
+            else:
+                messages.error(request, "Choose approve or reject.")
+                status = 400
+        except DomainError as exc:
+            _show_domain_error(exc, approve_form if decision == "approve" else reject_form)
+            status = exc.status
+    context = {
+        "version": version,
+        "rows": _registration_rows(version),
+        "checklist": version_checklist(version),
+        "can_decide": version.status == VersionStatus.SUBMITTED
+        and permissions.can_audit(version, user),
+        "approve_form": approve_form,
+        "reject_form": reject_form,
+        "findings": findings,
+        "nav": "audit",
+    }
+    return render(request, "registry/audit_version.html", context, status=status)

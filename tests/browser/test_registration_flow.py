@@ -1,0 +1,182 @@
+"""The whole ENI SAM flow in a real browser: register, audit (reject, revise, approve),
+register with a model file, release, and find the version in the catalog."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from tests import factories
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+# synchronous and safe here, so let Django allow them.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_MISSING = "Debian chromium is not installed (apt-get install chromium)"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "pw-for-tests-123"
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("SAMHUB_REQUIRE_BROWSER") == "1":
+            pytest.fail(CHROMIUM_MISSING)
+        pytest.skip(CHROMIUM_MISSING)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(30_000)
+        yield context.new_page()
+        # While Playwright's loop runs, Django keeps the test's database connection per
+        # context; close it here, or PostgreSQL refuses to drop the test database at the end.
+        connections.close_all()
+        browser.close()
+
+
+def sign_in(page, base_url: str, username: str) -> None:
+    page.goto(base_url + "/")
+    assert "/login/" in page.url
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#sign-in")
+    page.wait_for_url(base_url + "/")
+    assert page.inner_text("#nav-username") == username
+
+
+def sign_out(page) -> None:
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/login/$"))
+
+
+def expect_message(page, text: str) -> None:
+    page.locator(".messages .message", has_text=text).wait_for()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    organisation = factories.make_organisation("North Operator")
+    factories.make_user("provider", organisation=organisation, username="provider")
+    factories.make_user("auditor", username="auditor")
+    onnx_file = tmp_path / "cell-load-forecast.onnx"
+    onnx_file.write_bytes(factories.demo_model("onnx").content)
+    base = live_server.url
+
+    # The stylesheet is local and served by the live server.
+    css = page.request.get(base + "/static/css/samhub.css")
+    assert css.status == 200 and ".stepper" in css.text()
+
+    # Provider signs the model in with its first version and submits it.
+    sign_in(page, base, "provider")
+    page.click("nav >> text=My models")
+    page.click("#register-new-model")
+    page.fill("#id_name", "Cell load forecast")
+    page.fill("#id_description", "Predicts next-hour PRB load of a cell from its KPIs.")
+    page.select_option("#id_inference_type", "NWDAF_ANALYTICS")
+    page.fill("#id_inference_name", "NF_LOAD")
+    page.fill("#id_domain", "RAN")
+    page.fill("#id_region", "North")
+    page.fill("#id_scenario", "Energy saving")
+    page.fill("#id_tags", "load, forecast")
+    page.fill("#id_licence", "Apache-2.0")
+    page.fill("#id_intended_use", "Forecast cell load one hour ahead.")
+    page.fill("#id_limitations", "Synthetic data.")
+    page.fill("#id_version", "1.0.0")
+    page.fill("#id_release_notes", "First release.")
+    page.fill("#id_training_context", '{"dataset": "synthetic hourly KPIs"}')
+    page.fill("#id_perf-0-inference_output_name", "variable")
+    page.fill("#id_perf-0-performance_metric", "MAE")
+    page.fill("#id_perf-0-performance_score", "2.4")
+    page.fill("#id_perf-1-inference_output_name", "variable")
+    page.fill("#id_perf-1-performance_metric", "R2")
+    page.fill("#id_perf-1-performance_score", "0.94")
+    page.click("#save-model")
+    expect_message(page, "is registered as a DRAFT")
+    expect(page.locator(".version-panel .badge").first).to_have_text("DRAFT")
+    model_url = page.url.split("#")[0]
+    page.click("button[id^=action-submit-]")
+    expect_message(page, "is now Submitted for audit")
+    sign_out(page)
+
+    # Auditor rejects it, naming the field that fails.
+    sign_in(page, base, "auditor")
+    page.click("nav >> text=Audit queue")
+    page.click("#audit-queue a:has-text('Audit')")
+    expect(page.locator("#checklist")).to_be_visible()
+    page.fill("#id_reason", "The limitations say too little.")
+    page.select_option("#id_findings-0-field", "limitations")
+    page.fill("#id_findings-0-message", "Say which cell types it was never tested on.")
+    page.click("#reject")
+    expect_message(page, "is rejected")
+    sign_out(page)
+
+    # Provider sees the finding, revises the field and resubmits.
+    sign_in(page, base, "provider")
+    page.goto(model_url)
+    expect(page.locator(".finding-text")).to_have_text(
+        "Say which cell types it was never tested on."
+    )
+    page.click("button[id^=action-revise-]")
+    expect_message(page, "is now Draft")
+    page.click("a[id^=action-edit-]")
+    finding = page.locator("#field-limitations .finding")
+    expect(finding).to_contain_text("Say which cell types it was never tested on.")
+    page.fill(
+        "#id_limitations", "Synthetic urban cells only; never tested on rural or indoor cells."
+    )
+    page.click("#save-edit")
+    expect_message(page, "is saved")
+    page.click("button[id^=action-submit-]")
+    expect_message(page, "is now Submitted for audit")
+    sign_out(page)
+
+    # Auditor approves the revision.
+    sign_in(page, base, "auditor")
+    page.click("nav >> text=Audit queue")
+    page.click("#audit-queue a:has-text('Audit')")
+    expect(page.locator("#row-limitations")).to_contain_text("never tested on rural")
+    page.fill("#id_note", "Findings addressed.")
+    page.click("#approve")
+    expect_message(page, "is approved")
+    sign_out(page)
+
+    # Provider registers it with the ONNX file in the warehouse, then releases it.
+    sign_in(page, base, "provider")
+    page.goto(model_url)
+    register_form = page.locator("form[id^=register-form-]")
+    register_form.locator("select").select_option("MODEL_FILE")
+    register_form.locator("input[type=file]").set_input_files(str(onnx_file))
+    register_form.locator("button[type=submit]").click()
+    expect_message(page, "is registered (Model file in the warehouse)")
+    expect(page.locator(".version-panel .version-head .badge")).to_have_text("REGISTERED")
+    expect(page.locator("table.signature")).to_be_visible()
+    page.click("button[id^=action-release-]")
+    expect_message(page, "is now Released")
+
+    # Anyone signed in finds it in the catalog.
+    page.click("nav >> text=Catalog")
+    card = page.locator(".model-card", has_text="Cell load forecast")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("v1.0.0")
+    expect(card).to_contain_text("North Operator")
+    expect(card.locator(".bar-fill")).to_have_count(2)
+    topbar = page.locator(".topbar").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert topbar == "rgb(15, 27, 45)", "the local stylesheet is applied"
+    screenshot = tmp_path / "catalog.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.exists() and screenshot.stat().st_size > 0
