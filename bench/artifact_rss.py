@@ -112,11 +112,15 @@ print(json.dumps({"token": Token.objects.create(user=user).key, "sam": sam.pk}))
 
 def request(port: int, method: str, path: str, token: str, body=None, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
-    conn.request(method, path, body=body, headers={"Authorization": f"Token {token}", **(headers or {})})
+    conn.request(
+        method, path, body=body, headers={"Authorization": f"Token {token}", **(headers or {})}
+    )
     return conn, conn.getresponse()
 
 
-def one_run(port: int, token: str, sam: int, artifact: Path, sha256: str, run: int, warehouse: Path) -> dict:
+def one_run(
+    port: int, token: str, sam: int, artifact: Path, sha256: str, run: int, warehouse: Path
+) -> dict:
     for stored in warehouse.rglob("*.onnx"):
         stored.unlink()  # every run really writes the file into the warehouse
     conn, response = request(
@@ -157,7 +161,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="samhub-bench-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_STORAGE_BUCKET_NAME")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_STORAGE_BUCKET_NAME")
+    }
     env.update(SAMHUB_DATA_DIR=str(scratch / "data"), SAMHUB_UPLOAD_TEMP_DIR=str(scratch),
                SAMHUB_ARTIFACT_MAX_BYTES=str(2 * 1024**3))  # fmt: skip
     artifact = scratch / "big.onnx"
@@ -186,9 +192,13 @@ def main() -> None:
         for run in range(args.runs):
             sampler = PeakSampler(worker)
             sampler.start()
-            timing = one_run(port, token, sam, artifact, sha256, run, scratch / "data" / "warehouse")
+            timing = one_run(
+                port, token, sam, artifact, sha256, run, scratch / "data" / "warehouse"
+            )
             sampler.stop()
-            timing.update(web_peak_mb=sampler.web_peak / 1e6, checker_peak_mb=sampler.child_peak / 1e6)
+            timing.update(
+                web_peak_mb=sampler.web_peak / 1e6, checker_peak_mb=sampler.child_peak / 1e6
+            )
             results.append(timing)
             print(
                 f"run {run + 1}: upload {timing['upload_s']:.1f} s, download {timing['download_s']:.1f} s, "
@@ -204,8 +214,10 @@ def main() -> None:
     print(f"\nartifact: {size_mb:.0f} MB ONNX, sha256 {sha256[:16]}..., {args.runs} runs, medians:")
     print(f"  upload   {median['upload_s']:.1f} s ({size_mb / median['upload_s']:.0f} MB/s)")
     print(f"  download {median['download_s']:.1f} s ({size_mb / median['download_s']:.0f} MB/s)")
-    print(f"  web worker RSS: idle {idle_rss / 1e6:.0f} MB, peak {median['web_peak_mb']:.0f} MB (sampled), "
-          f"VmHWM over all runs {hwm:.0f} MB; target < 200 MB: {'MET' if hwm < 200 else 'MISSED'}")
+    print(
+        f"  web worker RSS: idle {idle_rss / 1e6:.0f} MB, peak {median['web_peak_mb']:.0f} MB (sampled), "
+        f"VmHWM over all runs {hwm:.0f} MB; target < 200 MB: {'MET' if hwm < 200 else 'MISSED'}"
+    )
     print(f"  artifact checker (child process) peak {median['checker_peak_mb']:.0f} MB")
 
 

@@ -38,9 +38,22 @@ class ReceivedArtifact:
 
 
 @dataclass(frozen=True)
-class InspectedArtifact:
-    format: str
-    signature: dict
+class CheckedArtifact(ReceivedArtifact):
+    """A spooled upload that passed inspection, ready for the warehouse."""
+
+    format: str = ""
+    signature: dict | None = None
+
+
+def artifact_check(*, stream: BinaryIO, filename: str) -> CheckedArtifact:
+    """Spool and inspect an upload; a refused file is deleted before the error is raised."""
+    received = artifact_receive(stream=stream, filename=filename)
+    try:
+        inspected = artifact_inspect(received)
+    except BaseException:
+        received.discard()
+        raise
+    return CheckedArtifact(**vars(received), **inspected)
 
 
 def artifact_receive(*, stream: BinaryIO, filename: str) -> ReceivedArtifact:
@@ -77,7 +90,7 @@ def _limit_child_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def artifact_inspect(received: ReceivedArtifact) -> InspectedArtifact:
+def artifact_inspect(received: ReceivedArtifact) -> dict:
     """Validate the file in a child process; refuse anything that is not a safe ONNX/skops model."""
     try:
         completed = subprocess.run(
@@ -108,18 +121,18 @@ def artifact_inspect(received: ReceivedArtifact) -> InspectedArtifact:
         ) from None
     if not result["ok"]:
         raise DomainError(f"{result['error']} Nothing was stored.", code="artifact_refused")
-    return InspectedArtifact(format=result["format"], signature=result["signature"])
+    return {"format": result["format"], "signature": result["signature"]}
 
 
 def artifact_storage_name(*, sha256: str, format: str) -> str:
     return f"artifacts/{sha256[:2]}/{sha256}.{format}"
 
 
-def artifact_store(received: ReceivedArtifact, inspected: InspectedArtifact) -> str:
+def artifact_store(checked: CheckedArtifact) -> str:
     """Put the file into the warehouse under its content hash; the same bytes are stored once."""
-    name = artifact_storage_name(sha256=received.sha256, format=inspected.format)
+    name = artifact_storage_name(sha256=checked.sha256, format=checked.format)
     if not default_storage.exists(name):
-        with open(received.path, "rb") as f:
+        with open(checked.path, "rb") as f:
             stored = default_storage.save(name, File(f, name=name))
         if stored != name:
             # Another upload of the same bytes won the race; keep one copy.

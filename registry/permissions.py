@@ -18,6 +18,10 @@ def is_auditor(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.has_perm(AUDIT)
 
 
+def is_provider(user: User | AnonymousUser) -> bool:
+    return user.is_authenticated and user.has_perm("registry.add_smallaimodel")
+
+
 def is_member(user: User | AnonymousUser, organisation_id: int) -> bool:
     return user.is_authenticated and user.organisations.filter(pk=organisation_id).exists()
 

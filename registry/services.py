@@ -127,17 +127,9 @@ def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None
         row.save()
 
 
-@transaction.atomic
-def version_create(
-    *,
-    sam: SmallAIModel,
-    user: User,
-    version: str,
-    parent: ModelVersion | None = None,
-    performance: Iterable[dict] = (),
-    **fields,
+def _version_row_create(
+    *, sam: SmallAIModel, user: User, version: str, parent, performance, fields
 ) -> ModelVersion:
-    """Start a new DRAFT version of a SAM, optionally derived from a parent version."""
     if not permissions.can_edit_model(sam, user) or not user.has_perm("registry.add_modelversion"):
         raise DomainError.not_allowed(
             "Only providers of the model's organisation can add versions."
@@ -154,6 +146,88 @@ def version_create(
     _validated_save(created)
     _set_performance(created, performance)
     return created
+
+
+def version_create(
+    *,
+    sam: SmallAIModel,
+    user: User,
+    version: str,
+    parent: ModelVersion | None = None,
+    performance: Iterable[dict] = (),
+    artifact: tuple[BinaryIO, str] | None = None,
+    **fields,
+) -> ModelVersion:
+    """Start a new DRAFT version of a SAM, optionally derived from a parent version and with
+    its model file (stream, filename); a refused file leaves no version behind."""
+    if not permissions.can_edit_model(sam, user):
+        raise DomainError.not_allowed(
+            "Only providers of the model's organisation can add versions."
+        )
+    checked = (
+        artifacts.artifact_check(stream=artifact[0], filename=artifact[1]) if artifact else None
+    )
+    try:
+        with transaction.atomic():
+            created = _version_row_create(
+                sam=sam, user=user, version=version, parent=parent, performance=performance,
+                fields=fields,
+            )  # fmt: skip
+        return _artifact_attach(created.pk, user, checked) if checked else created
+    finally:
+        if checked:
+            checked.discard()
+
+
+def sam_register(
+    *,
+    user: User,
+    organisation: Organisation,
+    sam_fields: dict,
+    tags: Iterable[str] = (),
+    version: str,
+    version_fields: dict | None = None,
+    performance: Iterable[dict] = (),
+    artifact: tuple[BinaryIO, str] | None = None,
+) -> ModelVersion:
+    """Sign in a SAM with its first version and, optionally, its model file in one step
+    (ENI SAM clause 5, step 1): all of it is created, or nothing."""
+    if not permissions.can_create_model(user, organisation):
+        raise DomainError.not_allowed(
+            f"You cannot register models for {organisation}: you are not one of its providers."
+        )
+    checked = (
+        artifacts.artifact_check(stream=artifact[0], filename=artifact[1]) if artifact else None
+    )
+    try:
+        with transaction.atomic():
+            sam = sam_create(user=user, organisation=organisation, tags=tags, **sam_fields)
+            created = _version_row_create(
+                sam=sam, user=user, version=version, parent=None, performance=performance,
+                fields=version_fields or {},
+            )  # fmt: skip
+        return _artifact_attach(created.pk, user, checked) if checked else created
+    finally:
+        if checked:
+            checked.discard()
+
+
+@transaction.atomic
+def version_revision_save(
+    *,
+    version_id: int,
+    user: User,
+    sam_fields: dict,
+    tags: Iterable[str] | None = None,
+    version_fields: dict,
+    performance: Iterable[dict] | None = None,
+) -> ModelVersion:
+    """Save a provider's revision of a DRAFT: its model's fields and its own, both or neither."""
+    version = ModelVersion.objects.select_related("sam").get(pk=version_id)
+    sam_update(sam=version.sam, user=user, tags=tags, **sam_fields)
+    return version_update(
+        version_id=version_id, user=user, performance=performance, **version_fields
+    )
 
 
 @transaction.atomic
@@ -189,21 +263,26 @@ def version_artifact_upload(
     """
     version = ModelVersion.objects.select_related("sam").get(pk=version_id)
     _check_artifact_upload_allowed(version, user)
-    received = artifacts.artifact_receive(stream=stream, filename=filename)
+    checked = artifacts.artifact_check(stream=stream, filename=filename)
     try:
-        inspected = artifacts.artifact_inspect(received)
-        name = artifacts.artifact_store(received, inspected)
+        return _artifact_attach(version_id, user, checked)
     finally:
-        received.discard()
+        checked.discard()
+
+
+def _artifact_attach(
+    version_id: int, user: User, checked: artifacts.CheckedArtifact
+) -> ModelVersion:
+    name = artifacts.artifact_store(checked)
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
         _check_artifact_upload_allowed(version, user)
         version.artifact.name = name
-        version.artifact_filename = received.filename
-        version.artifact_format = inspected.format
-        version.artifact_sha256 = received.sha256
-        version.artifact_size = received.size
-        version.signature = inspected.signature
+        version.artifact_filename = checked.filename
+        version.artifact_format = checked.format
+        version.artifact_sha256 = checked.sha256
+        version.artifact_size = checked.size
+        version.signature = checked.signature
         version.save()
     return version
 

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Prefetch
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -42,10 +41,6 @@ TRANSITIONS_WITH_REASON = ("deprecate", "retire")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _is_provider(user) -> bool:
-    return user.has_perm("registry.add_smallaimodel")
 
 
 def _version_url(version: ModelVersion) -> str:
@@ -107,32 +102,6 @@ def _all_valid(*forms_) -> bool:
     return all([f.is_valid() for f in forms_])
 
 
-@transaction.atomic
-def _version_create_with_file(
-    *, user, sam: SmallAIModel | None, sam_kwargs: dict, version_kwargs: dict, upload
-) -> ModelVersion:
-    """Create (the model and) a version and attach the uploaded file, all or nothing.
-
-    The portal offers this as one form; the services offer it as two or three calls, so they
-    share one transaction here and a refused file leaves no half-registered model behind.
-    """
-    if sam is None:
-        sam = services.sam_create(user=user, **sam_kwargs)
-    version = services.version_create(sam=sam, user=user, **version_kwargs)
-    if upload:
-        version = services.version_artifact_upload(
-            version_id=version.pk, user=user, stream=upload, filename=upload.name
-        )
-    return version
-
-
-@transaction.atomic
-def _revision_save(*, user, version: ModelVersion, sam_fields: dict, tags, version_fields: dict):
-    """A provider's revision touches the model and the version; save both or neither."""
-    services.sam_update(sam=version.sam, user=user, tags=tags, **sam_fields)
-    return services.version_update(version_id=version.pk, user=user, **version_fields)
-
-
 def _findings_by_field(review: AuditReview | None) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for finding in review.findings if review else []:
@@ -162,7 +131,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_models(request: HttpRequest) -> HttpResponse:
-    if not _is_provider(request.user):
+    if not permissions.is_provider(request.user):
         raise PermissionDenied("Only providers have models of their own.")
     sams = (
         selectors.models_visible_to(request.user)
@@ -190,16 +159,17 @@ def model_create(request: HttpRequest) -> HttpResponse:
     status = 200
     if data is not None and _all_valid(sam_form, version_form, performance, upload_form):
         try:
-            version = _version_create_with_file(
+            upload = upload_form.cleaned_data["artifact"]
+            version_fields = dict(version_form.cleaned_data)
+            version = services.sam_register(
                 user=user,
-                sam=None,
-                sam_kwargs={
-                    "organisation": sam_form.cleaned_data["organisation"],
-                    "tags": sam_form.cleaned_data["tags"],
-                    **sam_form.sam_fields(),
-                },
-                version_kwargs={**version_form.cleaned_data, "performance": performance.entries()},
-                upload=upload_form.cleaned_data["artifact"],
+                organisation=sam_form.cleaned_data["organisation"],
+                tags=sam_form.cleaned_data["tags"],
+                sam_fields=sam_form.sam_fields(),
+                version=version_fields.pop("version"),
+                version_fields=version_fields,
+                performance=performance.entries(),
+                artifact=(upload, upload.name) if upload else None,
             )
         except DomainError as exc:
             _show_domain_error(exc, sam_form, version_form, upload_form)
@@ -241,12 +211,13 @@ def version_create(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if data is not None and _all_valid(version_form, performance, upload_form):
         try:
-            version = _version_create_with_file(
-                user=user,
+            upload = upload_form.cleaned_data["artifact"]
+            version = services.version_create(
                 sam=sam,
-                sam_kwargs={},
-                version_kwargs={**version_form.cleaned_data, "performance": performance.entries()},
-                upload=upload_form.cleaned_data["artifact"],
+                user=user,
+                performance=performance.entries(),
+                artifact=(upload, upload.name) if upload else None,
+                **version_form.cleaned_data,
             )
         except DomainError as exc:
             _show_domain_error(exc, version_form, upload_form)
@@ -292,12 +263,13 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST" and _all_valid(sam_form, version_form, performance):
         try:
-            _revision_save(
+            services.version_revision_save(
+                version_id=version.pk,
                 user=user,
-                version=version,
                 sam_fields=sam_form.sam_fields(),
                 tags=sam_form.cleaned_data["tags"],
-                version_fields={**version_form.cleaned_data, "performance": performance.entries()},
+                version_fields=version_form.cleaned_data,
+                performance=performance.entries(),
             )
         except DomainError as exc:
             _show_domain_error(exc, sam_form, version_form)
