@@ -8,6 +8,7 @@ onnx.checker. Validation runs in a child process of the web worker; its peak is 
 """
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import json
@@ -68,10 +69,8 @@ class PeakSampler(threading.Thread):
             try:
                 self.web_peak = max(self.web_peak, self.worker.memory_info().rss)
                 for child in self.worker.children(recursive=True):
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         self.child_peak = max(self.child_peak, child.memory_info().rss)
-                    except psutil.Error:
-                        pass
             except psutil.Error:
                 return
             time.sleep(0.02)
