@@ -1,5 +1,19 @@
+"""Routes of the registry REST API, included at /api/v1/."""
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from registry.api import views
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("organisations", views.OrganisationViewSet, basename="organisation")
+router.register("models", views.SamViewSet, basename="model")
+router.register("versions", views.VersionViewSet, basename="version")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("audit-queue/", views.AuditQueueView.as_view(), name="audit-queue"),
+    path("catalog/", views.CatalogView.as_view(), name="api-catalog"),
+    *router.urls,
+]

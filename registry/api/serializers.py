@@ -1,0 +1,468 @@
+"""Shapes of the registry REST API (/api/v1/): input serializers validate types only, the
+services decide the rules; output serializers render what the selectors return."""
+
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from registry import selectors
+from registry.checklist import REGISTRATION_FIELDS
+from registry.models import (
+    AccessType,
+    AuditReview,
+    InferenceType,
+    ModelVersion,
+    Organisation,
+    SmallAIModel,
+    VersionStatus,
+    VersionTransition,
+)
+
+LIFECYCLE_ACTIONS = (
+    "submit",
+    "approve",
+    "reject",
+    "revise",
+    "register",
+    "release",
+    "deprecate",
+    "retire",
+)
+
+
+# available_actions() and lineage() are reads that belong in registry.selectors; they live
+# here until they move there.
+def available_actions(version: ModelVersion, user) -> list[str]:
+    """Lifecycle actions the user may take now: the state allows the transition and its
+    registry.permissions guard (the same one the service checks) allows the user."""
+    return [
+        transition.name
+        for transition in version.get_all_status_transitions()
+        if transition.source == version.status and transition.has_perm(version, user)
+    ]
+
+
+def lineage(version: ModelVersion) -> list[dict]:
+    """The chain of ancestors, parent first."""
+    chain, seen, parent = [], {version.pk}, version.parent
+    while parent is not None and parent.pk not in seen:
+        seen.add(parent.pk)
+        chain.append({"id": parent.pk, "version": parent.version})
+        parent = parent.parent
+    return chain
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class IdOrSlugField(serializers.RelatedField):
+    """A reference by numeric id or by slug, looked up in get_queryset()."""
+
+    default_error_messages = {
+        "does_not_exist": "There is no {kind} with id or slug {value!r} that you can see.",
+        "incorrect_type": "Give the {kind}'s id (a number) or slug (a string).",
+    }
+
+    def __init__(self, *, kind: str, **kwargs):
+        self.kind = kind
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
+            self.fail("incorrect_type", kind=self.kind)
+        queryset, found = self.get_queryset(), None
+        if str(data).isdigit():
+            found = queryset.filter(pk=int(data)).first()
+        if found is None and isinstance(data, str):
+            found = queryset.filter(slug=data).first()
+        if found is None:
+            self.fail("does_not_exist", kind=self.kind, value=data)
+        return found
+
+    def to_representation(self, value):
+        return value.slug
+
+
+class VisibleModelField(IdOrSlugField):
+    def get_queryset(self):
+        return selectors.models_visible_to(self.context["request"].user)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleVersionField(serializers.PrimaryKeyRelatedField):
+    default_error_messages = {
+        "does_not_exist": "There is no version with id {pk_value} that you can see.",
+    }
+
+    def get_queryset(self):
+        return selectors.versions_visible_to(self.context["request"].user)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of an error answer (registry.api.exceptions)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+    errors = serializers.JSONField(required=False, help_text="Messages per field, when known.")
+
+
+# --- organisations -----------------------------------------------------------------------
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "slug"]
+
+
+# --- models (SAMs) -----------------------------------------------------------------------
+
+
+class SamUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    inference_type = serializers.ChoiceField(choices=InferenceType.choices)
+    inference_name = serializers.CharField(required=False, allow_blank=True)
+    domain = serializers.CharField(required=False, allow_blank=True)
+    region = serializers.CharField(required=False, allow_blank=True)
+    scenario = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    licence = serializers.CharField(required=False, allow_blank=True)
+    intended_use = serializers.CharField(required=False, allow_blank=True)
+    limitations = serializers.CharField(required=False, allow_blank=True)
+
+
+class SamCreateInputSerializer(SamUpdateInputSerializer):
+    organisation = IdOrSlugField(
+        kind="organisation",
+        queryset=Organisation.objects.all(),
+        help_text="Id or slug of one of your organisations.",
+    )
+
+
+class SamSerializer(serializers.ModelSerializer):
+    organisation = OrganisationSerializer(read_only=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = SmallAIModel
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "organisation",
+            "inference_type",
+            "inference_name",
+            "domain",
+            "region",
+            "scenario",
+            "tags",
+            "licence",
+            "intended_use",
+            "limitations",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class VersionSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "version", "status"]
+
+
+class SamDetailSerializer(SamSerializer):
+    versions = serializers.SerializerMethodField(
+        help_text="The versions of the model you can see, newest first."
+    )
+
+    class Meta(SamSerializer.Meta):
+        fields = [*SamSerializer.Meta.fields, "versions"]
+
+    @extend_schema_field(VersionSummarySerializer(many=True))
+    def get_versions(self, sam: SmallAIModel) -> list[dict]:
+        versions = selectors.versions_visible_to(self.context["request"].user).filter(sam=sam)
+        return VersionSummarySerializer(versions, many=True).data
+
+
+# --- versions ----------------------------------------------------------------------------
+
+
+class PerformanceInputSerializer(serializers.Serializer):
+    """TS 28.105 ModelPerformance, with its camelCase keys."""
+
+    inferenceOutputName = serializers.CharField()  # noqa: N815 (TS 28.105 attribute name)
+    performanceMetric = serializers.CharField()  # noqa: N815
+    performanceScore = serializers.FloatField()  # noqa: N815
+    decisionConfidenceScore = serializers.FloatField(required=False, allow_null=True)  # noqa: N815
+
+
+class PerformanceSerializer(serializers.Serializer):
+    """TS 28.105 ModelPerformance; decisionConfidenceScore is left out when unknown."""
+
+    inferenceOutputName = serializers.CharField(source="inference_output_name")  # noqa: N815
+    performanceMetric = serializers.CharField(source="performance_metric")  # noqa: N815
+    performanceScore = serializers.FloatField(source="performance_score")  # noqa: N815
+    decisionConfidenceScore = serializers.FloatField(  # noqa: N815
+        source="decision_confidence_score", required=False
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("decisionConfidenceScore") is None:
+            data.pop("decisionConfidenceScore", None)
+        return data
+
+
+class VersionUpdateInputSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="A semantic version such as 1.0.0.")
+    release_notes = serializers.CharField(required=False, allow_blank=True)
+    training_context = serializers.DictField(
+        required=False, help_text="Data, features and period the version was trained on."
+    )
+    performance = PerformanceInputSerializer(many=True, required=False)
+
+    def validate_performance(self, value: list[dict]) -> list[dict]:
+        keys = [(p["inferenceOutputName"], p["performanceMetric"]) for p in value]
+        repeated = sorted(
+            {f"{output}/{metric}" for output, metric in keys if keys.count((output, metric)) > 1}
+        )
+        if repeated:
+            raise serializers.ValidationError(
+                f"Give each output's metric once; repeated: {', '.join(repeated)}."
+            )
+        return value
+
+
+class VersionCreateInputSerializer(VersionUpdateInputSerializer):
+    model = VisibleModelField(kind="model", help_text="Id or slug of the model.")
+    parent = VisibleVersionField(
+        required=False, allow_null=True, help_text="Id of the version this one derives from."
+    )
+
+
+class LineageEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    model = serializers.SlugRelatedField(source="sam", slug_field="slug", read_only=True)
+    model_name = serializers.CharField(source="sam.name", read_only=True)
+    organisation = serializers.SlugRelatedField(
+        source="sam.organisation", slug_field="slug", read_only=True
+    )
+    performance = PerformanceSerializer(many=True, read_only=True)
+    lineage = serializers.SerializerMethodField(help_text="Ancestors of the version, parent first.")
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    submitted_by = serializers.CharField(
+        source="submitted_by.username", read_only=True, allow_null=True
+    )
+    available_actions = serializers.SerializerMethodField(
+        help_text="Lifecycle actions you may take on the version now."
+    )
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "model",
+            "model_name",
+            "organisation",
+            "version",
+            "status",
+            "parent",
+            "lineage",
+            "release_notes",
+            "training_context",
+            "performance",
+            "access_type",
+            "endpoint_url",
+            "artifact_filename",
+            "artifact_format",
+            "artifact_sha256",
+            "artifact_size",
+            "signature",
+            "created_by",
+            "submitted_by",
+            "submitted_at",
+            "released_at",
+            "created_at",
+            "updated_at",
+            "available_actions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(LineageEntrySerializer(many=True))
+    def get_lineage(self, version: ModelVersion) -> list[dict]:
+        return lineage(version)
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=LIFECYCLE_ACTIONS))
+    )
+    def get_available_actions(self, version: ModelVersion) -> list[str]:
+        return available_actions(version, self.context["request"].user)
+
+
+class VersionFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=VersionStatus.choices, required=False)
+    model = serializers.CharField(required=False, help_text="Slug of the model.")
+
+
+# --- lifecycle actions -------------------------------------------------------------------
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FindingSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=list(REGISTRATION_FIELDS.items()))
+    message = serializers.CharField(allow_blank=True)
+
+
+class RejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+    findings = FindingSerializer(many=True, help_text="The fields that fail and why.")
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    access_type = serializers.ChoiceField(choices=AccessType.choices)
+    endpoint_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The inference endpoint, for EXTERNAL_ENDPOINT.",
+    )
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: a second enum name for VersionStatus fails --fail-on-warn
+    # until settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] names it once.
+    actor = serializers.CharField(source="actor.username", read_only=True)
+    source = serializers.CharField(read_only=True, help_text="A StatusEnum value.")
+    target = serializers.CharField(read_only=True, help_text="A StatusEnum value.")
+
+    class Meta:
+        model = VersionTransition
+        fields = ["id", "name", "source", "target", "actor", "reason", "created_at"]
+
+
+class ChecklistItemSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    ok = serializers.BooleanField()
+    required = serializers.BooleanField()
+    message = serializers.CharField(allow_blank=True)
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    auditor = serializers.CharField(source="auditor.username", read_only=True)
+    findings = FindingSerializer(many=True, read_only=True)
+    checklist = ChecklistItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AuditReview
+        fields = ["id", "decision", "auditor", "reason", "findings", "checklist", "created_at"]
+
+
+# --- artifacts ---------------------------------------------------------------------------
+
+
+class ArtifactFormInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The ONNX (.onnx) or skops (.skops) model file.")
+
+
+class ArtifactRawQuerySerializer(serializers.Serializer):
+    filename = serializers.CharField(
+        required=False,
+        help_text="The file's name; else taken from the Content-Disposition header.",
+    )
+
+
+# --- catalog -----------------------------------------------------------------------------
+
+
+def _number(name: str) -> serializers.FloatField:
+    return serializers.FloatField(
+        required=False,
+        error_messages={"invalid": f"{name} must be a number, such as 0.9."},
+        help_text=f"{name.replace('_', ' ').capitalize()} of the metric's performanceScore.",
+    )
+
+
+class CatalogQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, help_text="Free text.")
+    inference_type = serializers.ChoiceField(
+        choices=InferenceType.choices, required=False, allow_blank=True
+    )
+    domain = serializers.CharField(required=False, allow_blank=True)
+    region = serializers.CharField(required=False, allow_blank=True)
+    scenario = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.CharField(
+        required=False, allow_blank=True, help_text="Comma-separated; all must match."
+    )
+    metric = serializers.CharField(
+        required=False, allow_blank=True, help_text="performanceMetric the scores refer to."
+    )
+    min_score = _number("min_score")
+    max_score = _number("max_score")
+
+    def validate_tags(self, value: str) -> list[str]:
+        return [slugify(tag) for tag in value.split(",") if slugify(tag)]
+
+    def validate(self, attrs: dict) -> dict:
+        low, high = attrs.get("min_score"), attrs.get("max_score")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError(
+                {"min_score": [f"min_score ({low:g}) is above max_score ({high:g})."]}
+            )
+        return attrs
+
+
+class CatalogEntrySerializer(serializers.ModelSerializer):
+    """A released version with the categories it is found by (ENI SAM clause 5, step 5)."""
+
+    model = serializers.SlugRelatedField(source="sam", slug_field="slug", read_only=True)
+    model_name = serializers.CharField(source="sam.name", read_only=True)
+    description = serializers.CharField(source="sam.description", read_only=True)
+    organisation = OrganisationSerializer(source="sam.organisation", read_only=True)
+    inference_type = serializers.CharField(source="sam.inference_type", read_only=True)
+    inference_name = serializers.CharField(source="sam.inference_name", read_only=True)
+    domain = serializers.CharField(source="sam.domain", read_only=True)
+    region = serializers.CharField(source="sam.region", read_only=True)
+    scenario = serializers.CharField(source="sam.scenario", read_only=True)
+    tags = serializers.SlugRelatedField(
+        source="sam.tags", many=True, read_only=True, slug_field="name"
+    )
+    licence = serializers.CharField(source="sam.licence", read_only=True)
+    performance = PerformanceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "model",
+            "model_name",
+            "version",
+            "description",
+            "organisation",
+            "inference_type",
+            "inference_name",
+            "domain",
+            "region",
+            "scenario",
+            "tags",
+            "licence",
+            "access_type",
+            "endpoint_url",
+            "artifact_format",
+            "artifact_sha256",
+            "artifact_size",
+            "signature",
+            "performance",
+            "released_at",
+        ]
+        read_only_fields = fields
