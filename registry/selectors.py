@@ -5,7 +5,14 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from registry import permissions
-from registry.models import ModelVersion, SmallAIModel, VersionStatus, VersionTransition
+from registry.models import (
+    AuditReview,
+    ModelVersion,
+    Organisation,
+    SmallAIModel,
+    VersionStatus,
+    VersionTransition,
+)
 
 CATALOG_STATES = (VersionStatus.RELEASED,)
 
@@ -32,6 +39,41 @@ def models_visible_to(user: User | AnonymousUser) -> QuerySet[SmallAIModel]:
     return sams.filter(
         Q(versions__status__in=CATALOG_STATES) | Q(organisation__members=user)
     ).distinct()
+
+
+def organisations_visible_to(user: User | AnonymousUser) -> QuerySet[Organisation]:
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    if permissions.sees_every_version(user):
+        return Organisation.objects.all()
+    return user.organisations.all()
+
+
+def version_available_actions(version: ModelVersion, user: User | AnonymousUser) -> list[str]:
+    """Lifecycle actions the user may take now: the state allows the transition and its
+    registry.permissions guard (the one the service checks) allows the user."""
+    return [
+        transition.name
+        for transition in version.get_all_status_transitions()
+        if transition.source == version.status and transition.has_perm(version, user)
+    ]
+
+
+def version_lineage(version: ModelVersion, user: User | AnonymousUser) -> list[ModelVersion]:
+    """The ancestors the user can see, direct parent first."""
+    chain, seen, parent = [], {version.pk}, version.parent
+    while parent is not None and parent.pk not in seen:
+        seen.add(parent.pk)
+        chain.append(parent)
+        parent = parent.parent
+    visible = set(
+        versions_visible_to(user).filter(pk__in=[v.pk for v in chain]).values_list("pk", flat=True)
+    )
+    return [v for v in chain if v.pk in visible]
+
+
+def version_reviews(version: ModelVersion) -> QuerySet[AuditReview]:
+    return version.reviews.select_related("auditor")
 
 
 def audit_queue(user: User) -> QuerySet[ModelVersion]:

@@ -109,6 +109,13 @@ def sam_update(
 
 
 def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None:
+    performance = list(performance)
+    keys = [(e.get("inferenceOutputName"), e.get("performanceMetric")) for e in performance]
+    if len(set(keys)) != len(keys):
+        raise DomainError(
+            "Each output and metric may be scored once.",
+            details={"performance": ["the same inferenceOutputName and performanceMetric twice"]},
+        )
     version.performance.all().delete()
     for entry in performance:
         row = ModelPerformance(

@@ -296,27 +296,12 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _available_actions(version: ModelVersion, user) -> set[str]:
     """The buttons this user may press on this version now (the model's own guards decide)."""
-    actions = {
-        t.name
-        for t in version.get_all_status_transitions()
-        if t.source == version.status and t.has_perm(version, user)
-    }
+    actions = set(selectors.version_available_actions(version, user))
     if version.status == VersionStatus.DRAFT and permissions.can_edit_version(version, user):
         actions |= {"edit", "upload"}
     if actions & {"approve", "reject"}:
         actions.add("audit")
     return actions
-
-
-def _lineage(version: ModelVersion, by_pk: dict[int, ModelVersion]) -> list[ModelVersion]:
-    """Ancestors from the oldest to the direct parent, as far as the user can see them."""
-    chain, seen = [], {version.pk}
-    parent = version.parent
-    while parent is not None and parent.pk not in seen:
-        seen.add(parent.pk)
-        chain.append(by_pk.get(parent.pk, parent))
-        parent = by_pk[parent.pk].parent if parent.pk in by_pk else None
-    return list(reversed(chain))
 
 
 def _render_model_page(
@@ -344,7 +329,7 @@ def _render_model_page(
             {
                 "version": version,
                 "actions": _available_actions(version, user),
-                "lineage": _lineage(version, by_pk),
+                "lineage": list(reversed(selectors.version_lineage(version, user))),
                 "children": [c for c in version.children.all() if c.pk in by_pk],
                 "upload_form": forms_for.get("upload_form")
                 or forms.ArtifactForm(auto_id=f"id_%s_{pk}"),

@@ -16,6 +16,12 @@ def _warehouse_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "warehouse"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Every role fixture creates a user with a password; PBKDF2 would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def organisation(db):
     return factories.make_organisation("North Operator")

@@ -1,5 +1,6 @@
 """Map DomainError (and DRF's own errors) to one JSON error shape on /api/v1/."""
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -12,4 +13,7 @@ def exception_handler(exc, context):
         if exc.details:
             body["errors"] = exc.details
         return Response(body, status=exc.status)
+    if isinstance(exc, ValidationError):
+        body = {"detail": "Some fields are not valid.", "code": "invalid", "errors": exc.detail}
+        return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)

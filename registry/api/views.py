@@ -6,7 +6,6 @@ import io
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.http import parse_header_parameters
@@ -17,7 +16,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -33,7 +31,6 @@ from registry.models import ModelVersion, Organisation, SmallAIModel
 
 # Token first, so that a request without credentials gets 401 with `WWW-Authenticate: Token`
 # (DRF takes that header from the first class; session auth has none and would give 403).
-AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 # A multipart body carries boundaries and part headers around the file; the exact limit on
 # the file itself is enforced while it streams (registry.artifacts.artifact_receive).
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -48,13 +45,6 @@ ERRORS = {
         s.ErrorSerializer, description="The version's state does not allow this action."
     ),
 }
-
-
-def _organisations_visible_to(user) -> QuerySet[Organisation]:
-    # A read rule that belongs in registry.selectors (no selector for organisations exists yet).
-    if permissions.sees_every_version(user):
-        return Organisation.objects.all()
-    return user.organisations.all()
 
 
 def _downloadable_version(user, version_id: int) -> ModelVersion:
@@ -120,12 +110,11 @@ class JsonOnlyNegotiation(DefaultContentNegotiation):
 class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
     """Your organisations (auditors and operators: all of them)."""
 
-    authentication_classes = AUTHENTICATION
     serializer_class = s.OrganisationSerializer
     queryset = Organisation.objects.none()  # for the schema; see get_queryset
 
     def get_queryset(self):
-        return _organisations_visible_to(self.request.user)
+        return selectors.organisations_visible_to(self.request.user)
 
 
 @extend_schema_view(
@@ -149,7 +138,6 @@ class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
 class SamViewSet(viewsets.GenericViewSet):
     """Small AI models (SAMs). A model is addressed by its slug: /api/v1/models/{slug}/."""
 
-    authentication_classes = AUTHENTICATION
     serializer_class = s.SamSerializer
     queryset = SmallAIModel.objects.none()  # for the schema; see get_queryset
     lookup_field = "slug"
@@ -215,7 +203,6 @@ class VersionViewSet(viewsets.GenericViewSet):
     SUBMITTED → REJECTED → DRAFT. Each action answers with the updated version; an action the
     version's state does not allow answers 409 and changes nothing."""
 
-    authentication_classes = AUTHENTICATION
     serializer_class = s.VersionSerializer
     queryset = ModelVersion.objects.none()  # for the schema; see get_queryset
 
@@ -337,7 +324,7 @@ class VersionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def reviews(self, request, pk=None):
-        reviews = self.get_object().reviews.select_related("auditor")
+        reviews = selectors.version_reviews(self.get_object())
         return Response(s.ReviewSerializer(reviews, many=True).data)
 
     @extend_schema(
@@ -436,7 +423,6 @@ class VersionViewSet(viewsets.GenericViewSet):
 class AuditQueueView(GenericAPIView):
     """Submitted versions waiting for an auditor, oldest first, minus your own (auditors only)."""
 
-    authentication_classes = AUTHENTICATION
     serializer_class = s.VersionSerializer
 
     @extend_schema(
@@ -454,7 +440,6 @@ class AuditQueueView(GenericAPIView):
 class CatalogView(GenericAPIView):
     """Released versions, found by text and categories (ENI SAM clause 5, step 5)."""
 
-    authentication_classes = AUTHENTICATION
     serializer_class = s.CatalogEntrySerializer
 
     @extend_schema(

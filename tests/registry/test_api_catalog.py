@@ -151,7 +151,7 @@ def test_it_refuses_bad_filters_with_a_clear_message(api, consumer, params, fiel
     answer = api(consumer).get("/api/v1/catalog/", params)
 
     assert answer.status_code == 400
-    assert answer.json()[field][0].startswith(message)
+    assert answer.json()["errors"][field][0].startswith(message)
 
 
 def test_it_pages_the_catalog(api, consumer, catalog):

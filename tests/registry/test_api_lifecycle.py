@@ -178,7 +178,7 @@ def test_it_refuses_to_reject_without_findings(api, provider, auditor):
     answer = _post(api(auditor), f"/api/v1/versions/{version.pk}/reject/", {"reason": "No."})
 
     assert answer.status_code == 400
-    assert answer.json()["findings"] == ["This field is required."]
+    assert answer.json()["errors"]["findings"] == ["This field is required."]
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.SUBMITTED
 
 
@@ -214,7 +214,7 @@ def test_it_refuses_repeated_performance_metrics(api, provider):
     )
 
     assert answer.status_code == 400
-    assert "repeated: variable/MAE" in answer.json()["performance"][0]
+    assert "repeated: variable/MAE" in answer.json()["errors"]["performance"][0]
 
 
 def test_it_names_the_model_of_a_new_version_by_slug_or_id(api, provider):
@@ -228,7 +228,7 @@ def test_it_names_the_model_of_a_new_version_by_slug_or_id(api, provider):
     assert (by_slug.status_code, by_id.status_code) == (201, 201)
     assert by_id.json()["model"] == sam.slug
     assert unknown.status_code == 400
-    assert "no model with id or slug 'nope'" in unknown.json()["model"][0]
+    assert "no model with id or slug 'nope'" in unknown.json()["errors"]["model"][0]
 
 
 def test_it_shows_the_lineage_of_a_derived_version(api, provider):
@@ -292,7 +292,7 @@ def test_it_refuses_a_wrong_password_and_missing_credentials(api, auditor):
         "/api/v1/auth/token/", {"username": "auditor", "password": "nope"}, format="json"
     )
     assert wrong.status_code == 400
-    assert "Unable to log in" in wrong.json()["non_field_errors"][0]
+    assert "Unable to log in" in wrong.json()["errors"]["non_field_errors"][0]
 
     missing = api().get("/api/v1/versions/")
     assert missing.status_code == 401

@@ -238,5 +238,5 @@ def test_it_lists_versions_filtered_by_model_and_status(api, people):
     assert [v["id"] for v in by_model["results"]] == [second.pk]
     assert [v["id"] for v in by_status["results"]] == [first.pk]
     assert bad.status_code == 400
-    assert "not a valid choice" in bad.json()["status"][0]
+    assert "not a valid choice" in bad.json()["errors"]["status"][0]
     assert by_status["results"][0]["status"] == VersionStatus.SUBMITTED
