@@ -72,10 +72,7 @@ def test_the_portal_starts_with_its_worker_and_serves_the_seeded_catalog(portal)
     catalog = json.loads(body)
 
     assert status == 200
-    names = {
-        item["model_name"] if "model_name" in item else item["sam"]["name"]
-        for item in catalog["results"]
-    }
+    names = {item["model_name"] for item in catalog["results"]}
     assert {"Cell load forecast", "KPI anomaly detector"} <= names
     status, page = _get(f"{base}/")
     assert status == 200 and b"Sign in" in page
