@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -208,7 +209,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    size_mb = artifact.stat().st_size / 1e6
+        size_mb = artifact.stat().st_size / 1e6
+        shutil.rmtree(scratch, ignore_errors=True)
     median = {k: statistics.median(r[k] for r in results) for k in results[0]}
     print(f"\nartifact: {size_mb:.0f} MB ONNX, sha256 {sha256[:16]}..., {args.runs} runs, medians:")
     print(f"  upload   {median['upload_s']:.1f} s ({size_mb / median['upload_s']:.0f} MB/s)")

@@ -77,20 +77,21 @@ def _inspect_onnx(path: str, *, claimed: bool) -> dict:
         if claimed:
             raise ArtifactRefused("The ONNX file holds no graph (truncated or corrupt).")
         raise ArtifactRefused(f"Unknown file format. {ACCEPTED_HINT}")
+    initializers = {init.name for init in model.graph.initializer}
+    signature = {
+        "inputs": [_onnx_value(v) for v in model.graph.input if v.name not in initializers],
+        "outputs": [_onnx_value(v) for v in model.graph.output],
+        "opset": {(o.domain or "ai.onnx"): o.version for o in model.opset_import},
+    }
+    # Free the parsed copy before the checker parses the file again, so the peak memory is
+    # one copy of the model, not two.
+    del model
     try:
-        onnx.checker.check_model(model, full_check=True)
+        onnx.checker.check_model(path, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ArtifactRefused(f"The ONNX model fails onnx.checker: {first_line}") from exc
-    initializers = {init.name for init in model.graph.initializer}
-    return {
-        "format": "onnx",
-        "signature": {
-            "inputs": [_onnx_value(v) for v in model.graph.input if v.name not in initializers],
-            "outputs": [_onnx_value(v) for v in model.graph.output],
-            "opset": {(o.domain or "ai.onnx"): o.version for o in model.opset_import},
-        },
-    }
+    return {"format": "onnx", "signature": signature}
 
 
 def _onnx_value(value) -> dict:
