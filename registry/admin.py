@@ -93,8 +93,8 @@ class ServiceWritesMixin:
             self.save_formset(request, form, formset, change=change)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record that only services write: nobody adds, changes or deletes it here."""
+class NoWrites:
+    """Only services write these records: nobody adds, changes or deletes them in the admin."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -106,20 +106,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
+    """A record that only services write."""
+
+
+class ReadOnlyInline(NoWrites, admin.TabularInline):
     """Part of the parent's record, shown read-only to whoever may see the parent."""
 
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return self.admin_site.get_model_admin(self.parent_model).has_view_permission(request, obj)

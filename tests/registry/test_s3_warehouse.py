@@ -98,3 +98,15 @@ def test_a_refused_file_leaves_the_bucket_untouched(s3_warehouse, provider):
         )
 
     assert s3_warehouse.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == before
+
+
+@pytest.mark.s3
+def test_the_api_streams_the_artifact_back_from_the_bucket(s3_warehouse, provider, api):
+    model = factories.demo_model("skops")
+    version = factories.upload(factories.make_draft(provider), provider, "skops")
+
+    answer = api(provider).get(f"/api/v1/versions/{version.pk}/artifact/")
+
+    assert answer.status_code == 200
+    assert answer["X-Checksum-SHA256"] == version.artifact_sha256
+    assert b"".join(answer.streaming_content) == model.content
