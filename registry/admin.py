@@ -189,6 +189,7 @@ class SmallAIModelAdmin(ServiceWritesMixin, admin.ModelAdmin):
             },
         ),
         ("Use", {"fields": ("licence", "intended_use", "limitations")}),
+        ("Sharing", {"fields": ("approval_required",)}),
         ("Record", {"fields": ("created_by", "created_at", "updated_at")}),
     )
     readonly_fields = ("slug", "organisation", "created_by", "created_at", "updated_at")

@@ -67,6 +67,10 @@ class SmallAIModel(models.Model):
     licence = models.CharField(max_length=100, blank=True)
     intended_use = models.TextField(blank=True)
     limitations = models.TextField(blank=True)
+    approval_required = models.BooleanField(
+        default=False,
+        help_text="Subscriptions wait for the organisation or an operator to grant them.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -73,3 +73,30 @@ def can_retire(version, user: User | AnonymousUser) -> bool:
 def sees_every_version(user: User | AnonymousUser) -> bool:
     """Auditors and operators see work in progress of every organisation."""
     return is_operator(user) or is_auditor(user)
+
+
+# --- sharing (ENI SAM clause 5 sharing process, clause 6 methods) ---------------------------
+
+
+def can_subscribe(user: User | AnonymousUser) -> bool:
+    """Consumers subscribe; so may providers and operators, e.g. to try another team's model."""
+    return user.is_authenticated and user.has_perm("sharing.add_subscription")
+
+
+def can_decide_subscription(subscription, user: User | AnonymousUser) -> bool:
+    """The model's organisation or an operator grants, denies, suspends, resumes and revokes."""
+    return user.is_authenticated and (
+        is_operator(user) or is_member(user, subscription.sam.organisation_id)
+    )
+
+
+def can_cancel_subscription(subscription, user: User | AnonymousUser) -> bool:
+    return user.is_authenticated and subscription.consumer_id == user.pk
+
+
+def shares_without_subscription(version, user: User | AnonymousUser) -> bool:
+    """Providers of the model's organisation, auditors and operators need no subscription to
+    take a version out of the warehouse (ENI SAM clause 5 sharing, step 6)."""
+    return user.is_authenticated and (
+        is_operator(user) or is_auditor(user) or is_member(user, version.sam.organisation_id)
+    )

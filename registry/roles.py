@@ -47,5 +47,37 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.retire_modelversion",
         "registry.operate_warehouse",
     ],
-    Role.CONSUMER: [],
+    Role.CONSUMER: [
+        "sharing.add_subscription",
+        "sharing.view_subscription",
+    ],
 }
+for _role in (Role.PROVIDER, Role.OPERATOR):
+    ROLE_PERMISSIONS[_role] += ["sharing.add_subscription", "sharing.view_subscription"]
+ROLE_PERMISSIONS[Role.OPERATOR] += [
+    "sharing.view_subscriptionevent",
+    "sharing.view_inferencerecord",
+    "sharing.view_delivery",
+    "sharing.view_versionpackage",
+]
+
+
+def grant_role_permissions(apps, app_label: str) -> None:
+    """Create the role groups and give them ROLE_PERMISSIONS of one app (used by migrations)."""
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after all migrations; a migration needs them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for perm in perms:
+            label, codename = perm.split(".")
+            if label == app_label:
+                group.permissions.add(
+                    Permission.objects.get(content_type__app_label=label, codename=codename)
+                )

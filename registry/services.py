@@ -36,6 +36,7 @@ SAM_FIELDS = (
     "licence",
     "intended_use",
     "limitations",
+    "approval_required",
 )
 VERSION_FIELDS = ("version", "release_notes", "training_context")
 # States in which the provider may upload an artifact: while drafting, or at the register step.

@@ -1,0 +1,259 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from registry import permissions
+from registry.models import ModelVersion, SmallAIModel
+
+
+class SharingMethod(models.TextChoices):
+    """The ways a SAM is shared (ENI SAM clause 6.1)."""
+
+    RETRAINING = "RETRAINING", "Re-training sharing"
+    INFERENCE = "INFERENCE", "Reasoning call (inference API)"
+    SDK = "SDK", "Module embedded reference (SDK package)"
+    BUNDLE = "BUNDLE", "Mirror download (model plus runtime)"
+
+
+class SubscriptionStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting for approval"
+    ACTIVE = "ACTIVE", "Active"
+    DENIED = "DENIED", "Denied"
+    SUSPENDED = "SUSPENDED", "Suspended"
+    REVOKED = "REVOKED", "Revoked"
+    CANCELLED = "CANCELLED", "Cancelled by the consumer"
+
+
+LIVE_SUBSCRIPTION_STATES = (
+    SubscriptionStatus.PENDING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.SUSPENDED,
+)
+
+
+class Subscription(ConcurrentTransitionMixin, models.Model):
+    """A consumer's subscription to a released SAM by one sharing method (ENI SAM clause 5
+    sharing, step 2)."""
+
+    consumer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    sam = models.ForeignKey(SmallAIModel, on_delete=models.PROTECT, related_name="subscriptions")
+    method = models.CharField(max_length=16, choices=SharingMethod.choices)
+    status = FSMField(
+        max_length=16,
+        choices=SubscriptionStatus.choices,
+        default=SubscriptionStatus.PENDING,
+        protected=True,
+    )
+    purpose = models.TextField(blank=True, help_text="What the consumer will use the model for.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "sam", "method"],
+                condition=models.Q(status__in=["PENDING", "ACTIVE", "SUSPENDED"]),
+                name="one_live_subscription_per_method",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} → {self.sam} ({self.method})"
+
+    @transition(
+        field=status,
+        source=SubscriptionStatus.PENDING,
+        target=SubscriptionStatus.ACTIVE,
+        permission=permissions.can_decide_subscription,
+    )
+    def grant(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=SubscriptionStatus.PENDING,
+        target=SubscriptionStatus.DENIED,
+        permission=permissions.can_decide_subscription,
+    )
+    def deny(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=SubscriptionStatus.ACTIVE,
+        target=SubscriptionStatus.SUSPENDED,
+        permission=permissions.can_decide_subscription,
+    )
+    def suspend(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=SubscriptionStatus.SUSPENDED,
+        target=SubscriptionStatus.ACTIVE,
+        permission=permissions.can_decide_subscription,
+    )
+    def resume(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED],
+        target=SubscriptionStatus.REVOKED,
+        permission=permissions.can_decide_subscription,
+    )
+    def revoke(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=list(LIVE_SUBSCRIPTION_STATES),
+        target=SubscriptionStatus.CANCELLED,
+        permission=permissions.can_cancel_subscription,
+    )
+    def cancel(self) -> None:
+        pass
+
+
+class SubscriptionEvent(models.Model):
+    """One change of a subscription: who, when, from, to, why."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
+    name = models.CharField(max_length=32)
+    source = models.CharField(max_length=16, blank=True)
+    target = models.CharField(max_length=16, choices=SubscriptionStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subscription}: {self.source or '-'} -> {self.target}"
+
+
+class InferenceOutcome(models.TextChoices):
+    OK = "OK", "Answered"
+    INVALID_INPUT = "INVALID_INPUT", "Refused: invalid input"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR", "External endpoint failed"
+    UPSTREAM_TIMEOUT = "UPSTREAM_TIMEOUT", "External endpoint timed out"
+    ERROR = "ERROR", "Model failed"
+
+
+class InferenceRecord(models.Model):
+    """One metered reasoning call (ENI SAM clause 6.1 "reasoning call"); later ground truth
+    attaches to it for accuracy monitoring."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="inferences")
+    caller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="inferences"
+    )
+    count = models.PositiveIntegerField(help_text="Instances in the call (batch size).")
+    latency_ms = models.FloatField()
+    outcome = models.CharField(max_length=16, choices=InferenceOutcome.choices)
+    error = models.TextField(blank=True)
+    outputs = models.JSONField(null=True, blank=True)
+    ground_truth = models.JSONField(null=True, blank=True)
+    ground_truth_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.outcome} ×{self.count}"
+
+
+class DeliveryKind(models.TextChoices):
+    ARTIFACT = "ARTIFACT", "Model file"
+    SDK = "SDK", "SDK wheel"
+    BUNDLE = "BUNDLE", "Mirror bundle"
+
+
+class Delivery(models.Model):
+    """A model taken out of the warehouse (ENI SAM clause 5 sharing, step 6)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="deliveries")
+    kind = models.CharField(max_length=16, choices=DeliveryKind.choices)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.version} to {self.user}"
+
+
+class PackageKind(models.TextChoices):
+    SDK = "SDK", "SDK wheel"
+    BUNDLE = "BUNDLE", "Mirror bundle"
+
+
+class PackageStatus(models.TextChoices):
+    PENDING = "PENDING", "Queued"
+    BUILDING = "BUILDING", "Building"
+    READY = "READY", "Ready"
+    FAILED = "FAILED", "Failed"
+
+
+class VersionPackage(ConcurrentTransitionMixin, models.Model):
+    """A generated SDK wheel or mirror bundle of a version, built once and cached."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="packages")
+    kind = models.CharField(max_length=16, choices=PackageKind.choices)
+    status = FSMField(
+        max_length=16, choices=PackageStatus.choices, default=PackageStatus.PENDING, protected=True
+    )
+    file = models.FileField(max_length=300, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "kind"], name="one_package_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.version} ({self.status})"
+
+    @transition(field=status, source=PackageStatus.PENDING, target=PackageStatus.BUILDING)
+    def start(self) -> None:
+        pass
+
+    @transition(field=status, source=PackageStatus.BUILDING, target=PackageStatus.READY)
+    def finish(self) -> None:
+        self.built_at = timezone.now()
+        self.error = ""
+
+    @transition(
+        field=status,
+        source=[PackageStatus.PENDING, PackageStatus.BUILDING],
+        target=PackageStatus.FAILED,
+    )
+    def fail(self) -> None:
+        pass
+
+    @transition(field=status, source=PackageStatus.FAILED, target=PackageStatus.PENDING)
+    def retry(self) -> None:
+        self.error = ""

@@ -1,0 +1,65 @@
+"""Sharing reads: which methods a version offers, subscriptions people may see."""
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q, QuerySet
+
+from registry import permissions
+from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel
+from sharing.models import SharingMethod, Subscription, SubscriptionStatus
+
+
+def version_sharing_methods(version: ModelVersion) -> list[str]:
+    """What a released version can be shared by (ENI SAM clause 6.1), from its access type."""
+    if version.access_type == AccessType.EXTERNAL_ENDPOINT:
+        return [SharingMethod.INFERENCE]
+    if not version.artifact_sha256:
+        return []
+    methods = [SharingMethod.INFERENCE, SharingMethod.SDK, SharingMethod.BUNDLE]
+    if version.artifact_format == ArtifactFormat.SKOPS:
+        # scikit-learn estimators can be cloned and fitted on the consumer's data.
+        methods.append(SharingMethod.RETRAINING)
+    return methods
+
+
+def latest_release(sam: SmallAIModel) -> ModelVersion | None:
+    from registry.models import VersionStatus
+
+    return (
+        sam.versions.filter(status=VersionStatus.RELEASED).order_by("-released_at", "-pk").first()
+    )
+
+
+def model_sharing_methods(sam: SmallAIModel) -> list[str]:
+    version = latest_release(sam)
+    return version_sharing_methods(version) if version else []
+
+
+def subscriptions_visible_to(user: User | AnonymousUser) -> QuerySet[Subscription]:
+    """A consumer sees their own; a provider also those to their organisations' models;
+    operators all."""
+    subscriptions = Subscription.objects.select_related("consumer", "sam", "sam__organisation")
+    if not user.is_authenticated:
+        return subscriptions.none()
+    if permissions.is_operator(user):
+        return subscriptions
+    return subscriptions.filter(Q(consumer=user) | Q(sam__organisation__members=user)).distinct()
+
+
+def subscriptions_of(user: User) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(consumer=user).select_related("sam", "sam__organisation")
+
+
+def pending_requests_for(user: User) -> QuerySet[Subscription]:
+    """Subscription requests waiting for this user's decision, oldest first."""
+    pending = Subscription.objects.filter(status=SubscriptionStatus.PENDING).select_related(
+        "consumer", "sam", "sam__organisation"
+    )
+    if not permissions.is_operator(user):
+        pending = pending.filter(sam__organisation__members=user)
+    return pending.order_by("created_at", "pk")
+
+
+def active_subscription(user: User, sam_id: int, method: str) -> Subscription | None:
+    return Subscription.objects.filter(
+        consumer=user, sam_id=sam_id, method=method, status=SubscriptionStatus.ACTIVE
+    ).first()

@@ -1,0 +1,195 @@
+"""Sharing writes: subscriptions and the access rule of the warehouse (ENI SAM clause 5 sharing
+process, steps 1, 2 and 6). Step 3-5 (retraining before reuse) hook in through subscriptions
+with method RETRAINING, which the training app consumes."""
+
+from collections.abc import Callable
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django_fsm import ConcurrentTransition
+
+from registry import permissions
+from registry.errors import DomainError
+from registry.models import ModelVersion, SmallAIModel
+from sharing import selectors
+from sharing.models import (
+    LIVE_SUBSCRIPTION_STATES,
+    SharingMethod,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionStatus,
+)
+
+
+def subscription_request(
+    *, user: User, sam: SmallAIModel, method: str, purpose: str = ""
+) -> Subscription:
+    """Subscribe to a released model by one sharing method; granted at once unless the model
+    needs approval."""
+    if not permissions.can_subscribe(user):
+        raise DomainError.not_allowed("Your role cannot subscribe to models.")
+    if method not in SharingMethod.values:
+        raise DomainError(
+            f"Choose a sharing method: {', '.join(SharingMethod.values)}.",
+            details={"method": ["invalid"]},
+        )
+    offered = selectors.model_sharing_methods(sam)
+    if not offered:
+        raise DomainError(f"{sam.name} has no released version to subscribe to.", status=409)
+    if method not in offered:
+        raise DomainError(
+            f"{sam.name} is not shared by {SharingMethod(method).label}; "
+            f"it offers {', '.join(SharingMethod(m).label for m in offered)}.",
+            details={"method": ["not offered"]},
+        )
+    status = SubscriptionStatus.PENDING if sam.approval_required else SubscriptionStatus.ACTIVE
+    try:
+        with transaction.atomic():
+            subscription = Subscription.objects.create(
+                consumer=user, sam=sam, method=method, purpose=purpose, status=status
+            )
+            SubscriptionEvent.objects.create(
+                subscription=subscription,
+                name="request",
+                target=status,
+                actor=user,
+                reason="approval required" if sam.approval_required else "granted automatically",
+            )
+    except IntegrityError:
+        raise DomainError.conflict(
+            f"You already have a subscription to {sam.name} by {SharingMethod(method).label}."
+        ) from None
+    return subscription
+
+
+def _subscription_transition(
+    *,
+    subscription_id: int,
+    user: User,
+    name: str,
+    allowed: Callable[[Subscription, User], bool],
+    reason: str = "",
+) -> Subscription:
+    try:
+        with transaction.atomic():
+            subscription = (
+                Subscription.objects.select_for_update()
+                .select_related("sam", "sam__organisation")
+                .get(pk=subscription_id)
+            )
+            sources = sorted(
+                str(t.source) for t in subscription.get_all_status_transitions() if t.name == name
+            )
+            if subscription.status not in sources:
+                raise DomainError.conflict(
+                    f"Cannot {name} this subscription: it is {subscription.status}, "
+                    f"and {name} needs {' or '.join(sources)}."
+                )
+            if not allowed(subscription, user):
+                raise DomainError.not_allowed(
+                    "Only the consumer can cancel a subscription."
+                    if name == "cancel"
+                    else f"Only {subscription.sam.organisation} or an operator can {name} it."
+                )
+            source = subscription.status
+            getattr(subscription, name)()
+            subscription.save()
+            SubscriptionEvent.objects.create(
+                subscription=subscription,
+                name=name,
+                source=source,
+                target=subscription.status,
+                actor=user,
+                reason=reason,
+            )
+            return subscription
+    except ConcurrentTransition:
+        raise DomainError.conflict(
+            "The subscription changed meanwhile; reload and try again."
+        ) from None
+
+
+def _needs_reason(reason: str, name: str) -> None:
+    if not reason.strip():
+        raise DomainError(f"Say why you {name} the subscription.", details={"reason": ["required"]})
+
+
+def subscription_grant(*, subscription_id: int, user: User, reason: str = "") -> Subscription:
+    return _subscription_transition(
+        subscription_id=subscription_id,
+        user=user,
+        name="grant",
+        allowed=permissions.can_decide_subscription,
+        reason=reason,
+    )
+
+
+def subscription_deny(*, subscription_id: int, user: User, reason: str) -> Subscription:
+    _needs_reason(reason, "deny")
+    return _subscription_transition(
+        subscription_id=subscription_id,
+        user=user,
+        name="deny",
+        allowed=permissions.can_decide_subscription,
+        reason=reason,
+    )
+
+
+def subscription_suspend(*, subscription_id: int, user: User, reason: str) -> Subscription:
+    _needs_reason(reason, "suspend")
+    return _subscription_transition(
+        subscription_id=subscription_id,
+        user=user,
+        name="suspend",
+        allowed=permissions.can_decide_subscription,
+        reason=reason,
+    )
+
+
+def subscription_resume(*, subscription_id: int, user: User, reason: str = "") -> Subscription:
+    return _subscription_transition(
+        subscription_id=subscription_id,
+        user=user,
+        name="resume",
+        allowed=permissions.can_decide_subscription,
+        reason=reason,
+    )
+
+
+def subscription_revoke(*, subscription_id: int, user: User, reason: str) -> Subscription:
+    _needs_reason(reason, "revoke")
+    return _subscription_transition(
+        subscription_id=subscription_id,
+        user=user,
+        name="revoke",
+        allowed=permissions.can_decide_subscription,
+        reason=reason,
+    )
+
+
+def subscription_cancel(*, subscription_id: int, user: User, reason: str = "") -> Subscription:
+    return _subscription_transition(
+        subscription_id=subscription_id,
+        user=user,
+        name="cancel",
+        allowed=permissions.can_cancel_subscription,
+        reason=reason,
+    )
+
+
+def sharing_access_check(*, user: User, version: ModelVersion, method: str) -> Subscription | None:
+    """The active subscription that lets the user use the version by this method; None for
+    those who need none (its providers, auditors, operators); 403 for everyone else."""
+    if permissions.shares_without_subscription(version, user):
+        return None
+    subscription = selectors.active_subscription(user, version.sam_id, method)
+    if subscription is None:
+        live = Subscription.objects.filter(
+            consumer=user, sam_id=version.sam_id, method=method, status__in=LIVE_SUBSCRIPTION_STATES
+        ).first()
+        state = f" (your subscription is {live.status})" if live else ""
+        raise DomainError.not_allowed(
+            f"You need an active {SharingMethod(method).label} subscription to "
+            f"{version.sam.name}{state}."
+        )
+    return subscription
