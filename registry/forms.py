@@ -7,6 +7,7 @@ from django.utils.text import slugify
 
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import AccessType, InferenceType, ModelVersion, Organisation
+from registry.templatetags.samhub import ERROR_METRICS
 
 _BLANK = [("", "Any")]
 
@@ -22,6 +23,21 @@ class CatalogFilterForm(forms.Form):
     tag = forms.CharField(label="Tag", required=False)
     metric = forms.CharField(label="Metric", required=False)
     min_score = forms.FloatField(label="Min. score", required=False)
+    sort = forms.ChoiceField(
+        label="Sort by",
+        choices=[
+            ("", "Newest release first"),
+            ("oldest", "Oldest release first"),
+            ("best", "Best score of the metric"),
+        ],
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sort") == "best" and not data.get("metric"):
+            self.add_error("sort", "Give a metric above to sort by its best score.")
+        return data
 
     def search_filters(self) -> dict:
         """Keyword arguments for selectors.catalog_search from the fields that are valid."""
@@ -33,6 +49,13 @@ class CatalogFilterForm(forms.Form):
         tag = slugify(data.get("tag") or "")
         filters["tags"] = [tag] if tag else []
         filters["min_score"] = data.get("min_score")
+        sort = data.get("sort")
+        if sort == "oldest":
+            filters["sort"] = "released_at"
+        elif sort == "best" and filters["metric"]:
+            # The best of an error metric (MAE, MSE...) is its lowest score.
+            lower_is_better = filters["metric"].upper() in ERROR_METRICS
+            filters["sort"] = "score" if lower_is_better else "-score"
         return filters
 
 
@@ -52,6 +75,11 @@ class SamForm(forms.Form):
     licence = forms.CharField(max_length=100, required=False)
     intended_use = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     limitations = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    approval_required = forms.BooleanField(
+        label="Subscriptions need approval",
+        required=False,
+        help_text="Your organisation or an operator grants or denies each subscription request.",
+    )
 
     def clean_tags(self) -> list[str]:
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]

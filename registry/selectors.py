@@ -2,11 +2,13 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from registry import permissions
+from registry.errors import DomainError
 from registry.models import (
     AuditReview,
+    ModelPerformance,
     ModelVersion,
     Organisation,
     SmallAIModel,
@@ -15,6 +17,8 @@ from registry.models import (
 )
 
 CATALOG_STATES = (VersionStatus.RELEASED,)
+# Catalog orders: by release time, or by the score of the chosen metric ("-" = descending).
+CATALOG_SORTS = ("-released_at", "released_at", "-score", "score")
 
 
 def versions_visible_to(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
@@ -101,8 +105,19 @@ def catalog_search(
     metric: str = "",
     min_score: float | None = None,
     max_score: float | None = None,
+    sort: str = "-released_at",
 ) -> QuerySet[ModelVersion]:
-    """Released versions matching the filters; text search is full-text on PostgreSQL."""
+    """Released versions matching the filters, newest release first unless `sort` (one of
+    CATALOG_SORTS) says otherwise; text search is full-text on PostgreSQL."""
+    if sort not in CATALOG_SORTS:
+        raise DomainError(
+            f"Sort by one of {', '.join(CATALOG_SORTS)}.", details={"sort": ["unknown order"]}
+        )
+    if sort.endswith("score") and not metric:
+        raise DomainError(
+            "Choose the metric whose score orders the catalog.",
+            details={"metric": ["required to sort by score"]},
+        )
     versions = (
         ModelVersion.objects.filter(status__in=CATALOG_STATES)
         .select_related("sam", "sam__organisation")
@@ -128,7 +143,27 @@ def catalog_search(
         versions = versions.filter(pk__in=ModelVersion.objects.filter(score).values("pk"))
     if q:
         versions = _text_search(versions, q)
-    return versions.order_by("-released_at", "pk")
+    if sort.endswith("score"):
+        return _by_score(versions, metric, descending=sort.startswith("-"))
+    return versions.order_by(sort, "pk")
+
+
+def _by_score(
+    versions: QuerySet[ModelVersion], metric: str, *, descending: bool
+) -> QuerySet[ModelVersion]:
+    """Order by the metric's score; a version scored on several outputs ranks by its best in
+    the sort's direction. Versions without the metric go last, ties newest release first."""
+    scores = ModelPerformance.objects.filter(
+        version=OuterRef("pk"), performance_metric__iexact=metric
+    ).order_by("-performance_score" if descending else "performance_score")
+    score = F("metric_score")
+    return versions.annotate(
+        metric_score=Subquery(scores.values("performance_score")[:1])
+    ).order_by(
+        score.desc(nulls_last=True) if descending else score.asc(nulls_last=True),
+        "-released_at",
+        "pk",
+    )
 
 
 def _text_search(versions: QuerySet[ModelVersion], q: str) -> QuerySet[ModelVersion]:

@@ -27,6 +27,9 @@ from registry.models import (
     VersionStatus,
     VersionTransition,
 )
+from sharing import forms as sharing_forms
+from sharing import selectors as sharing_selectors
+from sharing.models import LIVE_SUBSCRIPTION_STATES
 
 CATALOG_PAGE_SIZE = 12
 # Lifecycle steps a button on the model page takes, and the service behind each.
@@ -304,6 +307,19 @@ def _available_actions(version: ModelVersion, user) -> set[str]:
     return actions
 
 
+def _sharing_panel(sam: SmallAIModel, user) -> dict:
+    """The methods the model offers, the user's live subscriptions to it, and a subscribe form
+    when the model has a release and the user may subscribe (it posts to sharing's page)."""
+    methods = sharing_selectors.model_sharing_methods(sam)
+    if not permissions.can_subscribe(user):
+        return {"methods": methods, "live": [], "form": None}
+    live = sharing_selectors.subscriptions_of(user).filter(
+        sam=sam, status__in=LIVE_SUBSCRIPTION_STATES
+    )
+    form = sharing_forms.SubscribeForm(methods=methods) if methods else None
+    return {"methods": methods, "live": list(live), "form": form}
+
+
 def _render_model_page(
     request: HttpRequest, sam: SmallAIModel, *, bound: dict | None = None, status: int = 200
 ) -> HttpResponse:
@@ -344,6 +360,7 @@ def _render_model_page(
     context = {
         "sam": sam,
         "panels": panels,
+        "sharing": _sharing_panel(sam, user),
         "can_add_version": permissions.can_edit_model(sam, user),
         "nav": "mine" if permissions.is_member(user, sam.organisation_id) else "catalog",
     }

@@ -18,6 +18,8 @@ from registry.models import (
     VersionStatus,
     VersionTransition,
 )
+from sharing import selectors as sharing_selectors
+from sharing.models import SharingMethod
 
 LIFECYCLE_ACTIONS = (
     "submit",
@@ -107,6 +109,10 @@ class SamUpdateInputSerializer(serializers.Serializer):
     licence = serializers.CharField(required=False, allow_blank=True)
     intended_use = serializers.CharField(required=False, allow_blank=True)
     limitations = serializers.CharField(required=False, allow_blank=True)
+    approval_required = serializers.BooleanField(
+        required=False,
+        help_text="Subscriptions wait for your organisation or an operator to grant them.",
+    )
 
 
 class SamCreateInputSerializer(SamUpdateInputSerializer):
@@ -139,10 +145,17 @@ class SamSerializer(serializers.ModelSerializer):
             "licence",
             "intended_use",
             "limitations",
+            "approval_required",
             "created_by",
             "created_at",
             "updated_at",
         ]
+
+
+# The sharing methods (ENI SAM clause 6.1) a released version offers, as the schema shows them.
+SHARING_METHODS = serializers.ListField(
+    child=serializers.ChoiceField(choices=SharingMethod.choices)
+)
 
 
 class VersionSummarySerializer(serializers.ModelSerializer):
@@ -155,9 +168,17 @@ class SamDetailSerializer(SamSerializer):
     versions = serializers.SerializerMethodField(
         help_text="The versions of the model you can see, newest first."
     )
+    sharing_methods = serializers.SerializerMethodField(
+        help_text="What a subscription to the model can choose: the methods its latest release "
+        "offers (none until a version is released)."
+    )
 
     class Meta(SamSerializer.Meta):
-        fields = [*SamSerializer.Meta.fields, "versions"]
+        fields = [*SamSerializer.Meta.fields, "sharing_methods", "versions"]
+
+    @extend_schema_field(SHARING_METHODS)
+    def get_sharing_methods(self, sam: SmallAIModel) -> list[str]:
+        return sharing_selectors.model_sharing_methods(sam)
 
     @extend_schema_field(VersionSummarySerializer(many=True))
     def get_versions(self, sam: SmallAIModel) -> list[dict]:
@@ -241,6 +262,9 @@ class VersionSerializer(serializers.ModelSerializer):
     available_actions = serializers.SerializerMethodField(
         help_text="Lifecycle actions you may take on the version now."
     )
+    sharing_methods = serializers.SerializerMethodField(
+        help_text="How the version is shared while it is RELEASED (empty otherwise)."
+    )
 
     class Meta:
         model = ModelVersion
@@ -270,6 +294,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "available_actions",
+            "sharing_methods",
         ]
         read_only_fields = fields
 
@@ -285,6 +310,12 @@ class VersionSerializer(serializers.ModelSerializer):
     )
     def get_available_actions(self, version: ModelVersion) -> list[str]:
         return selectors.version_available_actions(version, self.context["request"].user)
+
+    @extend_schema_field(SHARING_METHODS)
+    def get_sharing_methods(self, version: ModelVersion) -> list[str]:
+        if version.status != VersionStatus.RELEASED:
+            return []
+        return sharing_selectors.version_sharing_methods(version)
 
 
 class VersionFilterSerializer(serializers.Serializer):
@@ -386,6 +417,13 @@ class CatalogQuerySerializer(serializers.Serializer):
     )
     min_score = _number("min_score")
     max_score = _number("max_score")
+    sort = serializers.ChoiceField(
+        choices=selectors.CATALOG_SORTS,
+        required=False,
+        help_text="Newest release first by default. `-score` (highest first) and `score` "
+        "(lowest first, for error metrics such as MAE) order by the score of `metric`, which "
+        "they need; a version scored on several outputs ranks by its best in that direction.",
+    )
 
     def validate_tags(self, value: str) -> list[str]:
         return [slugify(tag) for tag in value.split(",") if slugify(tag)]
@@ -416,6 +454,10 @@ class CatalogEntrySerializer(serializers.ModelSerializer):
     )
     licence = serializers.CharField(source="sam.licence", read_only=True)
     performance = PerformanceSerializer(many=True, read_only=True)
+    approval_required = serializers.BooleanField(source="sam.approval_required", read_only=True)
+    sharing_methods = serializers.SerializerMethodField(
+        help_text="How the version can be shared: INFERENCE, SDK, BUNDLE, RETRAINING."
+    )
 
     class Meta:
         model = ModelVersion
@@ -440,6 +482,12 @@ class CatalogEntrySerializer(serializers.ModelSerializer):
             "artifact_size",
             "signature",
             "performance",
+            "sharing_methods",
+            "approval_required",
             "released_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SHARING_METHODS)
+    def get_sharing_methods(self, version: ModelVersion) -> list[str]:
+        return sharing_selectors.version_sharing_methods(version)

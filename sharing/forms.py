@@ -1,0 +1,39 @@
+"""Portal forms of sharing: they check the shape of what people type; the services decide."""
+
+from django import forms
+
+from sharing.models import SharingMethod
+
+
+class SubscribeForm(forms.Form):
+    """A consumer's subscription request: one of the methods the model offers, and why."""
+
+    method = forms.ChoiceField(
+        label="Sharing method",
+        error_messages={
+            "invalid_choice": "The model does not offer %(value)s; choose one of the listed methods."
+        },
+    )
+    purpose = forms.CharField(
+        label="Purpose",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+        help_text="What you will use the model for; the provider reads it when deciding.",
+    )
+
+    def __init__(self, *args, methods: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["method"].choices = [(m, SharingMethod(m).label) for m in methods]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason (optional)", required=False, max_length=2000)
+
+
+class RequiredReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        error_messages={"required": "Say why; the consumer sees it."},
+    )

@@ -1,0 +1,20 @@
+"""Portal routes of sharing, included at / before the registry's."""
+
+from django.urls import path
+
+from sharing import views
+
+urlpatterns = [
+    path("models/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
+    path("subscriptions/", views.my_subscriptions, name="my-subscriptions"),
+    path("subscription-requests/", views.subscription_requests, name="subscription-requests"),
+    *[
+        path(
+            f"subscriptions/<int:pk>/{action}/",
+            views.subscription_action,
+            {"action": action},
+            name=f"subscription-{action}",
+        )
+        for action in views.ACTIONS
+    ],
+]

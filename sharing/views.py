@@ -1,0 +1,236 @@
+"""Portal pages of sharing (ENI SAM clause 5 sharing process, step 2): a consumer subscribes
+and follows their subscriptions; the model's organisation or an operator decides requests and
+suspends, resumes or revokes what it granted. A form checks the input, a service does the work,
+and a refusal (DomainError) is shown on the form with what the person typed still in it."""
+
+from collections.abc import Callable
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from registry import permissions
+from registry import selectors as registry_selectors
+from registry.errors import DomainError
+from registry.views import _error_text, _show_domain_error
+from sharing import forms, selectors, services
+from sharing.models import (
+    LIVE_SUBSCRIPTION_STATES,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionStatus,
+)
+
+PAGE_SIZE = 20
+# Each action a portal button takes: its service, the form of its reason, and whose page it is
+# on ("mine": the consumer's list; "requests": the deciding organisation's list).
+ACTIONS: dict[str, tuple[Callable[..., Subscription], type[django_forms.Form], str]] = {
+    "grant": (services.subscription_grant, forms.ReasonForm, "requests"),
+    "deny": (services.subscription_deny, forms.RequiredReasonForm, "requests"),
+    "suspend": (services.subscription_suspend, forms.RequiredReasonForm, "requests"),
+    "resume": (services.subscription_resume, forms.ReasonForm, "requests"),
+    "revoke": (services.subscription_revoke, forms.RequiredReasonForm, "requests"),
+    "cancel": (services.subscription_cancel, forms.ReasonForm, "mine"),
+}
+DONE = {
+    "grant": "granted",
+    "deny": "denied",
+    "suspend": "suspended",
+    "resume": "resumed",
+    "revoke": "revoked",
+    "cancel": "cancelled",
+}
+
+
+def subscription_available_actions(subscription: Subscription, user) -> list[str]:
+    """Transitions the user may take now: the state allows them and their guard (the one the
+    service checks, from registry.permissions) allows the user. Shared with the API."""
+    allowed = {
+        t.name
+        for t in subscription.get_all_status_transitions()
+        if t.source == subscription.status and t.has_perm(subscription, user)
+    }
+    return [name for name in ACTIONS if name in allowed]
+
+
+def _with_events(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscription]:
+    return subscriptions.prefetch_related(
+        Prefetch("events", queryset=SubscriptionEvent.objects.select_related("actor"))
+    )
+
+
+def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict]:
+    """Each subscription with a form per action the user may take on it now."""
+    rows = []
+    for subscription in subscriptions:
+        pk, own = subscription.pk, bound.get(subscription.pk, {})
+        actions = [a for a in subscription_available_actions(subscription, user) if a in shown]
+        rows.append(
+            {
+                "subscription": subscription,
+                "forms": {
+                    action: own.get(action) or ACTIONS[action][1](auto_id=f"id_%s_{action}_{pk}")
+                    for action in actions
+                },
+            }
+        )
+    return rows
+
+
+def _page_url(page: str, subscription: Subscription) -> str:
+    name = "my-subscriptions" if page == "mine" else "subscription-requests"
+    return reverse(name) + f"#s-{subscription.pk}"
+
+
+# --- subscribe -------------------------------------------------------------------------------
+
+
+@login_required
+def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask for a subscription to a released model by one of the methods it offers."""
+    user = request.user
+    sam = get_object_or_404(registry_selectors.models_visible_to(user), slug=slug)
+    if not permissions.can_subscribe(user):
+        raise PermissionDenied("Your role cannot subscribe to models.")
+    offered = selectors.model_sharing_methods(sam)
+    form = forms.SubscribeForm(request.POST or None, methods=offered)
+    status = 200
+    if request.method == "POST" and not offered:
+        form.add_error(None, f"{sam.name} has no released version to subscribe to.")
+        status = 409
+    elif request.method == "POST" and form.is_valid():
+        try:
+            subscription = services.subscription_request(
+                user=user,
+                sam=sam,
+                method=form.cleaned_data["method"],
+                purpose=form.cleaned_data["purpose"],
+            )
+        except DomainError as exc:
+            _show_domain_error(exc, form)
+            status = exc.status
+        else:
+            if subscription.status == SubscriptionStatus.PENDING:
+                messages.success(
+                    request,
+                    f"Your request for {sam.name} ({subscription.get_method_display()}) waits "
+                    f"for {sam.organisation} to approve it.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"You are subscribed to {sam.name} ({subscription.get_method_display()}).",
+                )
+            return redirect(_page_url("mine", subscription))
+    elif request.method == "POST":
+        status = 400
+    context = {
+        "sam": sam,
+        "form": form,
+        "methods": offered,
+        "live": selectors.subscriptions_of(user).filter(
+            sam=sam, status__in=LIVE_SUBSCRIPTION_STATES
+        ),
+        "nav": "subscriptions",
+    }
+    return render(request, "sharing/subscribe.html", context, status=status)
+
+
+# --- the consumer's subscriptions ------------------------------------------------------------
+
+
+def _render_mine(request: HttpRequest, *, bound: dict | None = None, status: int = 200):
+    user = request.user
+    if not permissions.can_subscribe(user):
+        raise PermissionDenied("Your role cannot subscribe to models.")
+    page = Paginator(_with_events(selectors.subscriptions_of(user)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "rows": _rows(page.object_list, user, ("cancel",), bound or {}),
+        "nav": "subscriptions",
+    }
+    return render(request, "sharing/my_subscriptions.html", context, status=status)
+
+
+@login_required
+def my_subscriptions(request: HttpRequest) -> HttpResponse:
+    return _render_mine(request)
+
+
+# --- the provider's requests -----------------------------------------------------------------
+
+
+def _decided_by(user) -> QuerySet[Subscription]:
+    """Granted subscriptions to the user's organisations' models (operators: all of them)."""
+    decided = selectors.subscriptions_visible_to(user).filter(
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED]
+    )
+    if not permissions.is_operator(user):
+        decided = decided.filter(sam__organisation__in=user.organisations.all())
+    return decided.order_by("sam__name", "-updated_at", "-pk")
+
+
+def _render_requests(request: HttpRequest, *, bound: dict | None = None, status: int = 200):
+    user = request.user
+    if not (permissions.is_operator(user) or user.organisations.exists()):
+        raise PermissionDenied(
+            "Only providers of an organisation and operators decide subscription requests."
+        )
+    bound = bound or {}
+    page = Paginator(_with_events(_decided_by(user)), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "pending": _rows(
+            _with_events(selectors.pending_requests_for(user)), user, ("grant", "deny"), bound
+        ),
+        "page": page,
+        "rows": _rows(page.object_list, user, ("suspend", "resume", "revoke"), bound),
+        "nav": "requests",
+    }
+    return render(request, "sharing/subscription_requests.html", context, status=status)
+
+
+@login_required
+def subscription_requests(request: HttpRequest) -> HttpResponse:
+    return _render_requests(request)
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def subscription_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    subscription = get_object_or_404(selectors.subscriptions_visible_to(request.user), pk=pk)
+    service, form_class, page = ACTIONS[action]
+    form = form_class(request.POST, auto_id=f"id_%s_{action}_{pk}")
+    if not form.is_valid():
+        messages.error(request, f"The subscription was not {DONE[action]}; see the form below.")
+        status = 400
+    else:
+        try:
+            subscription = service(
+                subscription_id=pk, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            # Also as a message: the subscription may have moved to where this form is not.
+            messages.error(request, f"The subscription was not {DONE[action]}: {_error_text(exc)}")
+            _show_domain_error(exc, form)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                f"{subscription.consumer}'s subscription to {subscription.sam.name} "
+                f"({subscription.get_method_display()}) is {DONE[action]}.",
+            )
+            return redirect(_page_url(page, subscription))
+    render_page = _render_mine if page == "mine" else _render_requests
+    return render_page(request, bound={pk: {action: form}}, status=status)

@@ -1,0 +1,1 @@
+from tests.registry.conftest import api  # noqa: F401 (the same APIClient fixture)
