@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -122,6 +123,23 @@ SAMHUB_ARTIFACT_MAX_BYTES = env_int("SAMHUB_ARTIFACT_MAX_BYTES", 2 * 1024**3)
 # Untrusted model files are inspected in a child process with this much address space.
 SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES = env_int("SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES", 8 * 1024**3)
 SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS = env_int("SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS", 300)
+
+# Reasoning calls (sharing.inference, sharing.broker): run in the web process, each worker
+# process keeping its own cache of loaded models.
+SAMHUB_INFERENCE_MAX_BATCH = env_int("SAMHUB_INFERENCE_MAX_BATCH", 1000)
+SAMHUB_INFERENCE_CACHE_SIZE = env_int("SAMHUB_INFERENCE_CACHE_SIZE", 32)
+SAMHUB_INFERENCE_THREADS = env_int("SAMHUB_INFERENCE_THREADS", 1)
+SAMHUB_BROKER_TIMEOUT_SECONDS = env_int("SAMHUB_BROKER_TIMEOUT_SECONDS", 10)
+SAMHUB_BROKER_MAX_RESPONSE_BYTES = env_int("SAMHUB_BROKER_MAX_RESPONSE_BYTES", 16 * 1024**2)
+for _name in (
+    "SAMHUB_INFERENCE_MAX_BATCH",
+    "SAMHUB_INFERENCE_CACHE_SIZE",
+    "SAMHUB_INFERENCE_THREADS",
+    "SAMHUB_BROKER_TIMEOUT_SECONDS",
+    "SAMHUB_BROKER_MAX_RESPONSE_BYTES",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
