@@ -1,5 +1,6 @@
 """SAM Hub settings. Every value can come from the environment; see README's configuration table."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker share the file: wait for a lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Tests' database in a file (not in memory) so that a real Celery worker in a test can see
+    # it; one per test run, so that runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test_samhub_{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -90,7 +94,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
-MEDIA_ROOT = DATA_DIR / "warehouse"
+MEDIA_ROOT = Path(env_str("SAMHUB_WAREHOUSE_DIR", str(DATA_DIR / "warehouse")))
 
 # Model warehouse: local files by default, S3 (or any S3-compatible endpoint) when a bucket is set.
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")

@@ -28,6 +28,8 @@ from registry.api import serializers as s
 from registry.checklist import version_checklist
 from registry.errors import DomainError
 from registry.models import ModelVersion, Organisation, SmallAIModel
+from sharing import extraction
+from sharing.models import DeliveryKind
 
 # Token first, so that a request without credentials gets 401 with `WWW-Authenticate: Token`
 # (DRF takes that header from the first class; session auth has none and would give 403).
@@ -48,13 +50,13 @@ ERRORS = {
 
 
 def _downloadable_version(user, version_id: int) -> ModelVersion:
-    """The version whose model file the user may download, else 404.
-
-    Anyone who can see the version may download its file for now; subscription checks go here.
-    """
+    """The version whose model file the user may download, else 404; 403 without an active
+    BUNDLE subscription (warehouse extraction, ENI SAM clause 5 sharing step 6). The delivery
+    is logged."""
     version = get_object_or_404(selectors.versions_visible_to(user), pk=version_id)
     if not version.artifact:
         raise Http404("This version has no model file in the warehouse.")
+    extraction.delivery_authorise(user=user, version=version, kind=DeliveryKind.ARTIFACT)
     return version
 
 
@@ -344,6 +346,9 @@ class VersionViewSet(viewsets.GenericViewSet):
             (200, "application/octet-stream"): OpenApiResponse(
                 OpenApiTypes.BINARY,
                 description="The file, with `X-Checksum-SHA256` holding its sha256.",
+            ),
+            403: OpenApiResponse(
+                s.ErrorSerializer, description="You need an active BUNDLE subscription."
             ),
             404: ERRORS[404],
         },

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from sharing.api import inference, subscriptions
+from sharing.api import inference, packages, subscriptions
 
 # SimpleRouter: the registry's DefaultRouter already answers the API root.
 router = SimpleRouter()
@@ -11,6 +11,8 @@ router.register("subscriptions", subscriptions.SubscriptionViewSet, basename="su
 
 urlpatterns = [
     path("versions/<int:version_id>/infer/", inference.InferView.as_view(), name="version-infer"),
+    path("versions/<int:version_id>/sdk/", packages.SdkView.as_view(), name="version-sdk"),
+    path("versions/<int:version_id>/bundle/", packages.BundleView.as_view(), name="version-bundle"),
     path("inferences/", inference.InferenceListView.as_view(), name="inference-list"),
     path(
         "inferences/<uuid:inference_id>/",

@@ -1,6 +1,8 @@
 import hashlib
 
 from registry.models import ModelVersion, VersionStatus
+from sharing.models import SharingMethod
+from sharing.services import subscription_request
 from tests import factories
 
 MODEL = {
@@ -94,6 +96,8 @@ def test_it_walks_a_model_from_sign_in_to_catalog_and_download(
     assert [entry["id"] for entry in catalog["results"]] == [version["id"]]
     assert catalog["results"][0]["tags"] == ["energy-saving", "load"]
 
+    released = ModelVersion.objects.get(pk=version["id"])
+    subscription_request(user=consumer, sam=released.sam, method=SharingMethod.BUNDLE)
     download = as_consumer.get(f"{url}artifact/")
     assert download.status_code == 200
     body = b"".join(download.streaming_content)

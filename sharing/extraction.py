@@ -1,0 +1,165 @@
+"""Warehouse extraction (ENI SAM clause 5 sharing, step 6): taking a version out of the
+warehouse as its model file, an SDK wheel or a mirror bundle (clause 6.1), for those with an
+active subscription by that method, and a log of every delivery.
+
+SDK wheels and bundles are built once per version by a Celery task (sharing.tasks) and cached
+in the warehouse; package_build() is what the task runs.
+"""
+
+import logging
+import tempfile
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from registry import permissions
+from registry.errors import DomainError
+from registry.models import AccessType, ModelVersion, VersionStatus
+from sharing import packaging
+from sharing.models import (
+    Delivery,
+    DeliveryKind,
+    PackageKind,
+    PackageStatus,
+    SharingMethod,
+    Subscription,
+    VersionPackage,
+)
+from sharing.services import sharing_access_check
+
+logger = logging.getLogger(__name__)
+
+# The subscription a delivery needs: the model file is the mirror download without its runtime.
+DELIVERY_METHOD = {
+    DeliveryKind.ARTIFACT: SharingMethod.BUNDLE,
+    DeliveryKind.SDK: SharingMethod.SDK,
+    DeliveryKind.BUNDLE: SharingMethod.BUNDLE,
+}
+PACKAGE_NAMES = {PackageKind.SDK: "SDK wheel", PackageKind.BUNDLE: "mirror bundle"}
+# From REGISTERED on a version's model file can no longer change, so a package built from it
+# stays valid; consumers only ever see RELEASED versions.
+PACKAGEABLE_STATES = (
+    VersionStatus.REGISTERED,
+    VersionStatus.RELEASED,
+    VersionStatus.DEPRECATED,
+    VersionStatus.RETIRED,
+)
+
+
+def delivery_authorise(*, user: User, version: ModelVersion, kind: str) -> Subscription | None:
+    """Let the user take the version out as `kind` and log the delivery; 403 without an active
+    subscription by the matching method (providers, auditors and operators need none)."""
+    subscription = sharing_access_check(user=user, version=version, method=DELIVERY_METHOD[kind])
+    Delivery.objects.create(user=user, version=version, kind=kind, subscription=subscription)
+    return subscription
+
+
+def _require_model_file(version: ModelVersion, kind: str) -> None:
+    if version.access_type == AccessType.EXTERNAL_ENDPOINT or not version.artifact_sha256:
+        raise DomainError.conflict(
+            f"{version} has no model file in the warehouse (it is served by an external "
+            f"endpoint), so there is no {PACKAGE_NAMES[kind]}; call it through the "
+            "inference API."
+        )
+
+
+def _require_packageable_state(version: ModelVersion, user: User, kind: str) -> None:
+    allowed = PACKAGEABLE_STATES if permissions.shares_without_subscription(version, user) else ()
+    if version.status != VersionStatus.RELEASED and version.status not in allowed:
+        raise DomainError.conflict(
+            f"Version {version.version} is {version.status}; a {PACKAGE_NAMES[kind]} is "
+            "built for released versions (its providers may build one from REGISTERED on, "
+            "when the model file is final)."
+        )
+
+
+def package_request(
+    *, user: User, version_id: int, kind: str, retry: bool = False
+) -> VersionPackage:
+    """The version's SDK wheel or bundle, queued for building if it does not exist yet; with
+    `retry`, a failed build is queued again (and a queued one nudged)."""
+    if kind not in PackageKind.values:
+        raise DomainError(f"Choose a package kind: {', '.join(PackageKind.values)}.")
+    version = ModelVersion.objects.select_related("sam", "sam__organisation").get(pk=version_id)
+    _require_model_file(version, kind)  # nobody can subscribe to what does not exist
+    sharing_access_check(user=user, version=version, method=DELIVERY_METHOD[kind])
+    _require_packageable_state(version, user, kind)
+    with transaction.atomic():
+        package, created = VersionPackage.objects.get_or_create(
+            version=version, kind=kind, defaults={"requested_by": user}
+        )
+        package = VersionPackage.objects.select_for_update().get(pk=package.pk)
+        enqueue = created
+        if retry and package.status == PackageStatus.FAILED:
+            package.retry()
+            package.requested_by = user
+            package.save()
+            enqueue = True
+        elif retry and package.status == PackageStatus.PENDING:
+            enqueue = True  # the queue may have lost the first message; building is idempotent
+        if enqueue:
+            _enqueue_build(package.pk)
+    return package
+
+
+def _enqueue_build(package_id: int) -> None:
+    from sharing.tasks import package_build_task
+
+    transaction.on_commit(lambda: package_build_task.delay(package_id))
+
+
+def _locked(package_id: int) -> VersionPackage:
+    return (
+        VersionPackage.objects.select_for_update()
+        .select_related("version", "version__sam", "version__sam__organisation")
+        .get(pk=package_id)
+    )
+
+
+def package_build(*, package_id: int, resume: bool = False) -> VersionPackage:
+    """Build and store a queued package. Idempotent: a package that is READY, FAILED or being
+    built by another run is left alone; `resume` takes over a BUILDING one whose run died
+    (its task message came back after a worker was lost)."""
+    with transaction.atomic():
+        package = _locked(package_id)
+        if package.status == PackageStatus.PENDING:
+            package.start()
+            package.save()
+        elif not (resume and package.status == PackageStatus.BUILDING):
+            return package
+    # The slow part (copying the model, pip, compressing, storing) holds no lock or transaction.
+    try:
+        with tempfile.TemporaryDirectory(prefix="samhub-package-") as workdir:
+            built = packaging.package_build_file(
+                package.version, package.kind, workdir=Path(workdir)
+            )
+            name = packaging.package_store(built)
+    except packaging.PackagingError as exc:
+        return _package_fail(package_id, str(exc))
+    except Exception as exc:
+        logger.exception("Building package %s failed", package_id)
+        return _package_fail(package_id, f"{type(exc).__name__}: {exc}")
+    with transaction.atomic():
+        package = _locked(package_id)
+        if package.status != PackageStatus.BUILDING:  # another run finished it meanwhile
+            return package
+        package.finish()
+        package.file.name = name
+        package.filename = built.filename
+        package.sha256 = built.sha256
+        package.size = built.size
+        package.save()
+    logger.info("Built %s: %s (%s bytes)", package, name, built.size)
+    return package
+
+
+def _package_fail(package_id: int, error: str) -> VersionPackage:
+    with transaction.atomic():
+        package = _locked(package_id)
+        if package.status == PackageStatus.BUILDING:
+            package.fail()
+            package.error = error
+            package.save()
+    logger.warning("Package %s failed: %s", package_id, error)
+    return package
