@@ -505,7 +505,14 @@ def _load_from_warehouse(version) -> LoadedModel:
     if hashlib.sha256(content).hexdigest() != version.artifact_sha256:
         # Only the bytes checked at upload are run (the tree check of skops files relies on it).
         raise ModelFailure("The model file in the warehouse does not match its registered sha256.")
-    return load_model(version.artifact_format, content, threads=settings.SAMHUB_INFERENCE_THREADS)
+    try:
+        return load_model(
+            version.artifact_format, content, threads=settings.SAMHUB_INFERENCE_THREADS
+        )
+    except ModelFailure:
+        raise
+    except Exception as exc:
+        raise ModelFailure(f"The model cannot be loaded: {type(exc).__name__}: {exc}") from exc
 
 
 def run(version, inputs: Any, *, outputs: list[str] | None = None) -> tuple[dict[str, Any], int]:

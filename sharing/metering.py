@@ -72,6 +72,13 @@ def inference_call(
         logger.exception("Inference on version %s failed", version.pk)
         outcome = InferenceOutcome.ERROR
         failure = DomainError(str(exc), code="model_error", status=500)
+    except Exception:
+        # Still a call of the model: meter it, keep the traceback in the log.
+        logger.exception("Inference on version %s failed unexpectedly", version.pk)
+        outcome = InferenceOutcome.ERROR
+        failure = DomainError(
+            "The call failed unexpectedly; the error is logged.", code="model_error", status=500
+        )
     latency_ms = (time.perf_counter() - started) * 1000
     # Built by this code from checked values, so no full_clean(): the write stays one INSERT.
     record = InferenceRecord.objects.create(
@@ -92,11 +99,10 @@ def inference_call(
 
 
 def _visible_version(user: User, version_id: int) -> ModelVersion:
-    # The visibility rule as a subquery: one query, with no DISTINCT over the JSON columns.
-    visible = versions_visible_to(user).filter(pk=version_id).values("pk")
     try:
-        return ModelVersion.objects.select_related("sam", "sam__organisation").get(
-            pk=version_id, pk__in=visible
+        # One query; this path needs the model (name, slug, organisation id), nothing more.
+        return (
+            versions_visible_to(user).select_related(None).select_related("sam").get(pk=version_id)
         )
     except ModelVersion.DoesNotExist:
         raise DomainError(

@@ -199,6 +199,19 @@ def test_it_meters_a_model_that_fails_to_load_as_an_error(api, onnx_version, pro
     assert InferenceRecord.objects.get().outcome == InferenceOutcome.ERROR
 
 
+def test_an_unexpected_failure_is_still_metered(api, onnx_version, provider, monkeypatch):
+    def broken(version, inputs, outputs=None):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(inference, "run", broken)
+
+    answer = infer(api(provider), onnx_version, {"X": features(1).tolist()})
+
+    assert answer.status_code == 500
+    assert answer.json()["detail"] == "The call failed unexpectedly; the error is logged."
+    assert InferenceRecord.objects.get().outcome == InferenceOutcome.ERROR
+
+
 # --- who may call ----------------------------------------------------------------------------
 
 
