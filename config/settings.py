@@ -185,7 +185,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"VersionStatusEnum": "registry.models.VersionStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "VersionStatusEnum": "registry.models.VersionStatus",
+        "SharingMethodEnum": "sharing.models.SharingMethod",
+        "SubscriptionStatusEnum": "sharing.models.SubscriptionStatus",
+    },
 }
 
 LOGGING = {
