@@ -100,3 +100,10 @@ def shares_without_subscription(version, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and (
         is_operator(user) or is_auditor(user) or is_member(user, version.sam.organisation_id)
     )
+
+
+def can_attach_ground_truth(record, user: User | AnonymousUser) -> bool:
+    """The caller of an inference, the model's providers or an operator add its ground truth."""
+    return user.is_authenticated and (
+        record.caller_id == user.pk or is_operator(user) or can_edit_model(record.version.sam, user)
+    )

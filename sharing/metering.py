@@ -13,16 +13,15 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from registry import permissions
 from registry.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from registry.selectors import versions_visible_to
-from sharing import broker, inference
+from sharing import broker, inference, selectors
 from sharing.models import InferenceOutcome, InferenceRecord, SharingMethod
 from sharing.services import sharing_access_check
 
@@ -170,7 +169,7 @@ def inference_ground_truth_attach(
     """Attach the true values of a call's outputs, one entry per instance (null where unknown),
     for accuracy monitoring. Once per inference: a second attempt is refused with 409."""
     record = inference_get(user=user, inference_id=inference_id)
-    if not _may_attach_ground_truth(record, user):
+    if not permissions.can_attach_ground_truth(record, user):
         raise DomainError.not_allowed(
             "Only the caller who made the inference, providers of the model's organisation and "
             "operators can attach its ground truth."
@@ -226,37 +225,12 @@ def _check_ground_truth(record: InferenceRecord, ground_truth: Any) -> None:
         )
 
 
-def _may_attach_ground_truth(record: InferenceRecord, user: User) -> bool:
-    # Access rule; belongs in registry.permissions with the other sharing rules.
-    return (
-        record.caller_id == user.pk
-        or permissions.is_operator(user)
-        or permissions.can_edit_model(record.version.sam, user)
-    )
-
-
 # --- reads -----------------------------------------------------------------------------------
-
-
-def inferences_visible_to(user: User | AnonymousUser) -> QuerySet[InferenceRecord]:
-    """A caller sees their own calls; members of the model's organisation all calls of its
-    versions; operators everything."""
-    records = InferenceRecord.objects.select_related(
-        "version", "version__sam", "version__sam__organisation", "caller"
-    )
-    if not user.is_authenticated:
-        return records.none()
-    if permissions.is_operator(user):
-        return records
-    # A subquery rather than a join on members: no duplicate rows, so no DISTINCT over JSON.
-    return records.filter(
-        Q(caller=user) | Q(version__sam__organisation__in=user.organisations.values("pk"))
-    )
 
 
 def inference_get(*, user: User, inference_id: uuid.UUID | str) -> InferenceRecord:
     try:
-        return inferences_visible_to(user).get(pk=inference_id)
+        return selectors.inferences_visible_to(user).get(pk=inference_id)
     except (InferenceRecord.DoesNotExist, ValidationError):
         raise DomainError(
             f"There is no inference {inference_id} that you can see.", code="not_found", status=404

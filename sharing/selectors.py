@@ -5,7 +5,10 @@ from django.db.models import Q, QuerySet
 
 from registry import permissions
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel
-from sharing.models import SharingMethod, Subscription, SubscriptionStatus
+from sharing.models import InferenceRecord, SharingMethod, Subscription, SubscriptionStatus
+
+# The order in which subscription actions are offered.
+SUBSCRIPTION_ACTIONS = ("grant", "deny", "suspend", "resume", "revoke", "cancel")
 
 
 def version_sharing_methods(version: ModelVersion) -> list[str]:
@@ -63,3 +66,40 @@ def active_subscription(user: User, sam_id: int, method: str) -> Subscription | 
     return Subscription.objects.filter(
         consumer=user, sam_id=sam_id, method=method, status=SubscriptionStatus.ACTIVE
     ).first()
+
+
+def subscription_available_actions(subscription: Subscription, user: User) -> list[str]:
+    """Transitions the user may take now: the state allows them and their guard (the one the
+    service checks, from registry.permissions) allows the user."""
+    allowed = {
+        t.name
+        for t in subscription.get_all_status_transitions()
+        if t.source == subscription.status and t.has_perm(subscription, user)
+    }
+    return [name for name in SUBSCRIPTION_ACTIONS if name in allowed]
+
+
+def subscriptions_decided_by(user: User) -> QuerySet[Subscription]:
+    """Granted subscriptions to the user's organisations' models (operators: all of them)."""
+    decided = subscriptions_visible_to(user).filter(
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED]
+    )
+    if not permissions.is_operator(user):
+        decided = decided.filter(sam__organisation__in=user.organisations.all())
+    return decided.order_by("sam__name", "-updated_at", "-pk")
+
+
+def inferences_visible_to(user: User | AnonymousUser) -> QuerySet[InferenceRecord]:
+    """A caller sees their own calls; members of the model's organisation all calls of its
+    versions; operators everything."""
+    records = InferenceRecord.objects.select_related(
+        "version", "version__sam", "version__sam__organisation", "caller"
+    )
+    if not user.is_authenticated:
+        return records.none()
+    if permissions.is_operator(user):
+        return records
+    # A subquery rather than a join on members: no duplicate rows, so no DISTINCT over JSON.
+    return records.filter(
+        Q(caller=user) | Q(version__sam__organisation__in=user.organisations.values("pk"))
+    )

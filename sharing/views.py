@@ -49,17 +49,6 @@ DONE = {
 }
 
 
-def subscription_available_actions(subscription: Subscription, user) -> list[str]:
-    """Transitions the user may take now: the state allows them and their guard (the one the
-    service checks, from registry.permissions) allows the user. Shared with the API."""
-    allowed = {
-        t.name
-        for t in subscription.get_all_status_transitions()
-        if t.source == subscription.status and t.has_perm(subscription, user)
-    }
-    return [name for name in ACTIONS if name in allowed]
-
-
 def _with_events(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscription]:
     return subscriptions.prefetch_related(
         Prefetch("events", queryset=SubscriptionEvent.objects.select_related("actor"))
@@ -71,7 +60,9 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
     rows = []
     for subscription in subscriptions:
         pk, own = subscription.pk, bound.get(subscription.pk, {})
-        actions = [a for a in subscription_available_actions(subscription, user) if a in shown]
+        actions = [
+            a for a in selectors.subscription_available_actions(subscription, user) if a in shown
+        ]
         rows.append(
             {
                 "subscription": subscription,
@@ -169,16 +160,6 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
 # --- the provider's requests -----------------------------------------------------------------
 
 
-def _decided_by(user) -> QuerySet[Subscription]:
-    """Granted subscriptions to the user's organisations' models (operators: all of them)."""
-    decided = selectors.subscriptions_visible_to(user).filter(
-        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED]
-    )
-    if not permissions.is_operator(user):
-        decided = decided.filter(sam__organisation__in=user.organisations.all())
-    return decided.order_by("sam__name", "-updated_at", "-pk")
-
-
 def _render_requests(request: HttpRequest, *, bound: dict | None = None, status: int = 200):
     user = request.user
     if not (permissions.is_operator(user) or user.organisations.exists()):
@@ -186,7 +167,9 @@ def _render_requests(request: HttpRequest, *, bound: dict | None = None, status:
             "Only providers of an organisation and operators decide subscription requests."
         )
     bound = bound or {}
-    page = Paginator(_with_events(_decided_by(user)), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(_with_events(selectors.subscriptions_decided_by(user)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {
         "pending": _rows(
             _with_events(selectors.pending_requests_for(user)), user, ("grant", "deny"), bound

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.api.serializers import ErrorSerializer
-from sharing import metering
+from sharing import metering, selectors
 from sharing.models import InferenceOutcome, InferenceRecord
 
 INFERENCE_ID_HEADER = "X-Inference-Id"
@@ -193,7 +193,7 @@ class InferenceListView(ListAPIView):
     def get_queryset(self):
         filters = InferenceFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        records = metering.inferences_visible_to(self.request.user)
+        records = selectors.inferences_visible_to(self.request.user)
         if "version" in filters.validated_data:
             records = records.filter(version_id=filters.validated_data["version"])
         if "outcome" in filters.validated_data:

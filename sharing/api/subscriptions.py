@@ -20,7 +20,6 @@ from registry.api.serializers import ErrorSerializer, VisibleModelField
 from registry.errors import DomainError
 from sharing import selectors, services
 from sharing.models import SharingMethod, Subscription, SubscriptionEvent, SubscriptionStatus
-from sharing.views import ACTIONS, subscription_available_actions
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input; `detail` says why."),
@@ -69,10 +68,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(
-        serializers.ListField(child=serializers.ChoiceField(choices=list(ACTIONS)))
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=list(selectors.SUBSCRIPTION_ACTIONS))
+        )
     )
     def get_available_actions(self, subscription: Subscription) -> list[str]:
-        return subscription_available_actions(subscription, self.context["request"].user)
+        return selectors.subscription_available_actions(subscription, self.context["request"].user)
 
 
 class SubscriptionEventSerializer(serializers.ModelSerializer):
