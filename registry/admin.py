@@ -106,6 +106,41 @@ class NoWrites:
         return False
 
 
+class ServiceActionsMixin:
+    """Admin actions that call one service per selected object and report each outcome."""
+
+    #: The keyword the services take the object's id by, e.g. "version_id".
+    service_id_kwarg: str
+
+    def _transition(self, request, queryset, service: Callable, done: str, **kwargs) -> None:
+        changed = []
+        for obj in queryset.order_by("pk"):
+            try:
+                service(**{self.service_id_kwarg: obj.pk}, user=request.user, **kwargs)
+            except DomainError as exc:
+                self.message_user(request, f"{obj}: {_error_text(exc)}", messages.ERROR)
+            else:
+                changed.append(str(obj))
+        if changed:
+            self.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
+
+    def _action_page(self, request, queryset, *, action: str, title: str, submit: str, **extra):
+        """The intermediate page that asks for what an action needs (a reason, findings)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.model._meta,
+            "queryset": queryset.order_by("pk"),
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "submit_label": submit,
+            **extra,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
+
+
 class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
     """A record that only services write."""
 
@@ -289,7 +324,8 @@ class RegisterForm(forms.Form):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(ServiceWritesMixin, admin.ModelAdmin):
+class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmin):
+    service_id_kwarg = "version_id"
     list_display = (
         "sam",
         "version",
@@ -394,41 +430,6 @@ class ModelVersionAdmin(ServiceWritesMixin, admin.ModelAdmin):
     @admin.display(description="Input/output signature")
     def io_signature(self, obj: ModelVersion) -> str:
         return _json_block(obj.signature) if obj.signature else "-"
-
-    def _transition(
-        self,
-        request,
-        queryset,
-        service: Callable[..., ModelVersion],
-        done: str,
-        **kwargs,
-    ) -> None:
-        """Call one lifecycle service per selected version and report each outcome."""
-        changed = []
-        for version in queryset.order_by("pk"):
-            try:
-                service(version_id=version.pk, user=request.user, **kwargs)
-            except DomainError as exc:
-                self.message_user(request, f"{version}: {_error_text(exc)}", messages.ERROR)
-            else:
-                changed.append(str(version))
-        if changed:
-            self.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
-
-    def _action_page(self, request, queryset, *, action: str, title: str, submit: str, **extra):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": self.model._meta,
-            "queryset": queryset.order_by("pk"),
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "submit_label": submit,
-            **extra,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
 
     @admin.action(description="Submit selected versions for audit", permissions=["submit"])
     def submit_versions(self, request, queryset):

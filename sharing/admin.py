@@ -5,16 +5,11 @@ Subscriptions change only by changelist actions that call sharing.services, so t
 the same state machine and guards as the portal and the API; the status is never editable.
 """
 
-from collections.abc import Callable
-
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
+from django.contrib import admin
 
 from registry import permissions
-from registry.admin import ACTION_FORM_TEMPLATE, ReadOnlyAdmin, ReadOnlyInline, _error_text
-from registry.errors import DomainError
+from registry.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
 from sharing import selectors, services
 from sharing.models import (
     Delivery,
@@ -43,7 +38,10 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
+    """Operators decide, suspend and revoke subscriptions here through the same services."""
+
+    service_id_kwarg = "subscription_id"
     list_display = (
         "sam",
         "consumer",
@@ -90,40 +88,15 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def organisation(self, obj: Subscription):
         return obj.sam.organisation
 
-    def _transition(
-        self, request, queryset, service: Callable[..., Subscription], done: str, **kwargs
-    ) -> None:
-        """Call the service once per selected subscription and report each outcome."""
-        changed = []
-        for subscription in queryset.order_by("pk"):
-            try:
-                service(subscription_id=subscription.pk, user=request.user, **kwargs)
-            except DomainError as exc:
-                self.message_user(request, f"{subscription}: {_error_text(exc)}", messages.ERROR)
-            else:
-                changed.append(str(subscription))
-        if changed:
-            self.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
-
     def _with_reason(self, request, queryset, *, action: str, service, done: str, title: str):
         """Ask for the reason on an intermediate page, then apply the action with it."""
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             self._transition(request, queryset, service, done, reason=form.cleaned_data["reason"])
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": self.model._meta,
-            "queryset": queryset.order_by("pk"),
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "submit_label": done,
-            "form": form,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
+        return self._action_page(
+            request, queryset, action=action, title=title, submit=done, form=form
+        )
 
     @admin.action(description="Grant selected subscription requests", permissions=["decide"])
     def grant_subscriptions(self, request, queryset):
