@@ -168,6 +168,10 @@ class InferenceRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["version", "-created_at"], name="inference_by_version"),
+            models.Index(fields=["caller", "-created_at"], name="inference_by_caller"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.version} {self.outcome} ×{self.count}"
