@@ -73,8 +73,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web and worker share the file: wait for a lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Web processes and the worker share the file: wait for a lock instead of failing at once,
+    # take the write lock at the start of a transaction, and let readers go on beside a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
     # Tests' database in a file (not in memory) so that a real Celery worker in a test can see
     # it; one per test run, so that runs side by side do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test_samhub_{os.getpid()}.sqlite3")}
