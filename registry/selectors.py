@@ -34,6 +34,21 @@ def versions_visible_to(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
     ).distinct()
 
 
+def version_visible_to(user: User | AnonymousUser, version_id: int) -> ModelVersion:
+    """One version by id, under the rule of versions_visible_to(), in one query for released
+    versions (the hot path of inference calls); raises ModelVersion.DoesNotExist."""
+    version = ModelVersion.objects.select_related("sam").get(pk=version_id)
+    if not user.is_authenticated:
+        raise ModelVersion.DoesNotExist
+    if version.status in CATALOG_STATES:
+        return version
+    if permissions.sees_every_version(user) or permissions.is_member(
+        user, version.sam.organisation_id
+    ):
+        return version
+    raise ModelVersion.DoesNotExist
+
+
 def models_visible_to(user: User | AnonymousUser) -> QuerySet[SmallAIModel]:
     sams = SmallAIModel.objects.select_related("organisation").prefetch_related("tags")
     if not user.is_authenticated:

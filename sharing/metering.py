@@ -20,7 +20,7 @@ from django.utils import timezone
 from registry import permissions
 from registry.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
-from registry.selectors import versions_visible_to
+from registry.selectors import version_visible_to
 from sharing import broker, inference, selectors
 from sharing.models import InferenceOutcome, InferenceRecord, SharingMethod
 from sharing.services import sharing_access_check
@@ -99,10 +99,7 @@ def inference_call(
 
 def _visible_version(user: User, version_id: int) -> ModelVersion:
     try:
-        # One query; this path needs the model (name, slug, organisation id), nothing more.
-        return (
-            versions_visible_to(user).select_related(None).select_related("sam").get(pk=version_id)
-        )
+        return version_visible_to(user, version_id)
     except ModelVersion.DoesNotExist:
         raise DomainError(
             f"There is no version {version_id} that you can see.", code="not_found", status=404

@@ -180,10 +180,11 @@ def subscription_cancel(*, subscription_id: int, user: User, reason: str = "") -
 def sharing_access_check(*, user: User, version: ModelVersion, method: str) -> Subscription | None:
     """The active subscription that lets the user use the version by this method; None for
     those who need none (its providers, auditors, operators); 403 for everyone else."""
-    if permissions.shares_without_subscription(version, user):
-        return None
+    # The subscription first: it is the common case and one query; the exemptions need more.
     subscription = selectors.active_subscription(user, version.sam_id, method)
     if subscription is None:
+        if permissions.shares_without_subscription(version, user):
+            return None
         live = Subscription.objects.filter(
             consumer=user, sam_id=version.sam_id, method=method, status__in=LIVE_SUBSCRIPTION_STATES
         ).first()
