@@ -269,19 +269,26 @@ class ModelPerformance(models.Model):
         return f"{self.performance_metric}={self.performance_score:g}"
 
 
-class VersionTransition(models.Model):
-    """One step of a version through the lifecycle: who, when, from, to, why."""
+class StateChange(models.Model):
+    """A logged change of a lifecycle: which transition, who, when and why (the subclass adds
+    what changed, from and to)."""
 
-    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="transitions")
     name = models.CharField(max_length=32)
-    source = models.CharField(max_length=16, choices=VersionStatus.choices)
-    target = models.CharField(max_length=16, choices=VersionStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "pk"]
+
+
+class VersionTransition(StateChange):
+    """One step of a version through the lifecycle: who, when, from, to, why."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="transitions")
+    source = models.CharField(max_length=16, choices=VersionStatus.choices)
+    target = models.CharField(max_length=16, choices=VersionStatus.choices)
 
     def __str__(self) -> str:
         return f"{self.version}: {self.source} -> {self.target}"

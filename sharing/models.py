@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from registry import permissions
-from registry.models import ModelVersion, SmallAIModel
+from registry.models import ModelVersion, SmallAIModel, StateChange
 
 
 class SharingMethod(models.TextChoices):
@@ -121,19 +121,12 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class SubscriptionEvent(models.Model):
+class SubscriptionEvent(StateChange):
     """One change of a subscription: who, when, from, to, why."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
-    name = models.CharField(max_length=32)
     source = models.CharField(max_length=16, blank=True)
     target = models.CharField(max_length=16, choices=SubscriptionStatus.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.subscription}: {self.source or '-'} -> {self.target}"
