@@ -119,25 +119,25 @@ def machine() -> dict:
 # --- the model ---------------------------------------------------------------------------------
 
 
-def export_model(scratch: Path) -> tuple[Path, bytes, object, list[list[float]]]:
-    """The demo anomaly model as skops bytes, its ONNX conversion, the estimator and bench rows."""
+def load_model(skops_path: Path) -> tuple[bytes, object, list[list[float]]]:
+    """SAM Hub's released skops file: its ONNX conversion, the estimator and bench rows."""
     import numpy as np
+    import skops.io as sio
     from skl2onnx import to_onnx
 
-    from registry.demo import cell_kpi_dataset, kpi_anomaly_model
+    from registry.demo import cell_kpi_dataset
 
-    trained = kpi_anomaly_model()
-    skops_path = scratch / trained.filename
-    skops_path.write_bytes(trained.content)
+    content = skops_path.read_bytes()
+    estimator = sio.loads(content, trusted=sio.get_untrusted_types(data=content))
     x, _, _ = cell_kpi_dataset()
     rows = x[:32].astype(np.float64).tolist()
     onnx_model = to_onnx(
-        trained.estimator,
+        estimator,
         np.asarray(rows[:1]),
         options={"zipmap": False},
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
-    return skops_path, onnx_model.SerializeToString(), trained.estimator, rows
+    return onnx_model.SerializeToString(), estimator, rows
 
 
 def mlflow_environment(venv: Path) -> Path:
@@ -280,8 +280,10 @@ class Server:
         raise SystemExit(f"{self.name} did not answer within {timeout:.0f} s; see {self.log.name}")
 
 
-def samhub_setup(env: dict) -> tuple[str, int]:
-    """Migrate, seed the demo, give demo-consumer a token and an INFERENCE subscription."""
+def samhub_setup(env: dict) -> tuple[str, int, Path]:
+    """Migrate, seed the demo, give demo-consumer a token and an INFERENCE subscription.
+    Returns the token, the released version's id and its skops file in the warehouse (which
+    MLflow then serves too: the very same bytes)."""
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
         [sys.executable, "manage.py", "seed_demo", "--password", "x"],
@@ -290,6 +292,7 @@ def samhub_setup(env: dict) -> tuple[str, int]:
     script = f"""
 import json
 from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
 from rest_framework.authtoken.models import Token
 from registry.models import SmallAIModel
 from sharing import selectors, services
@@ -297,14 +300,18 @@ consumer = User.objects.get(username="demo-consumer")
 sam = SmallAIModel.objects.get(name={MODEL_NAME!r})
 services.subscription_request(user=consumer, sam=sam, method="INFERENCE")
 version = selectors.latest_release(sam)
-print(json.dumps({{"token": Token.objects.create(user=consumer).key, "version": version.pk}}))
+print(json.dumps({{
+    "token": Token.objects.create(user=consumer).key,
+    "version": version.pk,
+    "artifact": default_storage.path(version.artifact.name),
+}}))
 """
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    return data["token"], data["version"]
+    return data["token"], data["version"], Path(data["artifact"])
 
 
 def samhub_server(name: str, env: dict, workers: int, worker_class: str, threads: int,
@@ -437,11 +444,11 @@ def main() -> None:
     results: dict[tuple, list[dict]] = {}
     try:
         python = mlflow_environment(OUT / "mlflow-venv")
-        skops_path, onnx_bytes, estimator, rows = export_model(scratch)
+        token, version, skops_path = samhub_setup(env)
+        onnx_bytes, estimator, rows = load_model(skops_path)
         print("measuring the in-process ceiling ...", flush=True)
         ceilings = ceiling(onnx_bytes, estimator, rows[0], args.ceiling_seconds)
         mlflow_model(python, skops_path, scratch / "mlflow-model")
-        token, version = samhub_setup(env)
         for variant in args.samhub:
             worker_class, _, threads = variant.partition(":")
             name = f"samhub-{worker_class}" + (f"-{threads}t" if threads else "")

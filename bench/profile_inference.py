@@ -118,7 +118,7 @@ def main() -> None:
     os.environ["SAMHUB_DATA_DIR"] = str(scratch / "data")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
-        token, version = samhub_setup(dict(os.environ))
+        token, version, _ = samhub_setup(dict(os.environ))
         import django
 
         django.setup()
