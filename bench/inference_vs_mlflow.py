@@ -7,8 +7,8 @@ Target: SAM Hub >= 1.5x MLflow's requests/s and a p99 no worse than MLflow's.
     .venv/bin/python bench/inference_vs_mlflow.py [--runs 3] [--duration 15] [--workers 2]
 
 The model is registry.demo.kpi_anomaly_model() (StandardScaler + LogisticRegression): SAM Hub
-serves the skops file that `seed_demo` releases; MLflow serves the same skops bytes, loaded in
-MLflow's own virtual environment (bench/out/mlflow-venv, same scikit-learn, skops, numpy and
+serves the skops file that `seed_demo` releases; MLflow serves that same file from SAM Hub's
+warehouse, loaded in MLflow's own virtual environment (bench/out/mlflow-venv, same scikit-learn, skops, numpy and
 scipy versions) and saved with mlflow.sklearn.save_model. Both servers run W worker processes.
 
 `mlflow models serve --workers N>1` runs uvicorn's multiprocess supervisor, whose listening
