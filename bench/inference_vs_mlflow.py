@@ -248,7 +248,8 @@ class Server:
 
     def body(self, rows: list[list[float]]) -> str:
         if self.name.startswith("samhub"):
-            return json.dumps({"inputs": {INPUT_NAME: rows}})
+            # The labels only, as MLflow's pyfunc answers (predict, no predict_proba).
+            return json.dumps({"inputs": {INPUT_NAME: rows}, "outputs": ["label"]})
         return json.dumps({"inputs": rows})
 
     def post(self, body: str, timeout: float = 30) -> tuple[int, dict]:
@@ -560,7 +561,11 @@ def report(args, results: dict[tuple, list[dict]], ceilings: dict, checked: str)
     for other, met in verdicts.items():
         print(
             f"target (>= 1.5x {other} req/s and p99 <= its p99): "
-            f"{'MET' if all(met) else 'MISSED'} in {sum(met)} of {len(met)} cases"
+            + (
+                f"MET in all {len(met)} cases"
+                if all(met)
+                else f"MISSED, met in {sum(met)} of {len(met)} cases"
+            )  # fmt: skip
         )
 
 

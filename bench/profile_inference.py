@@ -2,15 +2,15 @@
 bench/inference_vs_mlflow.py (SQLite, seeded demo, demo-consumer with an INFERENCE
 subscription), in this process:
 
-1. N calls of POST /api/v1/versions/{id}/infer/ through Django's WSGI handler (all middleware,
-   DRF, the view, the database, request_finished as under gunicorn): wall time per call (best
-   of 5 rounds) and CPU.
-2. Each stage of that path alone, timed in loops (no profiler, so no distortion): token
-   lookup, the metering service (its lookups, the engine, predict, the INSERT), JSON. What the
-   stages leave of the whole call is Django, DRF and middleware.
+1. N calls of POST /api/v1/versions/{id}/infer/ with the consumer's API token through
+   Django's WSGI handler (all middleware, the view, the database, request_finished as under
+   gunicorn): wall time per call (best of 5 rounds) and CPU.
+2. Each stage of that path alone, timed in loops (no profiler, so no distortion): the service
+   (its statement of rights, the engine, predict, the INSERT) and JSON. What the stages leave
+   of the whole call is Django's handler, middleware and the view.
 3. The SQL of one call, then cProfile over N calls: functions by own time.
 
-    .venv/bin/python bench/profile_inference.py [--calls 2000] [--batch 1] [--top 25]
+    .venv/bin/python bench/profile_inference.py [--calls 2000] [--batch 1] [--outputs label]
 
 Settings come from the environment as usual (e.g. DATABASE_CONN_MAX_AGE=0 to see a connection opened per call).
 """
@@ -49,57 +49,47 @@ def per_call_ms(function, calls: int, rounds: int = 5) -> float:
 
 
 def stages(token: str, version_id: int, body: bytes, calls: int) -> list[tuple[str, float]]:
-    """The reasoning call split at its public seams (ms per call): DRF's token lookup, the
-    metering service, and inside it the engine and the record; what is left of the service is
-    its version and subscription lookups."""
-    from rest_framework.authentication import TokenAuthentication
-    from rest_framework.parsers import JSONParser
-    from rest_framework.renderers import JSONRenderer
-
-    from sharing import inference, metering
+    """The reasoning call split at its seams (ms per call): the service that answers a token
+    holder's call (metering.inference_call_granted) and inside it the one statement of
+    rights, the engine, the prediction and the metering INSERT."""
+    from sharing import inference, metering, selectors
     from sharing.models import InferenceOutcome, InferenceRecord
 
-    auth = TokenAuthentication()
-    user = auth.authenticate_credentials(token)[0]
+    request = json.loads(body)
+    inputs, outputs = request["inputs"], request.get("outputs")
 
-    def fresh_user():
-        # A request loads the user anew, so its permission cache starts empty.
-        for cached in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
-            user.__dict__.pop(cached, None)
-        return user
+    def service():
+        return metering.inference_call_granted(
+            token_key=token, version_id=version_id, inputs=inputs, outputs=outputs
+        )
 
-    inputs = json.loads(body)["inputs"]
-    record = metering.inference_call(user=fresh_user(), version_id=version_id, inputs=inputs)
-    version = record.version
+    record = service()
+    version = selectors.inference_grant(token, version_id)
     model = inference.version_model(version)
     prepared = inference.prepare_inputs(version.signature, inputs, max_batch=1000)
-    names = inference.output_names(version.signature, None)
+    names = inference.output_names(version.signature, outputs)
 
     def insert():
         InferenceRecord.objects.create(
-            version=version, caller=user, subscription=record.subscription, count=record.count,
-            latency_ms=1.0, outcome=InferenceOutcome.OK, error="", outputs=record.outputs,
+            version=version, caller_id=version.grant_user_id,
+            subscription_id=version.grant_subscription_id, count=record.count, latency_ms=1.0,
+            outcome=InferenceOutcome.OK, error="", outputs=record.outputs,
         )  # fmt: skip
 
-    service = per_call_ms(
-        lambda: metering.inference_call(user=fresh_user(), version_id=version_id, inputs=inputs),
-        calls,
-    )
-    engine = per_call_ms(lambda: inference.run(version, inputs), calls)
+    whole = per_call_ms(service, calls)
+    grant = per_call_ms(lambda: selectors.inference_grant(token, version_id), calls)
+    engine = per_call_ms(lambda: inference.run(version, inputs, outputs=outputs), calls)
     predict = per_call_ms(lambda: model.predict(prepared.arrays, names), calls)
     write = per_call_ms(insert, calls)
     return [
-        ("token lookup (DRF TokenAuthentication)",
-         per_call_ms(lambda: auth.authenticate_credentials(token), calls)),
-        ("metering.inference_call, the service, in all:", service),
-        ("  version and subscription lookups (the service's rest)", service - engine - write),
-        ("  inference.run: inputs checked, model from cache", engine - predict),
-        ("  predict: scikit-learn predict + predict_proba, to JSON", predict),
+        ("metering.inference_call_granted, the service, in all:", whole),
+        ("  rights and version: one SELECT (selectors.inference_grant)", grant),
+        ("  inference.run: inputs checked against the signature", engine - predict),
+        (f"  predict: scikit-learn {' + '.join(names)}, to JSON", predict),
         ("  metering INSERT + commit (InferenceRecord)", write),
-        ("JSON parse (DRF JSONParser)",
-         per_call_ms(lambda: JSONParser().parse(io.BytesIO(body)), calls)),
-        ("JSON render (DRF JSONRenderer)",
-         per_call_ms(lambda: JSONRenderer().render({"outputs": record.outputs}), calls)),
+        ("  the service's own code (ids, timing, model instances)",
+         whole - grant - engine - write),
+        ("JSON parse + render", per_call_ms(lambda: json.dumps(json.loads(body)), calls)),
     ]  # fmt: skip
 
 
@@ -107,6 +97,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument(
+        "--outputs", nargs="*", default=["label"],
+        help="outputs to ask for (default: label, as the benchmark; none: all of them)",
+    )  # fmt: skip
     parser.add_argument("--top", type=int, default=25, help="functions listed by own time")
     parser.add_argument(
         "--plain", action="store_true", help="only the timed loop (to run under py-spy)"
@@ -129,7 +123,10 @@ def main() -> None:
         from registry.demo import cell_kpi_dataset
 
         rows = cell_kpi_dataset()[0][: args.batch].astype("float64").tolist()
-        body = json.dumps({"inputs": {INPUT_NAME: rows}}).encode()
+        request = {"inputs": {INPUT_NAME: rows}}
+        if args.outputs:
+            request["outputs"] = args.outputs
+        body = json.dumps(request).encode()
         application = WSGIHandler()
         environ = {
             "REQUEST_METHOD": "POST", "PATH_INFO": f"/api/v1/versions/{version}/infer/",
@@ -175,7 +172,7 @@ def main() -> None:
             print(f"  {stage:<62} {ms:7.3f} ms  {ms / whole:6.1%}")
         counted = sum(ms for stage, ms in timed if not stage.startswith("  "))
         print(
-            f"  {'the rest: Django handler, middleware, DRF dispatch, serializer':<62} "
+            f"  {'the rest: Django handler, middleware, the view':<62} "
             f"{whole - counted:7.3f} ms  {(whole - counted) / whole:6.1%}"
         )
         with CaptureQueriesContext(connection) as queries:

@@ -142,12 +142,16 @@ SAMHUB_INFERENCE_CACHE_SIZE = env_int("SAMHUB_INFERENCE_CACHE_SIZE", 32)
 SAMHUB_INFERENCE_THREADS = env_int("SAMHUB_INFERENCE_THREADS", 1)
 SAMHUB_BROKER_TIMEOUT_SECONDS = env_int("SAMHUB_BROKER_TIMEOUT_SECONDS", 10)
 SAMHUB_BROKER_MAX_RESPONSE_BYTES = env_int("SAMHUB_BROKER_MAX_RESPONSE_BYTES", 16 * 1024**2)
+# SDK wheels and mirror bundles (sharing.extraction): a build running longer than this lost its
+# worker, and a retry starts it again.
+SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS = env_int("SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS", 1800)
 for _name in (
     "SAMHUB_INFERENCE_MAX_BATCH",
     "SAMHUB_INFERENCE_CACHE_SIZE",
     "SAMHUB_INFERENCE_THREADS",
     "SAMHUB_BROKER_TIMEOUT_SECONDS",
     "SAMHUB_BROKER_MAX_RESPONSE_BYTES",
+    "SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS",
 ):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
@@ -174,7 +178,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with WWW-Authenticate: Token.
-        "rest_framework.authentication.TokenAuthentication",
+        "registry.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

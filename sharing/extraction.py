@@ -8,10 +8,13 @@ in the warehouse; package_build() is what the task runs.
 
 import logging
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from registry import permissions
 from registry.errors import DomainError
@@ -98,9 +101,27 @@ def package_request(
             enqueue = True
         elif retry and package.status == PackageStatus.PENDING:
             enqueue = True  # the queue may have lost the first message; building is idempotent
+        elif retry and _build_lost(package):
+            logger.warning(
+                "Package %s: build started %s never ended", package, package.build_started_at
+            )
+            package.fail()
+            package.retry()
+            package.requested_by = user
+            package.save()
+            enqueue = True
         if enqueue:
             _enqueue_build(package.pk)
     return package
+
+
+def _build_lost(package: VersionPackage) -> bool:
+    """A build running for longer than SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS lost its worker
+    (the folder broker, unlike Redis, does not hand a lost worker's message back)."""
+    if package.status != PackageStatus.BUILDING or package.build_started_at is None:
+        return False
+    timeout = timedelta(seconds=settings.SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS)
+    return timezone.now() - package.build_started_at > timeout
 
 
 def _enqueue_build(package_id: int) -> None:

@@ -97,6 +97,37 @@ def inference_call(
     return record
 
 
+def inference_call_granted(
+    *, token_key: str, version_id: int, inputs: Any, outputs: list[str] | None = None
+) -> InferenceRecord | None:
+    """The common reasoning call, and the one that must be fast: an API token holder with an
+    ACTIVE INFERENCE subscription calls a RELEASED version that SAM Hub runs itself, and the
+    call succeeds. One statement checks the rights and reads the version, one INSERT meters.
+
+    Returns None, having written nothing, in every other case (no such grant, an external
+    endpoint, no model file, inputs refused, the model failing); inference_call() then
+    decides, answers and meters the call, so refusals and errors have one code path."""
+    started = time.perf_counter()
+    version = selectors.inference_grant(token_key, version_id)
+    if version is None or version.access_type == AccessType.EXTERNAL_ENDPOINT:
+        return None  # brokered calls wait on the network anyway
+    try:
+        answers, count = inference.run(version, inputs, outputs=outputs)
+    except Exception:  # refused or failed: inference_call() meters it, and logs failures
+        return None
+    return InferenceRecord.objects.create(
+        id=uuid.uuid4(),
+        version=version,
+        caller_id=version.grant_user_id,
+        subscription_id=version.grant_subscription_id,
+        count=count,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        outcome=InferenceOutcome.OK,
+        error="",
+        outputs=answers,
+    )
+
+
 def _visible_version(user: User, version_id: int) -> ModelVersion:
     try:
         return version_visible_to(user, version_id)

@@ -224,6 +224,7 @@ class VersionPackage(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    build_started_at = models.DateTimeField(null=True, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -236,7 +237,7 @@ class VersionPackage(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=PackageStatus.PENDING, target=PackageStatus.BUILDING)
     def start(self) -> None:
-        pass
+        self.build_started_at = timezone.now()
 
     @transition(field=status, source=PackageStatus.BUILDING, target=PackageStatus.READY)
     def finish(self) -> None:

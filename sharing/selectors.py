@@ -37,6 +37,35 @@ def model_sharing_methods(sam: SmallAIModel) -> list[str]:
     return version_sharing_methods(version) if version else []
 
 
+# A reasoning call's rights and version in one raw statement: the ORM queries for the same
+# (token, user, version, subscription) cost three times the model's prediction
+# (docs/benchmarks.md). The tables are the models' db_table names.
+_INFERENCE_GRANT_SQL = """
+    SELECT v.*, t.user_id AS grant_user_id, s.id AS grant_subscription_id,
+           m.slug AS grant_model_slug
+    FROM authtoken_token t
+    JOIN auth_user u ON u.id = t.user_id
+    JOIN registry_modelversion v ON v.id = %s
+    JOIN registry_smallaimodel m ON m.id = v.sam_id
+    JOIN sharing_subscription s ON s.consumer_id = u.id AND s.sam_id = v.sam_id
+    WHERE t.key = %s AND u.is_active AND v.status = %s AND s.method = %s AND s.status = %s
+"""
+
+
+def inference_grant(token_key: str, version_id: int) -> ModelVersion | None:
+    """The RELEASED version `version_id` when the active user holding the API token has an
+    ACTIVE INFERENCE subscription to its model, with `grant_user_id`,
+    `grant_subscription_id` and `grant_model_slug` set; None when anything of that is
+    missing (then DRF's authentication and sharing.services.sharing_access_check decide)."""
+    from registry.models import VersionStatus
+
+    params = [
+        version_id, token_key,
+        VersionStatus.RELEASED, SharingMethod.INFERENCE, SubscriptionStatus.ACTIVE,
+    ]  # fmt: skip
+    return next(iter(ModelVersion.objects.raw(_INFERENCE_GRANT_SQL, params)), None)
+
+
 def subscriptions_visible_to(user: User | AnonymousUser) -> QuerySet[Subscription]:
     """A consumer sees their own; a provider also those to their organisations' models;
     operators all."""

@@ -2,8 +2,12 @@
 records, attach ground truth. Thin views over sharing.metering; the rules live there and in
 registry.permissions, the engine in sharing.inference and sharing.broker."""
 
+import json
+
+from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.authentication import get_authorization_header
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -123,16 +127,47 @@ class GroundTruthInputSerializer(serializers.Serializer):
 # --- views -----------------------------------------------------------------------------------
 
 
-def _infer_answer(record: InferenceRecord) -> dict:
+def _infer_answer(record: InferenceRecord, model_slug: str) -> dict:
     # Built by hand: the hot path skips a serializer pass over the outputs.
     version = record.version
     return {
         "inferenceId": str(record.pk),
-        "modelVersion": {"id": version.pk, "model": version.sam.slug, "version": version.version},
+        "modelVersion": {"id": version.pk, "model": model_slug, "version": version.version},
         "outputs": record.outputs,
         "count": record.count,
         "latencyMs": round(record.latency_ms, 3),
     }
+
+
+def _granted_answer(request: HttpRequest, version_id: int) -> JsonResponse | None:
+    """The answer of metering.inference_call_granted() to a well-formed token request, or
+    None: then DRF parses, authenticates and answers (the body stays readable for it)."""
+    authorization = get_authorization_header(request).split()
+    if len(authorization) != 2 or authorization[0].lower() != b"token":
+        return None
+    if request.content_type != "application/json":
+        return None
+    try:
+        token_key = authorization[1].decode()
+        body = json.loads(request.body)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
+        return None
+    outputs = body.get("outputs")
+    if "outputs" in body and not (
+        isinstance(outputs, list) and outputs and all(isinstance(name, str) for name in outputs)
+    ):
+        return None
+    record = metering.inference_call_granted(
+        token_key=token_key, version_id=version_id, inputs=body["inputs"], outputs=outputs
+    )
+    if record is None:
+        return None
+    return JsonResponse(
+        _infer_answer(record, record.version.grant_model_slug),
+        headers={INFERENCE_ID_HEADER: str(record.pk)},
+    )
 
 
 class InferView(APIView):
@@ -172,7 +207,20 @@ class InferView(APIView):
             inputs=body.validated_data["inputs"],
             outputs=body.validated_data.get("outputs"),
         )
-        return Response(_infer_answer(record), headers={INFERENCE_ID_HEADER: str(record.pk)})
+        return Response(
+            _infer_answer(record, record.version.sam.slug),
+            headers={INFERENCE_ID_HEADER: str(record.pk)},
+        )
+
+    def dispatch(self, request, *args, **kwargs):
+        # DRF's request cycle costs more than the model's prediction, so the common call (a
+        # token holder's, with an active subscription, that succeeds) is answered before it.
+        # Every other request, refusals and errors included, goes through DRF and post().
+        if request.method == "POST":
+            answer = _granted_answer(request, kwargs["version_id"])
+            if answer is not None:
+                return answer
+        return super().dispatch(request, *args, **kwargs)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

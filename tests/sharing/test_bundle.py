@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.utils import timezone
 
 from registry.demo import cell_kpi_dataset
 from sharing import extraction, inference
@@ -322,6 +324,38 @@ def test_a_build_in_progress_elsewhere_is_left_alone_unless_its_run_died(provide
 
     assert (untouched.status, untouched.file.name) == (PackageStatus.BUILDING, "")
     assert resumed == PackageStatus.READY
+
+
+def test_a_build_whose_worker_was_lost_is_started_again_by_a_post_after_the_timeout(
+    api, provider, auditor, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The folder broker does not hand a lost worker's message back: the package would stay
+    # BUILDING for ever.
+    settings.SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS = 600
+    package = _released_bundle(provider, auditor)
+    started = timezone.now() - timedelta(seconds=300)
+    VersionPackage.objects.filter(pk=package.pk).update(
+        status=PackageStatus.BUILDING, build_started_at=started
+    )
+    url = f"/api/v1/versions/{package.version.pk}/bundle/"
+    queued = []
+    monkeypatch.setattr(package_build_task, "delay", queued.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        early = api(provider).post(url)
+    VersionPackage.objects.filter(pk=package.pk).update(
+        build_started_at=started - timedelta(seconds=400)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        late = api(provider).post(url)
+
+    assert early.json()["status"] == PackageStatus.BUILDING
+    assert late.status_code == 202
+    assert late.json()["status"] == PackageStatus.PENDING
+    assert queued == [package.pk]
+    built = extraction.package_build(package_id=package.pk)
+    assert built.status == PackageStatus.READY
+    assert built.build_started_at > started
 
 
 def test_a_failed_build_is_reported_and_a_post_queues_it_again(
