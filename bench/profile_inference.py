@@ -87,7 +87,7 @@ def stages(token: str, version_id: int, body: bytes, calls: int) -> list[tuple[s
         ("  inference.run: inputs checked against the signature", engine - predict),
         (f"  predict: scikit-learn {' + '.join(names)}, to JSON", predict),
         ("  metering INSERT + commit (InferenceRecord)", write),
-        ("  the service's own code (ids, timing, model instances)",
+        ("  the rest of the service (its own code; the stages together)",
          whole - grant - engine - write),
         ("JSON parse + render", per_call_ms(lambda: json.dumps(json.loads(body)), calls)),
     ]  # fmt: skip

@@ -144,6 +144,19 @@ def test_a_body_that_is_not_json_gets_the_signed_in_answer(version, subscription
     assert answers[0].status_code == 400
 
 
+def test_a_body_over_the_upload_limit_is_refused_on_both_paths(
+    version, subscription, consumer, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"inputs": {"input": [ROW] * 40}}
+
+    by_token = post(token_client(consumer), version, body)
+    signed_in = post(signed_in_client(consumer), version, body)
+
+    assert by_token.status_code == signed_in.status_code == 400
+    assert not InferenceRecord.objects.exists()
+
+
 def test_after_revocation_or_suspension_the_next_call_is_refused(
     version, subscription, consumer, provider
 ):
