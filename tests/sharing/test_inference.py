@@ -16,13 +16,6 @@ from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
 
 
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
-
-
 @pytest.fixture
 def onnx_version(provider, auditor):
     return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="onnx")

@@ -11,19 +11,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from registry import demo, services
-from sharing import inference
 from sharing import services as sharing_services
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
 
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
-
-
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 @pytest.fixture

@@ -3,19 +3,11 @@ what was expected, and are metered as INVALID_INPUT."""
 
 import pytest
 
-from sharing import inference
 from sharing.inference import InvalidInput, prepare_inputs
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
 
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
-
-
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 @pytest.fixture
