@@ -111,6 +111,8 @@ def inference_call_granted(
     version = selectors.inference_grant(token_key, version_id)
     if version is None or version.access_type == AccessType.EXTERNAL_ENDPOINT:
         return None  # brokered calls wait on the network anyway
+    if not version.artifact_sha256:
+        return None
     try:
         answers, count = inference.run(version, inputs, outputs=outputs)
     except Exception:  # refused or failed: inference_call() meters it, and logs failures
