@@ -4,6 +4,7 @@ registry.permissions, the engine in sharing.inference and sharing.broker."""
 
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -150,7 +151,7 @@ def _granted_answer(request: HttpRequest, version_id: int) -> JsonResponse | Non
     try:
         token_key = authorization[1].decode()
         body = json.loads(request.body)
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+    except (ValueError, RequestDataTooBig):  # UnicodeDecodeError, JSONDecodeError included
         return None
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
         return None
@@ -193,6 +194,7 @@ class InferView(APIView):
             403: _error("You need an active INFERENCE subscription to the model."),
             404: _error("No such version, or you cannot see it."),
             409: _error("The version cannot answer calls (retired, or no model)."),
+            413: _error("The body is over 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE): fewer rows."),
             500: _error("The model failed to load or to predict."),
             502: _error("The external endpoint failed or answered nonsense."),
             504: _error("The external endpoint did not answer in time."),

@@ -145,7 +145,10 @@ def test_a_body_over_the_upload_limit_is_refused_on_both_paths(
     by_token = post(token_client(consumer), version, body)
     signed_in = post(signed_in_client(consumer), version, body)
 
-    assert by_token.status_code == signed_in.status_code == 400
+    assert comparable(by_token) == comparable(signed_in)
+    assert by_token.status_code == 413
+    assert by_token.json()["code"] == "too_large"
+    assert by_token.json()["detail"].startswith("The request body is over 1,000 bytes")
     assert not InferenceRecord.objects.exists()
 
 
