@@ -13,6 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -56,6 +58,13 @@ def delivery_authorise(*, user: User, version: ModelVersion, kind: str) -> Subsc
     subscription = sharing_access_check(user=user, version=version, method=DELIVERY_METHOD[kind])
     Delivery.objects.create(user=user, version=version, kind=kind, subscription=subscription)
     return subscription
+
+
+def package_open(*, user: User, package: VersionPackage) -> File:
+    """The READY package's file opened for reading, its delivery authorised and logged."""
+    handle = default_storage.open(package.file.name, "rb")
+    delivery_authorise(user=user, version=package.version, kind=DeliveryKind(package.kind))
+    return handle
 
 
 def _require_model_file(version: ModelVersion, kind: str) -> None:

@@ -1,5 +1,7 @@
 """Portal forms of sharing: they check the shape of what people type; the services decide."""
 
+import json
+
 from django import forms
 
 from sharing.models import SharingMethod
@@ -37,3 +39,23 @@ class RequiredReasonForm(forms.Form):
         max_length=2000,
         error_messages={"required": "Say why; the consumer sees it."},
     )
+
+
+class TryInferenceForm(forms.Form):
+    """A reasoning call from the portal: the `inputs` object of the API, as JSON."""
+
+    inputs = forms.CharField(
+        label="Inputs (JSON)",
+        widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"}),
+        max_length=1_000_000,
+        help_text='One nested list per input name, one row per instance: {"input": [[...], [...]]}.',
+    )
+
+    def clean_inputs(self):
+        try:
+            inputs = json.loads(self.cleaned_data["inputs"])
+        except ValueError as exc:
+            raise forms.ValidationError(f"This is not JSON: {exc}.") from None
+        if not isinstance(inputs, dict):
+            raise forms.ValidationError('Give an object: {"<input name>": [[...]]}.')
+        return inputs

@@ -172,7 +172,9 @@ def model_version_ref(version: ModelVersion) -> dict:
     return {"id": version.pk, "model": version.sam.slug, "version": version.version}
 
 
-def _example_inputs(signature: dict) -> dict:
+def example_inputs(signature: dict) -> dict:
+    """Zeros in the shape of each input of the signature, one instance: a call to start from."""
+
     def zeros(shape):
         if not shape:
             return 0.0
@@ -210,7 +212,7 @@ def _readme_values(version: ModelVersion) -> dict:
         "format": version.get_artifact_format_display(),
         "sha256": version.artifact_sha256,
         "licence": sam.licence or "not stated",
-        "example": json.dumps(_example_inputs(version.signature)),
+        "example": json.dumps(example_inputs(version.signature)),
         "inputs_table": _table(version.signature.get("inputs", [])),
         "outputs_table": _table(version.signature.get("outputs", [])),
     }

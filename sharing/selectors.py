@@ -5,7 +5,13 @@ from django.db.models import Q, QuerySet
 
 from registry import permissions
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel
-from sharing.models import InferenceRecord, SharingMethod, Subscription, SubscriptionStatus
+from sharing.models import (
+    InferenceRecord,
+    SharingMethod,
+    Subscription,
+    SubscriptionStatus,
+    VersionPackage,
+)
 
 # The order in which subscription actions are offered.
 SUBSCRIPTION_ACTIONS = ("grant", "deny", "suspend", "resume", "revoke", "cancel")
@@ -30,6 +36,10 @@ def latest_release(sam: SmallAIModel) -> ModelVersion | None:
     return (
         sam.versions.filter(status=VersionStatus.RELEASED).order_by("-released_at", "-pk").first()
     )
+
+
+def version_package(version: ModelVersion, kind: str) -> VersionPackage | None:
+    return VersionPackage.objects.filter(version=version, kind=kind).first()
 
 
 def model_sharing_methods(sam: SmallAIModel) -> list[str]:

@@ -8,6 +8,17 @@ urlpatterns = [
     path("models/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
     path("subscriptions/", views.my_subscriptions, name="my-subscriptions"),
     path("subscription-requests/", views.subscription_requests, name="subscription-requests"),
+    path("subscriptions/<int:pk>/use/", views.subscription_use, name="subscription-use"),
+    path(
+        "subscriptions/<int:pk>/package/",
+        views.subscription_package_build,
+        name="subscription-package-build",
+    ),
+    path(
+        "subscriptions/<int:pk>/download/",
+        views.subscription_package_download,
+        name="subscription-package-download",
+    ),
     *[
         path(
             f"subscriptions/<int:pk>/{action}/",

@@ -1,8 +1,10 @@
-"""Portal pages of sharing (ENI SAM clause 5 sharing process, step 2): a consumer subscribes
-and follows their subscriptions; the model's organisation or an operator decides requests and
-suspends, resumes or revokes what it granted. A form checks the input, a service does the work,
+"""Portal pages of sharing (ENI SAM clause 5 sharing process, steps 2 and 6): a consumer
+subscribes, follows their subscriptions and uses them (a reasoning call tried in the page, an
+SDK wheel or mirror bundle built and downloaded); the model's organisation or an operator
+decides requests and suspends, resumes or revokes what it granted. A form checks the input, a service does the work,
 and a refusal (DomainError) is shown on the form with what the person typed still in it."""
 
+import json
 from collections.abc import Callable
 
 from django import forms as django_forms
@@ -11,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -20,9 +22,11 @@ from registry import permissions
 from registry import selectors as registry_selectors
 from registry.errors import DomainError
 from registry.views import _error_text, _show_domain_error
-from sharing import forms, selectors, services
+from sharing import extraction, forms, metering, packaging, selectors, services
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
+    PackageStatus,
+    SharingMethod,
     Subscription,
     SubscriptionEvent,
     SubscriptionStatus,
@@ -217,3 +221,121 @@ def subscription_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
             return redirect(_page_url(page, subscription))
     render_page = _render_mine if page == "mine" else _render_requests
     return render_page(request, bound={pk: {action: form}}, status=status)
+
+
+# --- using a subscription --------------------------------------------------------------------
+
+PACKAGE_METHODS = (SharingMethod.SDK, SharingMethod.BUNDLE)
+REFRESH_SECONDS = 3
+ANSWER_ROWS = 100  # instances of a tried call shown as a table (all of them in the JSON)
+
+
+def _own_subscription(request: HttpRequest, pk: int) -> Subscription:
+    return get_object_or_404(selectors.subscriptions_of(request.user), pk=pk)
+
+
+def _use_url(subscription: Subscription) -> str:
+    return reverse("subscription-use", args=[subscription.pk])
+
+
+def _answer_rows(outputs: dict, count: int) -> list[list[str]]:
+    """The first ANSWER_ROWS instances of an answer, one cell per output, for a table."""
+    return [
+        [
+            _cell(values[i]) if isinstance(values, list) and i < len(values) else ""
+            for values in outputs.values()
+        ]
+        for i in range(min(count, ANSWER_ROWS))
+    ]
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+@login_required
+def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
+    """How to use an active subscription with the model's latest release: for a reasoning call,
+    the API call to make and a form to try it (metered like any call); for an SDK wheel or a
+    mirror bundle, its build, shown until it is ready, and the download."""
+    subscription = _own_subscription(request, pk)
+    version = selectors.latest_release(subscription.sam)
+    usable = subscription.status == SubscriptionStatus.ACTIVE and version is not None
+    context = {"subscription": subscription, "version": version, "usable": usable}
+    context["nav"] = "subscriptions"
+    status = 200
+    if usable and subscription.method == SharingMethod.INFERENCE:
+        example = json.dumps(packaging.example_inputs(version.signature))
+        form = forms.TryInferenceForm(request.POST or None, initial={"inputs": example})
+        if request.method == "POST" and form.is_valid():
+            try:
+                answer = metering.inference_call(
+                    user=request.user, version_id=version.pk, inputs=form.cleaned_data["inputs"]
+                )
+                context["answer"] = answer
+                context["answer_names"] = list(answer.outputs)
+                context["answer_rows"] = _answer_rows(answer.outputs, answer.count)
+            except DomainError as exc:
+                _show_domain_error(exc, form)
+                status = exc.status
+        elif request.method == "POST":
+            status = 400
+        context["form"] = form
+        context["api_url"] = request.build_absolute_uri(reverse("version-infer", args=[version.pk]))
+        context["token_url"] = request.build_absolute_uri(reverse("api-token"))
+        context["example_body"] = json.dumps({"inputs": json.loads(example)})
+    elif usable and subscription.method in PACKAGE_METHODS:
+        package = selectors.version_package(version, subscription.method)
+        context["package"] = package
+        if package and package.status in (PackageStatus.PENDING, PackageStatus.BUILDING):
+            context["refresh_seconds"] = REFRESH_SECONDS
+        if subscription.method == SharingMethod.SDK:
+            context["import_name"] = packaging.sdk_import_name(version)
+    elif request.method == "POST":
+        status = 405
+    return render(request, "sharing/subscription_use.html", context, status=status)
+
+
+@login_required
+@require_POST
+def subscription_package_build(request: HttpRequest, pk: int) -> HttpResponse:
+    """Build the SDK wheel or mirror bundle of the latest release (again, after a failure)."""
+    subscription = _own_subscription(request, pk)
+    version = selectors.latest_release(subscription.sam)
+    label = extraction.PACKAGE_NAMES.get(subscription.method, "package")
+    if version is None or subscription.method not in PACKAGE_METHODS:
+        messages.error(request, f"{subscription.sam.name} has no {label} to build.")
+        return redirect(_use_url(subscription))
+    try:
+        extraction.package_request(
+            user=request.user, version_id=version.pk, kind=subscription.method, retry=True
+        )
+    except DomainError as exc:
+        messages.error(request, f"The {label} was not built: {_error_text(exc)}")
+    return redirect(_use_url(subscription))
+
+
+@login_required
+def subscription_package_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The built SDK wheel or mirror bundle of the latest release; each download is logged."""
+    subscription = _own_subscription(request, pk)
+    version = selectors.latest_release(subscription.sam)
+    if version is None or subscription.method not in PACKAGE_METHODS:
+        return redirect(_use_url(subscription))
+    try:
+        package = extraction.package_request(
+            user=request.user, version_id=version.pk, kind=subscription.method
+        )
+        if package.status != PackageStatus.READY:
+            return redirect(_use_url(subscription))
+        handle = extraction.package_open(user=request.user, package=package)
+    except DomainError as exc:
+        messages.error(request, f"Nothing was downloaded: {_error_text(exc)}")
+        return redirect(_use_url(subscription))
+    response = FileResponse(handle, as_attachment=True, filename=package.filename)
+    response["X-Checksum-SHA256"] = package.sha256
+    return response

@@ -1,5 +1,6 @@
 """Small pictures and form rows shared by the portal templates."""
 
+import json
 import math
 
 from django import template
@@ -86,6 +87,11 @@ def metric_bars(rows, compact: bool = False) -> dict:
 def field_row(field, findings=None) -> dict:
     """A labelled input with its help, its errors and the auditor's findings on it."""
     return {"field": field, "findings": (findings or {}).get(field.name, [])}
+
+
+@register.filter
+def pretty_json(value) -> str:
+    return json.dumps(value, indent=2)
 
 
 @register.filter

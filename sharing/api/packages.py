@@ -2,7 +2,6 @@
 /bundle/): download the SDK wheel or mirror bundle once built, ask for (another) build. The rules
 live in sharing.extraction; the building in sharing.packaging, run by a Celery task."""
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +16,7 @@ from registry.api.serializers import ErrorSerializer
 from registry.api.views import JsonOnlyNegotiation
 from registry.errors import DomainError
 from sharing import extraction
-from sharing.models import DeliveryKind, PackageKind, PackageStatus, VersionPackage
+from sharing.models import PackageKind, PackageStatus, VersionPackage
 
 RETRY_AFTER_SECONDS = 5
 
@@ -125,10 +124,7 @@ class _PackageView(APIView):
             raise _failed(package, request.path)
         if package.status != PackageStatus.READY:
             return _building(package)
-        handle = default_storage.open(package.file.name, "rb")
-        extraction.delivery_authorise(
-            user=request.user, version=package.version, kind=DeliveryKind(self.kind)
-        )
+        handle = extraction.package_open(user=request.user, package=package)
         response = FileResponse(handle, as_attachment=True, filename=package.filename)
         response["X-Checksum-SHA256"] = package.sha256
         return response
