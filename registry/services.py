@@ -71,14 +71,15 @@ def sam_slug(*, organisation: Organisation, name: str) -> str:
     models.
 
     slugify() never yields "--" nor a leading "-", so the last "--" of a slug separates the
-    two parts: models of different organisations can never get the same slug, and the
-    numbered suffix is only ever needed against the creator's own organisation's models,
-    which its providers see anyway. (A global "<name>-2" told an outsider that a hidden model
-    of that name existed.)
+    two parts: models of different organisations never get the same slug, and the numbered
+    suffix is only needed against the creator's own organisation's models, which its
+    providers see anyway. (A global "<name>-2" told an outsider that a hidden model of that
+    name existed.) The loop looks at every slug all the same: after an operator renames an
+    organisation's slug, another organisation may take the old one.
     """
     base = slugify(name)[:200].rstrip("-_") or "model"
     slug, n = f"{organisation.slug}--{base}", 1
-    while SmallAIModel.objects.filter(organisation=organisation, slug=slug).exists():
+    while SmallAIModel.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{organisation.slug}--{base}-{n}"
     return slug
