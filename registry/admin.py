@@ -233,6 +233,19 @@ class SmallAIModelAdmin(ServiceWritesMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.models_visible_to(request.user)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Audited fields are shown read-only while the audit covers them (services.sam_update
+        # refuses a change to them anyway).
+        if obj is not None and selectors.sam_audit_freeze(obj):
+            return (*self.readonly_fields, *services.AUDITED_SAM_FIELDS, "tags")
+        return self.readonly_fields
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        frozen = selectors.sam_audit_freeze(obj) if obj is not None else None
+        if frozen and request.method == "GET":
+            self.message_user(request, frozen, messages.WARNING)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def has_add_permission(self, request):
         # Providers sign models in through the portal or the API, for their own organisation.
         return False
@@ -243,8 +256,15 @@ class SmallAIModelAdmin(ServiceWritesMixin, admin.ModelAdmin):
         return permissions.can_edit_model(obj, request.user)
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in services.SAM_FIELDS}
-        tags = [tag.name for tag in form.cleaned_data["tags"]]
+        # Fields shown read-only (frozen by the audit) are not in the form: leave them alone.
+        fields = {
+            name: form.cleaned_data[name]
+            for name in services.SAM_FIELDS
+            if name in form.cleaned_data
+        }
+        tags = (
+            [tag.name for tag in form.cleaned_data["tags"]] if "tags" in form.cleaned_data else None
+        )
         services.sam_update(sam=obj, user=request.user, tags=tags, **fields)
 
     @admin.display(description="Tags")
@@ -275,7 +295,7 @@ class TransitionInline(ReadOnlyInline):
 
 class ReviewInline(ReadOnlyInline):
     model = AuditReview
-    fields = ("created_at", "auditor", "decision", "reason", "finding_list")
+    fields = ("created_at", "auditor", "decision", "artifact_sha256", "reason", "finding_list")
     readonly_fields = fields
 
     @admin.display(description="Findings")
@@ -348,7 +368,10 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
     fieldsets = (
         (None, {"fields": ("sam", "version", "status", "parent", "release_notes")}),
         ("Training", {"fields": ("training_context",)}),
-        ("Audit", {"fields": ("audit_checklist", "submitted_by", "submitted_at")}),
+        (
+            "Audit",
+            {"fields": ("audit_checklist", "submitted_by", "submitted_at", "approved_sha256")},
+        ),
         ("Access", {"fields": ("access_type", "endpoint_url", "released_at")}),
         (
             "Artifact",
@@ -359,6 +382,7 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
                     "artifact_format",
                     "artifact_sha256",
                     "artifact_size",
+                    "artifact_uploaded_by",
                     "io_signature",
                 )
             },
@@ -562,6 +586,7 @@ class AuditReviewAdmin(ReadOnlyAdmin):
         "decision",
         "created_at",
         "reason",
+        "artifact_sha256",
         "finding_list",
         "checklist_table",
     )

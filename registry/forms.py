@@ -7,6 +7,7 @@ from django.utils.text import slugify
 
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import AccessType, InferenceType, ModelVersion, Organisation
+from registry.services import AUDITED_SAM_FIELDS
 from registry.templatetags.samhub import ERROR_METRICS
 
 _BLANK = [("", "Any")]
@@ -80,6 +81,14 @@ class SamForm(forms.Form):
         required=False,
         help_text="Your organisation or an operator grants or denies each subscription request.",
     )
+
+    def __init__(self, *args, frozen: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if frozen:
+            # Disabled fields keep their initial values whatever is posted
+            # (selectors.sam_audit_freeze says why they are frozen).
+            for name in (*AUDITED_SAM_FIELDS, "tags"):
+                self.fields[name].disabled = True
 
     def clean_tags(self) -> list[str]:
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
@@ -226,11 +235,6 @@ class RegisterForm(forms.Form):
         assume_scheme="https",
         required=False,
         help_text="Only for an external inference endpoint.",
-    )
-    artifact = forms.FileField(
-        label="Model file (optional)",
-        required=False,
-        help_text="Upload it here if the version has no file yet.",
     )
 
 

@@ -51,7 +51,9 @@ class SmallAIModel(models.Model):
     """A Smaller AI Model (SAM) as its provider signs it in (ENI SAM clause 5, step 1)."""
 
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
+    # "<organisation slug>--<name slug>" (registry.services.sam_slug): unique without
+    # revealing other organisations' models, so it has room for both slugs.
+    slug = models.SlugField(max_length=420, unique=True)
     description = models.TextField(blank=True)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="models")
     inference_type = models.CharField(max_length=32, choices=InferenceType.choices)
@@ -118,6 +120,11 @@ def _has_access_target(version: "ModelVersion") -> bool:
     return bool(version.access_type and version.artifact_sha256)
 
 
+def _file_is_the_approved_one(version: "ModelVersion") -> bool:
+    """What is registered and released is the file the auditor approved (or no file at all)."""
+    return version.artifact_sha256 == version.approved_sha256
+
+
 class ModelVersion(ConcurrentTransitionMixin, models.Model):
     """One version of a SAM and its place in the ENI SAM lifecycle (clause 5, steps 1-5)."""
 
@@ -140,8 +147,16 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
     artifact_format = models.CharField(max_length=16, choices=ArtifactFormat.choices, blank=True)
     artifact_sha256 = models.CharField(max_length=64, blank=True)
     artifact_size = models.BigIntegerField(null=True, blank=True)
+    artifact_uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     signature = models.JSONField(
         default=dict, blank=True, help_text="Inputs and outputs: name, element type, shape."
+    )
+    approved_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="sha256 of the model file the approval covers; empty if approved without one.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -188,7 +203,8 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
         permission=permissions.can_audit,
     )
     def approve(self) -> None:
-        pass
+        # The file is frozen from SUBMITTED on; register and release compare against this.
+        self.approved_sha256 = self.artifact_sha256
 
     @transition(
         field=status,
@@ -208,13 +224,14 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
     def revise(self) -> None:
         self.submitted_by = None
         self.submitted_at = None
+        self.approved_sha256 = ""
 
     @transition(
         field=status,
         source=VersionStatus.APPROVED,
         target=VersionStatus.REGISTERED,
         permission=permissions.can_register,
-        conditions=[_has_access_target],
+        conditions=[_has_access_target, _file_is_the_approved_one],
     )
     def register(self) -> None:
         pass
@@ -224,6 +241,7 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
         source=VersionStatus.REGISTERED,
         target=VersionStatus.RELEASED,
         permission=permissions.can_release,
+        conditions=[_file_is_the_approved_one],
     )
     def release(self) -> None:
         self.released_at = timezone.now()
@@ -313,6 +331,11 @@ class AuditReview(models.Model):
     )
     checklist = models.JSONField(
         default=list, blank=True, help_text="The automatic checklist as the auditor saw it."
+    )
+    artifact_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="sha256 of the model file the auditor decided on; empty if there was none.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

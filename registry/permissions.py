@@ -47,9 +47,39 @@ def can_submit(version, user: User | AnonymousUser) -> bool:
     )
 
 
+def audit_refusal(version, user: User | AnonymousUser) -> str | None:
+    """Why the user may not approve or reject the version, or None if they may.
+
+    Separation of duties: whoever made the version (created it, uploaded its file, submitted
+    it) and every member of its organisation are parties to it, so none of them audits it.
+    """
+    if not is_auditor(user):
+        return "Only auditors can approve or reject a version."
+    roles = [
+        role
+        for role, party_id in (
+            ("created", version.created_by_id),
+            ("uploaded the model file of", version.artifact_uploaded_by_id),
+            ("submitted", version.submitted_by_id),
+        )
+        if party_id == user.pk
+    ]
+    if roles:
+        return (
+            f"You {' and '.join(roles)} this version, so another auditor must audit it "
+            "(separation of duties)."
+        )
+    if is_member(user, version.sam.organisation_id):
+        return (
+            f"You are a member of {version.sam.organisation}, whose model this is, so an "
+            "auditor from outside the organisation must audit it (separation of duties)."
+        )
+    return None
+
+
 def can_audit(version, user: User | AnonymousUser) -> bool:
-    """Separation of duties: an auditor never audits a version they submitted."""
-    return is_auditor(user) and version.submitted_by_id != user.pk
+    """Separation of duties (audit_refusal): never one's own or one's organisation's work."""
+    return audit_refusal(version, user) is None
 
 
 def can_register(version, user: User | AnonymousUser) -> bool:

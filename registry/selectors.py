@@ -68,6 +68,37 @@ def organisations_visible_to(user: User | AnonymousUser) -> QuerySet[Organisatio
     return user.organisations.all()
 
 
+# While a version is in one of these, its audit is pending or its approval not yet released.
+AUDIT_PENDING_STATES = (VersionStatus.SUBMITTED, VersionStatus.APPROVED, VersionStatus.REGISTERED)
+# A released version's audit covered the model's fields.
+PUBLISHED_STATES = (VersionStatus.RELEASED, VersionStatus.DEPRECATED)
+
+
+def sam_audit_freeze(sam: SmallAIModel) -> str | None:
+    """Why the model's audited fields cannot change now, or None if they can.
+
+    They are shared by its versions, so they are frozen while a version is audited or
+    approved and not yet released (what is released is what was audited), and once a version
+    is released they change only together with a new revision, a DRAFT that goes through the
+    audit.
+    """
+    versions = list(sam.versions.order_by("created_at", "pk").values_list("version", "status"))
+    for version, status in versions:
+        if status in AUDIT_PENDING_STATES:
+            return (
+                f"{sam.name} {version} is {status}: the model's audited fields are frozen from "
+                "submission until the version is released or rejected, so that what is "
+                "released is what was audited."
+            )
+    statuses = {status for _, status in versions}
+    if statuses & set(PUBLISHED_STATES) and VersionStatus.DRAFT not in statuses:
+        return (
+            f"A released version of {sam.name} was audited with the model's fields. Change "
+            "them in a new version: start a DRAFT, edit it, and submit it for audit."
+        )
+    return None
+
+
 def version_available_actions(version: ModelVersion, user: User | AnonymousUser) -> list[str]:
     """Lifecycle actions the user may take now: the state allows the transition and its
     registry.permissions guard (the one the service checks) allows the user."""
@@ -96,10 +127,17 @@ def version_reviews(version: ModelVersion) -> QuerySet[AuditReview]:
 
 
 def audit_queue(user: User) -> QuerySet[ModelVersion]:
-    """Submitted versions waiting for an auditor, oldest first, minus the auditor's own."""
+    """Submitted versions waiting for an auditor, oldest first, minus those the auditor is a
+    party to (permissions.audit_refusal): created, uploaded or submitted by them, or of one of
+    their organisations."""
     return (
         ModelVersion.objects.filter(status=VersionStatus.SUBMITTED)
-        .exclude(submitted_by=user)
+        .exclude(
+            Q(submitted_by=user)
+            | Q(created_by=user)
+            | Q(artifact_uploaded_by=user)
+            | Q(sam__organisation__in=user.organisations.all())
+        )
         .select_related("sam", "sam__organisation", "submitted_by")
         .order_by("submitted_at", "pk")
     )

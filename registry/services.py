@@ -1,15 +1,17 @@
 """Registry writes: one function per business action of ENI SAM centralised management."""
 
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django_fsm import ConcurrentTransition
 
-from registry import artifacts, permissions
+from registry import artifacts, permissions, selectors
 from registry.checklist import REGISTRATION_FIELDS, submission_blockers, version_checklist
 from registry.errors import DomainError
 from registry.models import (
@@ -39,8 +41,12 @@ SAM_FIELDS = (
     "approval_required",
 )
 VERSION_FIELDS = ("version", "release_notes", "training_context")
-# States in which the provider may upload an artifact: while drafting, or at the register step.
-ARTIFACT_UPLOAD_STATES = (VersionStatus.DRAFT, VersionStatus.APPROVED)
+# The model's fields an auditor checks (and can name in a finding); approval_required is a
+# sharing setting, not part of the audit.
+AUDITED_SAM_FIELDS = tuple(name for name in SAM_FIELDS if name in REGISTRATION_FIELDS)
+# The model file is part of what is audited: it is uploaded while the version is a DRAFT and
+# frozen from SUBMITTED on; a different file needs a new version.
+ARTIFACT_UPLOAD_STATES = (VersionStatus.DRAFT,)
 
 
 def _validated_save(instance) -> None:
@@ -60,12 +66,22 @@ def _set_tags(sam: SmallAIModel, tags: Iterable[str]) -> None:
     sam.tags.set([Tag.objects.get_or_create(name=name)[0] for name in names])
 
 
-def _unique_slug(name: str) -> str:
-    base = slugify(name)[:180] or "model"
-    slug, n = base, 1
+def sam_slug(*, organisation: Organisation, name: str) -> str:
+    """A unique slug "<organisation slug>--<name slug>" that reveals no other organisation's
+    models.
+
+    slugify() never yields "--" nor a leading "-", so the last "--" of a slug separates the
+    two parts: models of different organisations never get the same slug, and the numbered
+    suffix is only needed against the creator's own organisation's models, which its
+    providers see anyway. (A global "<name>-2" told an outsider that a hidden model of that
+    name existed.) The loop looks at every slug all the same: after an operator renames an
+    organisation's slug, another organisation may take the old one.
+    """
+    base = slugify(name)[:200].rstrip("-_") or "model"
+    slug, n = f"{organisation.slug}--{base}", 1
     while SmallAIModel.objects.filter(slug=slug).exists():
         n += 1
-        slug = f"{base}-{n}"
+        slug = f"{organisation.slug}--{base}-{n}"
     return slug
 
 
@@ -84,7 +100,7 @@ def sam_create(
     sam = SmallAIModel(
         organisation=organisation,
         created_by=user,
-        slug=_unique_slug(fields.get("name", "")),
+        slug=sam_slug(organisation=organisation, name=fields.get("name", "")),
         **fields,
     )
     _validated_save(sam)
@@ -101,12 +117,40 @@ def sam_update(
     unknown = set(fields) - set(SAM_FIELDS)
     if unknown:
         raise DomainError(f"Unknown model fields: {', '.join(sorted(unknown))}.")
+    # The model's row lock orders this against lifecycle steps, which lock it with the version
+    # (select_related rows are locked too), so the versions' states read below stay true.
+    # Compared with the stored row: the caller's instance may hold the new values already.
+    stored = SmallAIModel.objects.select_for_update().get(pk=sam.pk)
+    _check_audited_fields_unfrozen(stored, fields, tags)
     for name, value in fields.items():
         setattr(sam, name, value)
     _validated_save(sam)
     if tags is not None:
         _set_tags(sam, tags)
     return sam
+
+
+def _check_audited_fields_unfrozen(
+    sam: SmallAIModel, fields: dict, tags: Iterable[str] | None
+) -> None:
+    """Refuse a change to the model's audited fields while an audit of them is pending or its
+    approval unreleased, and after a release unless a new revision (a DRAFT) carries it."""
+    changed = [
+        name for name in AUDITED_SAM_FIELDS if name in fields and fields[name] != getattr(sam, name)
+    ]
+    if tags is not None:
+        wanted = {slugify(t) for t in tags if slugify(t)}
+        if wanted != set(sam.tags.values_list("name", flat=True)):
+            changed.append("tags")
+    if not changed:
+        return
+    frozen = selectors.sam_audit_freeze(sam)
+    if frozen:
+        labels = ", ".join(REGISTRATION_FIELDS[name] for name in changed)
+        raise DomainError.conflict(
+            f"{frozen} Not changed: {labels}.",
+            details={name: ["frozen: the audit covers it"] for name in changed},
+        )
 
 
 def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None:
@@ -290,6 +334,7 @@ def _artifact_attach(
         version.artifact_format = checked.format
         version.artifact_sha256 = checked.sha256
         version.artifact_size = checked.size
+        version.artifact_uploaded_by = user
         version.signature = checked.signature
         version.save()
     return version
@@ -302,8 +347,9 @@ def _check_artifact_upload_allowed(version: ModelVersion, user: User) -> None:
         )
     if version.status not in ARTIFACT_UPLOAD_STATES:
         raise DomainError.conflict(
-            f"Version {version.version} is {version.status}; files can be uploaded while it is "
-            "DRAFT or APPROVED (at the register step)."
+            f"Version {version.version} is {version.status}; its model file is frozen from "
+            "submission on, because the audit covers it. Upload a file while a version is a "
+            "DRAFT: start a new version for a different file."
         )
 
 
@@ -355,12 +401,8 @@ def _version_transition(
 
 
 def _denial_message(name: str, version: ModelVersion, user: User) -> str:
-    if name in ("approve", "reject") and permissions.is_auditor(user):
-        return (
-            "You submitted this version, so another auditor must audit it (separation of duties)."
-        )
     if name in ("approve", "reject"):
-        return "Only auditors can approve or reject a version."
+        return permissions.audit_refusal(version, user) or "You cannot audit this version."
     return f"You are not allowed to {name} versions of {version.sam.organisation}'s models."
 
 
@@ -457,6 +499,7 @@ def _record_review(
         reason=reason,
         findings=findings,
         checklist=[item.as_dict() for item in version_checklist(version)],
+        artifact_sha256=version.artifact_sha256,
     )
 
 
@@ -467,17 +510,58 @@ def version_revise(*, version_id: int, user: User) -> ModelVersion:
     )
 
 
+def _warehouse_copy(version_id: int) -> tuple[str, str | None]:
+    """(storage name, sha256 of the bytes the warehouse holds under it now); ("", "") without
+    a file and (name, None) when the file is gone. Read outside any transaction: it streams
+    the whole file."""
+    name = ModelVersion.objects.values_list("artifact", flat=True).get(pk=version_id) or ""
+    if not name:
+        return "", ""
+    if not default_storage.exists(name):
+        return name, None
+    digest = hashlib.sha256()
+    with default_storage.open(name, "rb") as stored:
+        while chunk := stored.read(artifacts.CHUNK_SIZE):
+            digest.update(chunk)
+    return name, digest.hexdigest()
+
+
+def _require_approved_file(version: ModelVersion, copy: tuple[str, str | None], action: str):
+    """Refuse to register or release anything but the file the auditor approved."""
+    approved = version.approved_sha256
+    if version.artifact_sha256 != approved:
+        raise DomainError(
+            f"Cannot {action} version {version.version}: its model file (sha256 "
+            f"{version.artifact_sha256 or 'none'}) is not the one its audit approved (sha256 "
+            f"{approved or 'none'}). Start a new version for a different file.",
+            code="artifact_not_approved",
+            status=409,
+        )
+    name, stored = copy
+    if version.artifact.name and (name != version.artifact.name or stored != approved):
+        raise DomainError(
+            f"Cannot {action} version {version.version}: the warehouse's copy of its model file "
+            f"{'is missing' if stored is None else 'has sha256 ' + str(stored)}, not the approved "
+            f"sha256 {approved}. An operator must restore the file.",
+            code="artifact_not_approved",
+            status=409,
+        )
+
+
 def version_register(
     *, version_id: int, user: User, access_type: str, endpoint_url: str = ""
 ) -> ModelVersion:
-    """Fix the access type of an APPROVED version and register it (ENI SAM clause 5, steps 3-4)."""
+    """Fix the access type of an APPROVED version and register it (ENI SAM clause 5, steps 3-4).
+    The model file, if any, is the one the auditor approved: nothing is uploaded here."""
     if access_type not in AccessType.values:
         raise DomainError(
             f"Choose an access type: {', '.join(AccessType.values)}.",
             details={"access_type": ["invalid"]},
         )
+    copy = _warehouse_copy(version_id)
 
     def set_access(version: ModelVersion) -> None:
+        _require_approved_file(version, copy, "register")
         version.access_type = access_type
         version.endpoint_url = endpoint_url if access_type == AccessType.EXTERNAL_ENDPOINT else ""
         if access_type == AccessType.EXTERNAL_ENDPOINT:
@@ -495,9 +579,11 @@ def version_register(
                 )
         elif not version.artifact_sha256:
             raise DomainError(
-                "Upload the model file before registering it in the warehouse.",
+                f"Version {version.version} was approved without a model file, so it can only "
+                "be registered as an external endpoint. For the warehouse, start a new version "
+                "with its file (files are uploaded while a version is a DRAFT, before the audit).",
                 code="artifact_missing",
-                details={"artifact": ["required"]},
+                details={"artifact": ["approved without a file"]},
             )
 
     return _version_transition(
@@ -510,9 +596,15 @@ def version_register(
 
 
 def version_release(*, version_id: int, user: User) -> ModelVersion:
-    """Publish a REGISTERED version in the catalog (ENI SAM clause 5, step 5)."""
+    """Publish a REGISTERED version in the catalog (ENI SAM clause 5, step 5), provided its
+    model file is still the one the auditor approved."""
+    copy = _warehouse_copy(version_id)
     return _version_transition(
-        version_id=version_id, user=user, name="release", allowed=permissions.can_release
+        version_id=version_id,
+        user=user,
+        name="release",
+        allowed=permissions.can_release,
+        before=lambda version: _require_approved_file(version, copy, "release"),
     )
 
 

@@ -253,12 +253,14 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect(_version_url(version))
     sam = version.sam
+    frozen = selectors.sam_audit_freeze(sam)
+    sam_initial = forms.SamForm.initial_for(sam)
     if request.method == "POST":
-        sam_form = forms.SamForm(request.POST)
+        sam_form = forms.SamForm(request.POST, initial=sam_initial, frozen=bool(frozen))
         version_form = forms.VersionForm(request.POST)
         performance = forms.PerformanceFormSet(request.POST, prefix="perf")
     else:
-        sam_form = forms.SamForm(initial=forms.SamForm.initial_for(sam))
+        sam_form = forms.SamForm(initial=sam_initial, frozen=bool(frozen))
         version_form = forms.VersionForm(initial=forms.VersionForm.initial_for(version))
         performance = forms.PerformanceFormSet(
             initial=forms.performance_initial(version), prefix="perf"
@@ -289,6 +291,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "performance": performance,
         "rejection": rejection,
         "findings": _findings_by_field(rejection),
+        "frozen": frozen,
         "nav": "mine",
     }
     return render(request, "registry/version_edit.html", context, status=status)
@@ -327,6 +330,7 @@ def _render_model_page(
     versions = list(
         selectors.versions_visible_to(user)
         .filter(sam=sam)
+        .select_related("artifact_uploaded_by")
         .prefetch_related(
             "performance",
             "children",
@@ -425,18 +429,12 @@ def version_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def version_register(request: HttpRequest, pk: int) -> HttpResponse:
     version = _visible_version(request, pk)
-    form = forms.RegisterForm(request.POST, request.FILES, auto_id=f"id_%s_{pk}")
+    # No upload here: the file was audited with the DRAFT and is frozen since submission.
+    form = forms.RegisterForm(request.POST, auto_id=f"id_%s_{pk}")
     status = 200
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if data["artifact"]:
-                services.version_artifact_upload(
-                    version_id=pk,
-                    user=request.user,
-                    stream=data["artifact"],
-                    filename=data["artifact"].name,
-                )
             version = services.version_register(
                 version_id=pk,
                 user=request.user,
@@ -551,6 +549,7 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
         "checklist": version_checklist(version),
         "can_decide": version.status == VersionStatus.SUBMITTED
         and permissions.can_audit(version, user),
+        "audit_refusal": permissions.audit_refusal(version, user),
         "approve_form": approve_form,
         "reject_form": reject_form,
         "findings": findings,

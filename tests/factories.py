@@ -90,13 +90,23 @@ def upload(version: ModelVersion, provider: User, kind: str = "onnx") -> ModelVe
 
 
 def make_version_in(
-    state: str, *, provider: User, auditor: User, kind: str = "onnx", **fields
+    state: str,
+    *,
+    provider: User,
+    auditor: User,
+    kind: str = "onnx",
+    with_file: bool = True,
+    **fields,
 ) -> ModelVersion:
-    """A version carried through the lifecycle up to `state` by the given people."""
+    """A version carried through the lifecycle up to `state` by the given people; past DRAFT
+    it has its model file of `kind` (uploaded while a DRAFT, as the audit needs) unless
+    `with_file` is false (then it can only be registered as an external endpoint)."""
     version = make_draft(provider, **fields)
     steps = ["SUBMITTED", "APPROVED", "REGISTERED", "RELEASED", "DEPRECATED", "RETIRED"]
     if state == "DRAFT":
         return version
+    if with_file:
+        version = upload(version, provider, kind)
     if state == "REJECTED":
         services.version_submit(version_id=version.pk, user=provider)
         return services.version_reject(
@@ -111,7 +121,6 @@ def make_version_in(
         elif step == "APPROVED":
             version = services.version_approve(version_id=version.pk, user=auditor)
         elif step == "REGISTERED":
-            upload(version, provider, kind)
             version = services.version_register(
                 version_id=version.pk, user=provider, access_type="MODEL_FILE"
             )

@@ -62,6 +62,13 @@ class IdOrSlugField(serializers.RelatedField):
         return value.slug
 
 
+class VisibleOrganisationField(IdOrSlugField):
+    # Only organisations the user can see: another one answers exactly like an unknown id,
+    # so the answer does not confirm that it exists or name it.
+    def get_queryset(self):
+        return selectors.organisations_visible_to(self.context["request"].user)
+
+
 class VisibleModelField(IdOrSlugField):
     def get_queryset(self):
         return selectors.models_visible_to(self.context["request"].user)
@@ -116,10 +123,8 @@ class SamUpdateInputSerializer(serializers.Serializer):
 
 
 class SamCreateInputSerializer(SamUpdateInputSerializer):
-    organisation = IdOrSlugField(
-        kind="organisation",
-        queryset=Organisation.objects.all(),
-        help_text="Id or slug of one of your organisations.",
+    organisation = VisibleOrganisationField(
+        kind="organisation", help_text="Id or slug of one of your organisations."
     )
 
 
@@ -259,6 +264,14 @@ class VersionSerializer(serializers.ModelSerializer):
     submitted_by = serializers.CharField(
         source="submitted_by.username", read_only=True, allow_null=True
     )
+    artifact_uploaded_by = serializers.CharField(
+        source="artifact_uploaded_by.username", read_only=True, allow_null=True
+    )
+    approved_sha256 = serializers.CharField(
+        read_only=True,
+        help_text="sha256 of the model file the approval covers (empty before approval, or if "
+        "approved without a file); register and release refuse any other file.",
+    )
     available_actions = serializers.SerializerMethodField(
         help_text="Lifecycle actions you may take on the version now."
     )
@@ -286,6 +299,8 @@ class VersionSerializer(serializers.ModelSerializer):
             "artifact_format",
             "artifact_sha256",
             "artifact_size",
+            "artifact_uploaded_by",
+            "approved_sha256",
             "signature",
             "created_by",
             "submitted_by",
@@ -373,7 +388,19 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditReview
-        fields = ["id", "decision", "auditor", "reason", "findings", "checklist", "created_at"]
+        fields = [
+            "id",
+            "decision",
+            "auditor",
+            "reason",
+            "findings",
+            "checklist",
+            "artifact_sha256",
+            "created_at",
+        ]
+        extra_kwargs = {
+            "artifact_sha256": {"help_text": "sha256 of the model file the auditor decided on."}
+        }
 
 
 # --- artifacts ---------------------------------------------------------------------------

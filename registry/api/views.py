@@ -211,7 +211,7 @@ class VersionViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return (
             selectors.versions_visible_to(self.request.user)
-            .select_related("created_by", "submitted_by")
+            .select_related("created_by", "submitted_by", "artifact_uploaded_by")
             .prefetch_related("performance")
         )
 
@@ -267,14 +267,16 @@ class VersionViewSet(viewsets.GenericViewSet):
         return self._transition(services.version_submit)
 
     @_lifecycle_schema(
-        "Approve a SUBMITTED version (auditor, not the submitter)", s.ReasonInputSerializer
+        "Approve a SUBMITTED version and the sha256 of its model file (an auditor who is not "
+        "its creator, uploader or submitter, nor a member of its organisation)",
+        s.ReasonInputSerializer,
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._transition(services.version_approve, s.ReasonInputSerializer)
 
     @_lifecycle_schema(
-        "Reject a SUBMITTED version with per-field findings (auditor, not the submitter)",
+        "Reject a SUBMITTED version with per-field findings (an auditor who is not a party to it)",
         s.RejectInputSerializer,
     )
     @action(detail=True, methods=["post"])
@@ -287,7 +289,8 @@ class VersionViewSet(viewsets.GenericViewSet):
         return self._transition(services.version_revise)
 
     @_lifecycle_schema(
-        "Choose the access type of an APPROVED version and register it (provider)",
+        "Choose the access type of an APPROVED version and register it with the approved model "
+        "file (provider)",
         s.RegisterInputSerializer,
     )
     @action(detail=True, methods=["post"])
@@ -371,9 +374,10 @@ class VersionViewSet(viewsets.GenericViewSet):
         return response
 
     @extend_schema(
-        summary="Upload the model file as the raw request body",
+        summary="Upload the model file of a DRAFT as the raw request body",
         description=(
-            "Send the bytes as `application/octet-stream` with a Content-Length; name the file "
+            "Only while the version is a DRAFT: the file is audited with it and frozen from "
+            "submission on. Send the bytes as `application/octet-stream` with a Content-Length; name the file "
             "with `?filename=` or a Content-Disposition header. The body streams to disk, is "
             "checked (ONNX or skops only; pickle is refused) and stored under its sha256."
         ),
@@ -402,7 +406,7 @@ class VersionViewSet(viewsets.GenericViewSet):
         )
 
     @extend_schema(
-        summary="Upload the model file as multipart/form-data (field `file`)",
+        summary="Upload the model file of a DRAFT as multipart/form-data (field `file`)",
         request={"multipart/form-data": s.ArtifactFormInputSerializer},
         responses={
             200: s.VersionSerializer,

@@ -1,5 +1,8 @@
-"""The whole ENI SAM flow in a real browser: register, audit (reject, revise, approve),
-register with a model file, release, and find the version in the catalog."""
+"""The whole ENI SAM flow in a real browser: sign a model in with its model file, audit it
+(reject, revise, approve the file's sha256), register the approved file, release, and find the
+version in the catalog."""
+
+import hashlib
 
 import pytest
 
@@ -17,13 +20,15 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     factories.make_user("auditor", username="auditor")
     onnx_file = tmp_path / "cell-load-forecast.onnx"
     onnx_file.write_bytes(factories.demo_model("onnx").content)
+    onnx_sha256 = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
     base = live_server.url
 
     # The stylesheet is local and served by the live server.
     css = page.request.get(base + "/static/css/samhub.css")
     assert css.status == 200 and ".stepper" in css.text()
 
-    # Provider signs the model in with its first version and submits it.
+    # Provider signs the model in with its first version and its file, and submits it: the
+    # file is part of what is audited.
     sign_in(page, base, "provider")
     page.click("nav >> text=My models")
     page.click("#register-new-model")
@@ -47,6 +52,7 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     page.fill("#id_perf-1-inference_output_name", "variable")
     page.fill("#id_perf-1-performance_metric", "R2")
     page.fill("#id_perf-1-performance_score", "0.94")
+    page.set_input_files("#id_artifact", str(onnx_file))
     page.click("#save-model")
     expect_message(page, "is registered as a DRAFT")
     expect(page.locator(".version-panel .badge").first).to_have_text("DRAFT")
@@ -92,17 +98,20 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     page.click("nav >> text=Audit queue")
     page.click("#audit-queue a:has-text('Audit')")
     expect(page.locator("#row-limitations")).to_contain_text("never tested on rural")
+    expect(page.locator("#approve-sha256")).to_contain_text(onnx_sha256)
     page.fill("#id_note", "Findings addressed.")
     page.click("#approve")
     expect_message(page, "is approved")
     sign_out(page)
 
-    # Provider registers it with the ONNX file in the warehouse, then releases it.
+    # Provider registers the approved ONNX file in the warehouse (no file can be given any
+    # more), then releases it.
     sign_in(page, base, "provider")
     page.goto(model_url)
+    expect(page.locator("[id^=approved-sha256-]")).to_have_text(onnx_sha256)
     register_form = page.locator("form[id^=register-form-]")
+    expect(register_form.locator("input[type=file]")).to_have_count(0)
     register_form.locator("select").select_option("MODEL_FILE")
-    register_form.locator("input[type=file]").set_input_files(str(onnx_file))
     register_form.locator("button[type=submit]").click()
     expect_message(page, "is registered (Model file in the warehouse)")
     expect(page.locator(".version-panel .version-head .badge")).to_have_text("REGISTERED")

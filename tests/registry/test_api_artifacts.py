@@ -154,13 +154,20 @@ def test_it_refuses_an_empty_body(api, draft, provider, settings):
 
 
 def test_it_refuses_an_upload_once_the_version_is_submitted(api, provider, auditor, settings):
+    # The version holds the ONNX file it was submitted with; another file is refused.
     version = factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
+    stored = sorted(p.name for p in settings.MEDIA_ROOT.rglob("*") if p.is_file())
 
-    answer = _put(api(provider), version, factories.demo_model("onnx").content)
+    answer = _put(api(provider), version, factories.demo_model("skops").content, filename="m.skops")
 
     assert answer.status_code == 409
     assert "Version 1.0.0 is SUBMITTED" in answer.json()["detail"]
-    _assert_nothing_stored(version, settings)
+    fresh = ModelVersion.objects.get(pk=version.pk)
+    assert (fresh.artifact_sha256, fresh.updated_at) == (
+        version.artifact_sha256,
+        version.updated_at,
+    )
+    assert sorted(p.name for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()) == stored
 
 
 class RecordingStream(io.BytesIO):

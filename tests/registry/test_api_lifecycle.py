@@ -40,7 +40,8 @@ def test_it_walks_a_model_from_sign_in_to_catalog_and_download(
     created = _post(as_provider, "/api/v1/models/", {**MODEL, "organisation": organisation.slug})
     assert created.status_code == 201, created.json()
     sam = created.json()
-    assert sam["slug"] == "cell-load-forecaster"
+    # Prefixed with the organisation's slug, so that it reveals no other organisation's models.
+    assert sam["slug"] == f"{organisation.slug}--cell-load-forecaster"
     assert sam["organisation"]["slug"] == organisation.slug
     assert sam["tags"] == ["energy-saving", "load"]
     assert sam["versions"] == []
@@ -90,6 +91,8 @@ def test_it_walks_a_model_from_sign_in_to_catalog_and_download(
         assert answer.json()["status"] == expected
     assert answer.json()["access_type"] == "MODEL_FILE"
     assert answer.json()["released_at"]
+    assert answer.json()["approved_sha256"] == hashlib.sha256(onnx).hexdigest()
+    assert answer.json()["artifact_uploaded_by"] == "provider"
 
     as_consumer = api(consumer)
     catalog = as_consumer.get("/api/v1/catalog/", {"q": "load"}).json()

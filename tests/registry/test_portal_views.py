@@ -403,15 +403,18 @@ def test_an_auditor_cannot_decide_on_their_own_submission(client, organisation, 
     assert "separation of duties" in response.content.decode()
 
 
-def test_a_provider_registers_with_an_upload_and_releases(client, provider, auditor, tmp_path):
+def test_a_provider_registers_the_approved_file_and_releases(client, provider, auditor, tmp_path):
+    # The file was uploaded to the DRAFT and approved with it; the register form takes none.
     version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
     client.force_login(provider)
     page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
     assert f'id="register-form-{version.pk}"' in page
+    assert 'type="file"' not in page
+    assert version.approved_sha256 in page
 
     response = client.post(
         reverse("version-register", args=[version.pk]),
-        {"access_type": "MODEL_FILE", "endpoint_url": "", "artifact": onnx_upload()},
+        {"access_type": "MODEL_FILE", "endpoint_url": ""},
     )
 
     assert response.status_code == 302
@@ -429,7 +432,9 @@ def test_a_provider_registers_with_an_upload_and_releases(client, provider, audi
 
 
 def test_registering_a_model_file_without_a_file_is_refused_clearly(client, provider, auditor):
-    version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
+    version = factories.make_draft(provider)
+    services.version_submit(version_id=version.pk, user=provider)
+    services.version_approve(version_id=version.pk, user=auditor)
     client.force_login(provider)
 
     response = client.post(
@@ -438,7 +443,7 @@ def test_registering_a_model_file_without_a_file_is_refused_clearly(client, prov
     )
 
     assert response.status_code == 400
-    assert "Upload the model file before registering it" in response.content.decode()
+    assert "was approved without a model file" in response.content.decode()
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.APPROVED
 
 

@@ -95,9 +95,10 @@ def external(provider, auditor):
     """external(url) releases a new version whose access type is that external endpoint."""
 
     def make(url: str, *, with_signature: bool = False):
-        version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
-        if with_signature:
-            factories.upload(version, provider, "onnx")
+        # The file (and its signature) is audited with the version, so it comes before approval.
+        version = factories.make_version_in(
+            "APPROVED", provider=provider, auditor=auditor, with_file=with_signature
+        )
         services.version_register(
             version_id=version.pk,
             user=provider,

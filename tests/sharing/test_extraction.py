@@ -207,7 +207,6 @@ def test_its_providers_package_a_version_once_its_model_file_is_final(
 ):
     monkeypatch.setattr(package_build_task, "delay", lambda package_id: None)
     approved = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
-    factories.upload(approved, provider)
     registered = factories.make_version_in("REGISTERED", provider=provider, auditor=auditor)
 
     still_open = _get(api, provider, approved, "bundle")

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -141,7 +142,8 @@ def test_the_sdk_wheels_install_offline_in_a_fresh_venv_and_predict_like_the_mod
     skops_wheel = _built_sdk(api, provider, skops_version, wheels)
     assert (
         onnx_wheel.name
-        == f"samhub_{onnx_version.sam.slug.replace('-', '_')}-1.0.0-py3-none-any.whl"
+        # Wheel names collapse runs of "-", "_" and "." (the slug holds "--") into one "_".
+        == f"samhub_{re.sub(r'[-_.]+', '_', onnx_version.sam.slug)}-1.0.0-py3-none-any.whl"
     )
 
     venv = tmp_path / "venv"
