@@ -14,7 +14,10 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The fallback only suits the embedded single-machine defaults; production sets its own key.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "samhub-embedded-default-key-not-for-production")
+# `manage.py check --deploy` flags it (security.W009) and `manage.py portal` warns when it is in
+# use outside the demo.
+EMBEDDED_SECRET_KEY = "samhub-embedded-default-key-not-for-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -44,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -202,6 +206,41 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionStatusEnum": "sharing.models.SubscriptionStatus",
     },
 }
+
+# --- Deployment: HTTPS, cookies, Content-Security-Policy (README "Production") --------------
+# The defaults keep the embedded demo working on http://127.0.0.1; production behind TLS sets
+# these, and `manage.py check --deploy --fail-level WARNING` is then clean.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+# HSTS covers this host's own subdomains only (not its siblings), so on by default once on.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+# Behind a TLS-terminating proxy: the header it sets on HTTPS requests, e.g. X-Forwarded-Proto.
+# Only set it when the proxy always overwrites that header, or clients could claim HTTPS.
+_proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"),
+        "https",
+    )
+# No inline script or style anywhere, everything from this origin (static files included);
+# config.csp sends it. The API docs page adds data: images for Swagger UI's icons.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'"],
+    "object-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+}
+
+for _name, _value, _least in (("DJANGO_SECURE_HSTS_SECONDS", SECURE_HSTS_SECONDS, 0),):
+    if _value < _least:
+        raise ImproperlyConfigured(f"{_name} must be at least {_least}, got {_value}")
 
 LOGGING = {
     "version": 1,
