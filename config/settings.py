@@ -1,6 +1,7 @@
 """SAM Hub settings. Every value can come from the environment; see README's configuration table."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "registry",
     "sharing",
     "training",
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
+    # Last, so that it turns a login refused for a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -238,7 +242,34 @@ SECURE_CSP = {
     "form-action": ["'self'"],
 }
 
-for _name, _value, _least in (("DJANGO_SECURE_HSTS_SECONDS", SECURE_HSTS_SECONDS, 0),):
+# --- Brute force: lockout of password sign-in (django-axes; README "Sign-in lockout") --------
+# Counted per account and per client address, on the login page, the admin's login and
+# /api/v1/auth/token/; a locked request is answered 429 until the cool-off passes or an
+# operator deletes the access attempt in the admin (Axes > Access attempts).
+AUTHENTICATION_BACKENDS = [
+    "registry.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SAMHUB_LOGIN_FAILURE_LIMIT", 10)
+# Minutes after the last failure; 0 keeps the lockout until an operator lifts it.
+SAMHUB_LOGIN_LOCKOUT_MINUTES = env_int("SAMHUB_LOGIN_LOCKOUT_MINUTES", 15)
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=SAMHUB_LOGIN_LOCKOUT_MINUTES) if SAMHUB_LOGIN_LOCKOUT_MINUTES else None
+)
+# Either parameter alone locks: many passwords tried on one account from many addresses, or
+# many accounts tried from one address.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "registry.lockout.lockout_response"
+AXES_VERBOSE = False  # no banner in every manage.py command's output; lockouts are still logged
+AXES_CLIENT_IP_CALLABLE = "registry.lockout.client_address"
+# Behind proxies, the number of them that append to X-Forwarded-For; 0 uses REMOTE_ADDR.
+SAMHUB_TRUSTED_PROXY_COUNT = env_int("SAMHUB_TRUSTED_PROXY_COUNT", 0)
+for _name, _value, _least in (
+    ("SAMHUB_LOGIN_FAILURE_LIMIT", AXES_FAILURE_LIMIT, 1),
+    ("SAMHUB_LOGIN_LOCKOUT_MINUTES", SAMHUB_LOGIN_LOCKOUT_MINUTES, 0),
+    ("SAMHUB_TRUSTED_PROXY_COUNT", SAMHUB_TRUSTED_PROXY_COUNT, 0),
+    ("DJANGO_SECURE_HSTS_SECONDS", SECURE_HSTS_SECONDS, 0),
+):
     if _value < _least:
         raise ImproperlyConfigured(f"{_name} must be at least {_least}, got {_value}")
 
