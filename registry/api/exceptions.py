@@ -9,11 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from registry import lockout
-from registry.errors import DomainError
+from registry.errors import INTERNAL_ERROR_MESSAGE, DomainError
 
-# A server-side failure is the operator's to read in the log, not the caller's: its message may
-# carry file paths, hostnames or library internals.
-INTERNAL_ERROR = {"detail": "Internal server error; the error is logged.", "code": "server_error"}
+# An unhandled exception's text is the operator's to read in the log, not the caller's.
+INTERNAL_ERROR = {"detail": INTERNAL_ERROR_MESSAGE, "code": "server_error"}
 
 
 def exception_handler(exc, context):
@@ -23,11 +22,8 @@ def exception_handler(exc, context):
         request = context["request"]
         return Response(lockout.lockout_body(), status=429, headers=lockout.retry_after(request))
     if isinstance(exc, DomainError):
-        if exc.status >= 500 and exc.status not in (502, 504):
-            # 502/504 describe the external endpoint in words SAM Hub chose; keep those.
-            return Response({**INTERNAL_ERROR, "code": exc.code}, status=exc.status)
-        body = {"detail": exc.message, "code": exc.code}
-        if exc.details:
+        body = {"detail": exc.public_message, "code": exc.code}
+        if exc.details and exc.status != 500:
             body["errors"] = exc.details
         return Response(body, status=exc.status)
     if isinstance(exc, RequestDataTooBig):  # raised by Django, not DRF: would be an HTML 400

@@ -4,6 +4,7 @@ Content-Security-Policy with no inline script or style, and the pages keep worki
 real browser; `manage.py portal` warns when the embedded secret key is used outside the demo;
 and 500 answers of the API carry no internal paths."""
 
+import json
 import os
 import re
 import secrets
@@ -381,6 +382,26 @@ def test_a_model_failure_answers_500_without_the_warehouse_path(api, portal_obje
         "code": "model_error",
     }
     assert str(default_storage.location) not in answer.content.decode()
+
+
+def test_the_portals_try_it_form_shows_no_warehouse_path_either(client, portal_objects):
+    from django.contrib.auth.models import User
+
+    version, subscription = portal_objects["released"], portal_objects["subscription"]
+    default_storage.delete(version.artifact.name)
+    client.force_login(User.objects.get(username="consumer"))
+    name = version.signature["inputs"][0]["name"]
+
+    answer = client.post(
+        reverse("subscription-use", args=[subscription.pk]),
+        {"inputs": json.dumps({name: [[0.5] * 6]})},
+    )
+
+    assert answer.status_code == 500
+    html = answer.content.decode()
+    assert str(default_storage.location) not in html
+    assert "No such file" not in html
+    assert "Internal server error; the error is logged." in html
 
 
 class Crash(APIView):
