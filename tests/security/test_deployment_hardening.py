@@ -34,8 +34,15 @@ SECRET_PATH = "/srv/samhub/config/settings.py"
 ROLES = ["provider", "auditor", "operator", "consumer"]
 
 
+def clean_env() -> dict[str, str]:
+    """This environment without SAM Hub's settings: the embedded defaults (SQLite and the
+    folder broker in SAMHUB_DATA_DIR), never the database or broker the tests run against."""
+    ours = ("DJANGO_", "SAMHUB_", "DATABASE_URL", "CELERY_BROKER_URL")
+    return {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+
+
 def production_env(tmp_path, **changes) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SAMHUB_"))}
+    env = clean_env()
     env.update(
         SAMHUB_DATA_DIR=str(tmp_path / "data"),
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
@@ -353,7 +360,7 @@ def test_the_portal_warns_of_the_embedded_key_outside_the_demo(tmp_path):
 
 
 def test_the_demo_and_a_real_key_start_without_the_warning(tmp_path):
-    demo = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SAMHUB_"))}
+    demo = clean_env()
     demo["SAMHUB_DATA_DIR"] = str(tmp_path / "demo")
     keyed = production_env(tmp_path)
 
