@@ -1,6 +1,7 @@
 """SAM Hub settings. Every value can come from the environment; see README's configuration table."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -14,7 +15,10 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The fallback only suits the embedded single-machine defaults; production sets its own key.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "samhub-embedded-default-key-not-for-production")
+# `manage.py check --deploy` flags it (security.W009) and `manage.py portal` warns when it is in
+# use outside the demo.
+EMBEDDED_SECRET_KEY = "samhub-embedded-default-key-not-for-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -30,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "registry",
     "sharing",
     "training",
@@ -44,6 +49,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
+    # Last, so that it turns a login refused for a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -202,6 +210,68 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionStatusEnum": "sharing.models.SubscriptionStatus",
     },
 }
+
+# --- Deployment: HTTPS, cookies, Content-Security-Policy (README "Production") --------------
+# The defaults keep the embedded demo working on http://127.0.0.1; production behind TLS sets
+# these, and `manage.py check --deploy --fail-level WARNING` is then clean.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+# HSTS covers this host's own subdomains only (not its siblings), so on by default once on.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+# Behind a TLS-terminating proxy: the header it sets on HTTPS requests, e.g. X-Forwarded-Proto.
+# Only set it when the proxy always overwrites that header, or clients could claim HTTPS.
+_proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"),
+        "https",
+    )
+# No inline script or style anywhere, everything from this origin (static files included);
+# config.csp sends it. The API docs page adds data: images for Swagger UI's icons.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'"],
+    "object-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+}
+
+# --- Brute force: lockout of password sign-in (django-axes; README "Sign-in lockout") --------
+# Counted per account and per client address, on the login page, the admin's login and
+# /api/v1/auth/token/; a locked request is answered 429 until the cool-off passes or an
+# operator deletes the access attempt in the admin (Axes > Access attempts).
+AUTHENTICATION_BACKENDS = [
+    "registry.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SAMHUB_LOGIN_FAILURE_LIMIT", 10)
+# Minutes after the last failure; 0 keeps the lockout until an operator lifts it.
+SAMHUB_LOGIN_LOCKOUT_MINUTES = env_int("SAMHUB_LOGIN_LOCKOUT_MINUTES", 15)
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=SAMHUB_LOGIN_LOCKOUT_MINUTES) if SAMHUB_LOGIN_LOCKOUT_MINUTES else None
+)
+# Either parameter alone locks: many passwords tried on one account from many addresses, or
+# many accounts tried from one address.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "registry.lockout.lockout_response"
+AXES_VERBOSE = False  # no banner in every manage.py command's output; lockouts are still logged
+AXES_CLIENT_IP_CALLABLE = "registry.lockout.client_address"
+# Behind proxies, the number of them that append to X-Forwarded-For; 0 uses REMOTE_ADDR.
+SAMHUB_TRUSTED_PROXY_COUNT = env_int("SAMHUB_TRUSTED_PROXY_COUNT", 0)
+for _name, _value, _least in (
+    ("SAMHUB_LOGIN_FAILURE_LIMIT", AXES_FAILURE_LIMIT, 1),
+    ("SAMHUB_LOGIN_LOCKOUT_MINUTES", SAMHUB_LOGIN_LOCKOUT_MINUTES, 0),
+    ("SAMHUB_TRUSTED_PROXY_COUNT", SAMHUB_TRUSTED_PROXY_COUNT, 0),
+    ("DJANGO_SECURE_HSTS_SECONDS", SECURE_HSTS_SECONDS, 0),
+):
+    if _value < _least:
+        raise ImproperlyConfigured(f"{_name} must be at least {_least}, got {_value}")
 
 LOGGING = {
     "version": 1,

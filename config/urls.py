@@ -1,13 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from config.api_docs import ApiDocsView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("sharing.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include("sharing.urls")),
     path("", include("registry.urls")),
 ]
+
+handler500 = "registry.api.exceptions.server_error"

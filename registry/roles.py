@@ -54,6 +54,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 for _role in (Role.PROVIDER, Role.OPERATOR):
     ROLE_PERMISSIONS[_role] += ["sharing.add_subscription", "sharing.view_subscription"]
+# Operators read sign-in attempts and lift lockouts by deleting them (registry.lockout).
+ROLE_PERMISSIONS[Role.OPERATOR] += [
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accesslog",
+    "axes.view_accessfailurelog",
+]
 ROLE_PERMISSIONS[Role.OPERATOR] += [
     "sharing.view_subscriptionevent",
     "sharing.view_inferencerecord",

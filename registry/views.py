@@ -63,7 +63,9 @@ def _flatten(value, prefix: str = "") -> Iterable[str]:
 
 def _show_domain_error(exc: DomainError, *forms_: Form) -> None:
     """Put a refusal on the forms: its message on top, each detail next to the field it names."""
-    forms_[0].add_error(None, exc.message)
+    forms_[0].add_error(None, exc.public_message)
+    if exc.status == 500:
+        return  # a failure on SAM Hub's side: nothing to fix in the form
     details = exc.details if isinstance(exc.details, dict) else {"__all__": exc.details or []}
     for field, value in details.items():
         target = next((f for f in forms_ if field in f.fields), None)
@@ -78,8 +80,8 @@ def _show_domain_error(exc: DomainError, *forms_: Form) -> None:
 
 def _error_text(exc: DomainError) -> str:
     """One line for a flash message: the refusal and, if any, what each field needs."""
-    if not isinstance(exc.details, dict):
-        return exc.message
+    if not isinstance(exc.details, dict) or exc.status == 500:
+        return exc.public_message
     lines = [
         f"{REGISTRATION_FIELDS.get(field, field)}: {message}"
         for field, value in exc.details.items()

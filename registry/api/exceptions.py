@@ -2,17 +2,28 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from registry.errors import DomainError
+from registry import lockout
+from registry.errors import INTERNAL_ERROR_MESSAGE, DomainError
+
+# An unhandled exception's text is the operator's to read in the log, not the caller's.
+INTERNAL_ERROR = {"detail": INTERNAL_ERROR_MESSAGE, "code": "server_error"}
 
 
 def exception_handler(exc, context):
+    if getattr(context.get("request"), "axes_locked_out", False):
+        # django-axes refused the sign-in inside authenticate() (the token endpoint's serializer)
+        # and flagged the request; the view saw only "wrong credentials".
+        request = context["request"]
+        return Response(lockout.lockout_body(), status=429, headers=lockout.retry_after(request))
     if isinstance(exc, DomainError):
-        body = {"detail": exc.message, "code": exc.code}
-        if exc.details:
+        body = {"detail": exc.public_message, "code": exc.code}
+        if exc.details and exc.status != 500:
             body["errors"] = exc.details
         return Response(body, status=exc.status)
     if isinstance(exc, RequestDataTooBig):  # raised by Django, not DRF: would be an HTML 400
@@ -29,3 +40,12 @@ def exception_handler(exc, context):
         body = {"detail": "Some fields are not valid.", "code": "invalid", "errors": exc.detail}
         return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: an unhandled exception (logged by Django with its traceback) is answered in
+    the API's JSON shape on /api/, without the exception's text; the portal keeps Django's page.
+    With DEBUG on, Django shows its technical page instead, as everywhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(INTERNAL_ERROR, status=500)
+    return defaults.server_error(request, *args, **kwargs)

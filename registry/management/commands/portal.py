@@ -27,6 +27,15 @@ class Command(BaseCommand):
     def handle(
         self, *args, bind, web_workers, worker_concurrency, no_seed, demo_password, **options
     ):
+        if settings.SECRET_KEY == settings.EMBEDDED_SECRET_KEY and _reachable_by_others(bind):
+            self.stderr.write(
+                self.style.WARNING(
+                    "WARNING: the embedded development SECRET_KEY is in use while SAM Hub is "
+                    "reachable beyond this machine (--bind or DJANGO_ALLOWED_HOSTS): anyone who "
+                    "reads the source can forge sessions and password-reset links. Set "
+                    "DJANGO_SECRET_KEY to a long random value."
+                )
+            )
         call_command("migrate", interactive=False, verbosity=0)
         if not no_seed and not Organisation.objects.filter(name=DEMO_ORGANISATION).exists():
             self.stdout.write("First start: training and releasing the demo models...")
@@ -72,3 +81,15 @@ class Command(BaseCommand):
         failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
         if failed:
             sys.exit(1)
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def _reachable_by_others(bind: str) -> bool:
+    """Outside the demo: the demo listens on loopback and answers loopback host names only;
+    binding another address or allowing another host name means other machines reach it."""
+    host = bind.rsplit(":", 1)[0] if not bind.startswith("unix:") else "localhost"
+    if host not in LOOPBACK_HOSTS and not host.startswith("127."):
+        return True
+    return any(h not in LOOPBACK_HOSTS for h in settings.ALLOWED_HOSTS)

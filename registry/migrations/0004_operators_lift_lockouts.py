@@ -1,0 +1,18 @@
+"""Operators may read sign-in attempts and lift lockouts (django-axes, registry.lockout)."""
+
+from django.db import migrations
+
+from registry.roles import grant_role_permissions
+
+
+def grant(apps, schema_editor):
+    grant_role_permissions(apps, "axes")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("registry", "0003_approval_required"),
+        ("axes", "0010_accessattemptexpiration"),
+    ]
+
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
