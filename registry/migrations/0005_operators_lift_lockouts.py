@@ -11,7 +11,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0003_approval_required"),
+        ("registry", "0004_audit_integrity"),
         ("axes", "0010_accessattemptexpiration"),
     ]
 
