@@ -140,6 +140,14 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
     artifact_format = models.CharField(max_length=16, choices=ArtifactFormat.choices, blank=True)
     artifact_sha256 = models.CharField(max_length=64, blank=True)
     artifact_size = models.BigIntegerField(null=True, blank=True)
+    # Filled by the artifact checker (registry.artifact_inspection); null means unmeasured,
+    # and the web process refuses to load an unmeasured model.
+    artifact_loaded_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="Memory that loading the model adds, measured at upload."
+    )
+    artifact_peak_memory = models.BigIntegerField(
+        null=True, blank=True, help_text="Peak memory of the checker process on this file."
+    )
     signature = models.JSONField(
         default=dict, blank=True, help_text="Inputs and outputs: name, element type, shape."
     )

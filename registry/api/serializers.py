@@ -286,6 +286,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "artifact_format",
             "artifact_sha256",
             "artifact_size",
+            "artifact_loaded_bytes",
             "signature",
             "created_by",
             "submitted_by",
