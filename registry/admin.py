@@ -359,6 +359,8 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
                     "artifact_format",
                     "artifact_sha256",
                     "artifact_size",
+                    "artifact_loaded_bytes",
+                    "artifact_peak_memory",
                     "io_signature",
                 )
             },
