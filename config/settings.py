@@ -142,6 +142,9 @@ SAMHUB_ARTIFACT_MAX_BYTES = env_int("SAMHUB_ARTIFACT_MAX_BYTES", 2 * 1024**3)
 # Untrusted model files are inspected in a child process with this much address space.
 SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES = env_int("SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES", 8 * 1024**3)
 SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS = env_int("SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS", 300)
+# The most memory that loading one model may add to a process: the checker measures it at
+# upload and refuses more; the web process loads only models measured within it.
+SAMHUB_MODEL_MAX_LOADED_BYTES = env_int("SAMHUB_MODEL_MAX_LOADED_BYTES", 512 * 1024**2)
 
 # Reasoning calls (sharing.inference, sharing.broker): run in the web process, each worker
 # process keeping its own cache of loaded models.
@@ -154,6 +157,7 @@ SAMHUB_BROKER_MAX_RESPONSE_BYTES = env_int("SAMHUB_BROKER_MAX_RESPONSE_BYTES", 1
 # worker, and a retry starts it again.
 SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS = env_int("SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS", 1800)
 for _name in (
+    "SAMHUB_MODEL_MAX_LOADED_BYTES",
     "SAMHUB_INFERENCE_MAX_BATCH",
     "SAMHUB_INFERENCE_CACHE_SIZE",
     "SAMHUB_INFERENCE_THREADS",

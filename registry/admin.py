@@ -383,6 +383,8 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
                     "artifact_sha256",
                     "artifact_size",
                     "artifact_uploaded_by",
+                    "artifact_loaded_bytes",
+                    "artifact_peak_memory",
                     "io_signature",
                 )
             },

@@ -43,6 +43,9 @@ class CheckedArtifact(ReceivedArtifact):
 
     format: str = ""
     signature: dict | None = None
+    # Measured by the checker: memory that loading the model added, and its own peak.
+    loaded_bytes: int | None = None
+    peak_memory: int | None = None
 
 
 def artifact_check(*, stream: BinaryIO, filename: str) -> CheckedArtifact:
@@ -100,6 +103,7 @@ def artifact_inspect(received: ReceivedArtifact) -> dict:
                 "registry.artifact_inspection",
                 received.path,
                 received.filename,
+                str(settings.SAMHUB_MODEL_MAX_LOADED_BYTES),
             ],
             capture_output=True,
             text=True,
@@ -121,7 +125,12 @@ def artifact_inspect(received: ReceivedArtifact) -> dict:
         ) from None
     if not result["ok"]:
         raise DomainError(f"{result['error']} Nothing was stored.", code="artifact_refused")
-    return {"format": result["format"], "signature": result["signature"]}
+    return {
+        "format": result["format"],
+        "signature": result["signature"],
+        "loaded_bytes": result["loaded_bytes"],
+        "peak_memory": result["peak_memory"],
+    }
 
 
 def artifact_storage_name(*, sha256: str, format: str) -> str:
@@ -138,3 +147,25 @@ def artifact_store(checked: CheckedArtifact) -> str:
             # Another upload of the same bytes won the race; keep one copy.
             default_storage.delete(stored)
     return name
+
+
+def artifact_measure_stored(*, name: str, sha256: str) -> dict:
+    """Run the checker again on a file already in the warehouse (one stored before the checker
+    measured memory): its verdict, signature and measurement, as for a new upload."""
+    try:
+        with default_storage.open(name, "rb") as stream:
+            received = artifact_receive(stream=stream, filename=os.path.basename(name))
+    except OSError as exc:
+        raise DomainError(
+            f"The model file {name} cannot be read from the warehouse: {exc}",
+            code="artifact_missing",
+        ) from exc
+    try:
+        if received.sha256 != sha256:
+            raise DomainError(
+                f"The model file {name} does not match its registered sha256.",
+                code="artifact_refused",
+            )
+        return artifact_inspect(received)
+    finally:
+        received.discard()

@@ -150,6 +150,14 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
     artifact_uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Filled by the artifact checker (registry.artifact_inspection); null means unmeasured,
+    # and the web process refuses to load an unmeasured model.
+    artifact_loaded_bytes = models.BigIntegerField(
+        null=True, blank=True, help_text="Memory that loading the model adds, measured at upload."
+    )
+    artifact_peak_memory = models.BigIntegerField(
+        null=True, blank=True, help_text="Peak memory of the checker process on this file."
+    )
     signature = models.JSONField(
         default=dict, blank=True, help_text="Inputs and outputs: name, element type, shape."
     )

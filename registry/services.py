@@ -335,8 +335,29 @@ def _artifact_attach(
         version.artifact_sha256 = checked.sha256
         version.artifact_size = checked.size
         version.artifact_uploaded_by = user
+        version.artifact_loaded_bytes = checked.loaded_bytes
+        version.artifact_peak_memory = checked.peak_memory
         version.signature = checked.signature
         version.save()
+    return version
+
+
+def version_artifact_measure(*, version_id: int) -> ModelVersion:
+    """Check a stored model file again in the checker process and record what loading it
+    costs. For files stored before SAM Hub measured them (the web process refuses to load an
+    unmeasured model); the file itself does not change, so neither does the audit. A file the
+    checker now refuses stays unmeasured, and the error says why."""
+    version = ModelVersion.objects.get(pk=version_id)
+    if not version.artifact_sha256:
+        raise DomainError.conflict(f"Version {version.version} has no model file to measure.")
+    result = artifacts.artifact_measure_stored(
+        name=version.artifact.name, sha256=version.artifact_sha256
+    )
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        version.artifact_loaded_bytes = result["loaded_bytes"]
+        version.artifact_peak_memory = result["peak_memory"]
+        version.save(update_fields=["artifact_loaded_bytes", "artifact_peak_memory"])
     return version
 
 

@@ -99,6 +99,7 @@ def _load_from_warehouse(version) -> LoadedModel:
     from django.conf import settings
     from django.core.files.storage import default_storage
 
+    _check_measured(version, settings.SAMHUB_MODEL_MAX_LOADED_BYTES)
     try:
         with default_storage.open(version.artifact.name, "rb") as f:
             content = f.read()
@@ -115,6 +116,22 @@ def _load_from_warehouse(version) -> LoadedModel:
         raise
     except Exception as exc:
         raise ModelFailure(f"The model cannot be loaded: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_measured(version, limit: int) -> None:
+    """Load only what the checker measured, within the limit: a crafted file (a zip bomb, a
+    tree reading out of bounds) must fail in the checker's child process, never in this one."""
+    loaded = version.artifact_loaded_bytes
+    if loaded is None:
+        raise ModelFailure(
+            "The model file has not been measured by SAM Hub's checker, so it is not loaded; "
+            "an operator runs `manage.py artifacts_measure` to check it."
+        )
+    if loaded > limit:
+        raise ModelFailure(
+            f"Loading the model takes {loaded / 1024**2:,.0f} MiB, over the limit of "
+            f"{limit / 1024**2:,.0f} MiB (SAMHUB_MODEL_MAX_LOADED_BYTES)."
+        )
 
 
 def run(version, inputs: Any, *, outputs: list[str] | None = None) -> tuple[dict[str, Any], int]:

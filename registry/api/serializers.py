@@ -301,6 +301,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "artifact_size",
             "artifact_uploaded_by",
             "approved_sha256",
+            "artifact_loaded_bytes",
             "signature",
             "created_by",
             "submitted_by",

@@ -23,10 +23,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-# skops flags the tree structure as untrusted; registry.artifact_inspection validated every
-# tree's arrays at upload, and load_model() only runs bytes whose sha256 is the uploaded one.
-TREE_TYPE = "sklearn.tree._tree.Tree"
+# skops flags the tree structure (and the Bunch that stacking ensembles keep their estimators
+# in) as untrusted; registry.artifact_inspection validated every tree's arrays at upload, and
+# load_model() only runs bytes whose sha256 is the uploaded one.
+TRUSTED_AFTER_CHECKS = frozenset({"sklearn.tree._tree.Tree", "sklearn.utils._bunch.Bunch"})
 NUMERIC_KINDS = "iuf"
+# SAM Hub models keep every tensor inside the file (the checker refuses external data). Made
+# from bytes, a session would look for external data under the working directory of the
+# process; pointing onnxruntime at a folder that does not exist makes any such file fail.
+NO_EXTERNAL_DATA_FOLDER = "/nonexistent/samhub-models-have-no-external-data"
 
 
 class InvalidInput(ValueError):
@@ -363,6 +368,9 @@ class OnnxModel:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry(
+            "session.model_external_initializers_file_folder_path", NO_EXTERNAL_DATA_FOLDER
+        )
         self.session = ort.InferenceSession(
             content, sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -388,7 +396,7 @@ class SkopsModel:
         import skops.io as sio
 
         untrusted = sio.get_untrusted_types(data=content)
-        refused = sorted(set(untrusted) - {TREE_TYPE})
+        refused = sorted(set(untrusted) - TRUSTED_AFTER_CHECKS)
         if refused:
             raise ModelFailure(f"The skops file holds untrusted types: {', '.join(refused)}.")
         self.estimator = sio.loads(content, trusted=untrusted)
