@@ -6,9 +6,12 @@ from django.db.models import Q, QuerySet
 from registry import permissions
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel
 from sharing.models import (
+    RESTORING_DECISIONS,
+    WITHDRAWING_DECISIONS,
     InferenceRecord,
     SharingMethod,
     Subscription,
+    SubscriptionEvent,
     SubscriptionStatus,
     VersionPackage,
 )
@@ -99,6 +102,32 @@ def pending_requests_for(user: User) -> QuerySet[Subscription]:
     if not permissions.is_operator(user):
         pending = pending.filter(sam__organisation__members=user)
     return pending.order_by("created_at", "pk")
+
+
+def access_withdrawal(user: User, sam_id: int, method: str) -> SubscriptionEvent | None:
+    """The latest decision of the model's organisation or an operator on the user's access to
+    the model by the method, when it withdrew access (a denial, suspension or revocation) and
+    no grant or resume came after it; None otherwise. Spans all the user's subscriptions to
+    the model by the method, cancelled ones included."""
+    latest = (
+        SubscriptionEvent.objects.filter(
+            subscription__consumer=user,
+            subscription__sam_id=sam_id,
+            subscription__method=method,
+            name__in=WITHDRAWING_DECISIONS + RESTORING_DECISIONS,
+        )
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return latest if latest is not None and latest.name in WITHDRAWING_DECISIONS else None
+
+
+def subscription_status_reason(subscription: Subscription) -> str:
+    """Why the subscription is in its status: the reason given with its latest change (for a
+    PENDING one, why it waits for a grant). Uses prefetched events when there are."""
+    events = list(subscription.events.all())
+    return events[-1].reason if events else ""
 
 
 def active_subscription(user: User, sam_id: int, method: str) -> Subscription | None:

@@ -20,12 +20,18 @@ from sharing.models import (
     SubscriptionStatus,
 )
 
+# The reason logged with a request that waits for the organisation's approval.
+APPROVAL_REQUIRED = "approval required"
+WITHDRAWN = {"deny": "denied", "suspend": "suspended", "revoke": "revoked"}
+
 
 def subscription_request(
     *, user: User, sam: SmallAIModel, method: str, purpose: str = ""
 ) -> Subscription:
     """Subscribe to a released model by one sharing method; granted at once unless the model
-    needs approval."""
+    needs approval or the organisation withdrew the user's access by that method before (a
+    denial, suspension or revocation not lifted since: selectors.access_withdrawal), in which
+    case it is PENDING and the request's event says why."""
     if not permissions.can_subscribe(user):
         raise DomainError.not_allowed("Your role cannot subscribe to models.")
     if method not in SharingMethod.values:
@@ -42,7 +48,14 @@ def subscription_request(
             f"it offers {', '.join(SharingMethod(m).label for m in offered)}.",
             details={"method": ["not offered"]},
         )
-    status = SubscriptionStatus.PENDING if sam.approval_required else SubscriptionStatus.ACTIVE
+    withdrawal = selectors.access_withdrawal(user, sam.pk, method)
+    if withdrawal is not None:
+        # Access taken away stays away until the organisation or an operator gives it back.
+        status, reason = SubscriptionStatus.PENDING, _held_reason(sam, method, withdrawal)
+    elif sam.approval_required:
+        status, reason = SubscriptionStatus.PENDING, APPROVAL_REQUIRED
+    else:
+        status, reason = SubscriptionStatus.ACTIVE, "granted automatically"
     try:
         with transaction.atomic():
             subscription = Subscription.objects.create(
@@ -53,13 +66,23 @@ def subscription_request(
                 name="request",
                 target=status,
                 actor=user,
-                reason="approval required" if sam.approval_required else "granted automatically",
+                reason=reason,
             )
     except IntegrityError:
         raise DomainError.conflict(
             f"You already have a subscription to {sam.name} by {SharingMethod(method).label}."
         ) from None
     return subscription
+
+
+def _held_reason(sam: SmallAIModel, method: str, withdrawal: SubscriptionEvent) -> str:
+    what = "request" if withdrawal.name == "deny" else "subscription"
+    because = f": {withdrawal.reason.strip()}" if withdrawal.reason.strip() else ""
+    return (
+        f"{sam.organisation} or an operator must grant it, whatever the model's approval "
+        f"setting: your earlier {what} by {SharingMethod(method).label} was "
+        f"{WITHDRAWN[withdrawal.name]} on {withdrawal.created_at:%Y-%m-%d %H:%M} UTC{because}."
+    )
 
 
 def _subscription_transition(

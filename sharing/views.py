@@ -70,6 +70,7 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
         rows.append(
             {
                 "subscription": subscription,
+                "status_reason": selectors.subscription_status_reason(subscription),
                 "forms": {
                     action: own.get(action) or ACTIONS[action][1](auto_id=f"id_%s_{action}_{pk}")
                     for action in actions
@@ -113,10 +114,15 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
             status = exc.status
         else:
             if subscription.status == SubscriptionStatus.PENDING:
+                reason = selectors.subscription_status_reason(subscription)
                 messages.success(
                     request,
-                    f"Your request for {sam.name} ({subscription.get_method_display()}) waits "
-                    f"for {sam.organisation} to approve it.",
+                    f"Your request for {sam.name} ({subscription.get_method_display()}) "
+                    + (
+                        f"waits for {sam.organisation} to approve it."
+                        if reason == services.APPROVAL_REQUIRED
+                        else f"is pending. {reason}"
+                    ),
                 )
             else:
                 messages.success(
