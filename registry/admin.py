@@ -349,7 +349,7 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
         (None, {"fields": ("sam", "version", "status", "parent", "release_notes")}),
         ("Training", {"fields": ("training_context",)}),
         ("Audit", {"fields": ("audit_checklist", "submitted_by", "submitted_at")}),
-        ("Access", {"fields": ("access_type", "endpoint_url", "released_at")}),
+        ("Access", {"fields": ("access_type", "endpoint_url", "released_at", "deprecated_at")}),
         (
             "Artifact",
             {
