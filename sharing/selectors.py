@@ -4,7 +4,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from registry import permissions
-from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel
+from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel, VersionStatus
 from sharing.models import (
     RESTORING_DECISIONS,
     WITHDRAWING_DECISIONS,
@@ -43,8 +43,6 @@ def latest_release(sam: SmallAIModel) -> ModelVersion | None:
 
 def deprecated_versions(sam: SmallAIModel) -> list[ModelVersion]:
     """The model's DEPRECATED versions, most recently deprecated first."""
-    from registry.models import VersionStatus
-
     return list(
         sam.versions.filter(status=VersionStatus.DEPRECATED).order_by("-deprecated_at", "-pk")
     )
@@ -54,8 +52,6 @@ def serves_subscription(version: ModelVersion, subscription: Subscription) -> bo
     """Whether a RELEASED or DEPRECATED version serves the subscription by its state: a
     deprecated version takes no new subscribers, so only subscriptions made before its
     deprecation (the rule inference_grant applies in SQL)."""
-    from registry.models import VersionStatus
-
     if version.status == VersionStatus.RELEASED:
         return True
     return (
@@ -81,8 +77,6 @@ def subscription_version(subscription: Subscription) -> ModelVersion | None:
 def deprecations_for(subscriptions) -> dict[int, list[ModelVersion]]:
     """Per subscription id, the DEPRECATED versions of its model that still serve it (what the
     portal warns about), in one query for all the subscriptions."""
-    from registry.models import VersionStatus
-
     subscriptions = list(subscriptions)
     deprecated = ModelVersion.objects.filter(
         sam_id__in={s.sam_id for s in subscriptions}, status=VersionStatus.DEPRECATED
