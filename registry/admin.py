@@ -372,7 +372,7 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
             "Audit",
             {"fields": ("audit_checklist", "submitted_by", "submitted_at", "approved_sha256")},
         ),
-        ("Access", {"fields": ("access_type", "endpoint_url", "released_at")}),
+        ("Access", {"fields": ("access_type", "endpoint_url", "released_at", "deprecated_at")}),
         (
             "Artifact",
             {

@@ -174,6 +174,12 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
+    deprecated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was deprecated: it serves subscriptions made before then, until "
+        "it is retired (the Deprecation header of its answers, RFC 9745).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -261,7 +267,7 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
         permission=permissions.can_retire,
     )
     def deprecate(self) -> None:
-        pass
+        self.deprecated_at = timezone.now()
 
     @transition(
         field=status,

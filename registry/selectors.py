@@ -17,30 +17,34 @@ from registry.models import (
 )
 
 CATALOG_STATES = (VersionStatus.RELEASED,)
+# Seen by every signed-in user: the catalog lists RELEASED versions only, but a DEPRECATED one
+# still serves the subscriptions made before its deprecation (sharing.services), so it stays
+# readable, with its deprecation shown, until it is retired.
+PUBLISHED_STATES = (VersionStatus.RELEASED, VersionStatus.DEPRECATED)
 # Catalog orders: by release time, or by the score of the chosen metric ("-" = descending).
 CATALOG_SORTS = ("-released_at", "released_at", "-score", "score")
 
 
 def versions_visible_to(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
-    """Consumers see released versions; providers also their organisations' work; auditors and
-    operators everything."""
+    """Consumers see released and deprecated versions; providers also their organisations'
+    work; auditors and operators everything."""
     versions = ModelVersion.objects.select_related("sam", "sam__organisation", "parent")
     if not user.is_authenticated:
         return versions.none()
     if permissions.sees_every_version(user):
         return versions
     return versions.filter(
-        Q(status__in=CATALOG_STATES) | Q(sam__organisation__members=user)
+        Q(status__in=PUBLISHED_STATES) | Q(sam__organisation__members=user)
     ).distinct()
 
 
 def version_visible_to(user: User | AnonymousUser, version_id: int) -> ModelVersion:
     """One version by id, under the rule of versions_visible_to(), in one query for released
-    versions (the hot path of inference calls); raises ModelVersion.DoesNotExist."""
+    and deprecated versions (inference calls); raises ModelVersion.DoesNotExist."""
     version = ModelVersion.objects.select_related("sam").get(pk=version_id)
     if not user.is_authenticated:
         raise ModelVersion.DoesNotExist
-    if version.status in CATALOG_STATES:
+    if version.status in PUBLISHED_STATES:
         return version
     if permissions.sees_every_version(user) or permissions.is_member(
         user, version.sam.organisation_id
@@ -56,7 +60,7 @@ def models_visible_to(user: User | AnonymousUser) -> QuerySet[SmallAIModel]:
     if permissions.sees_every_version(user):
         return sams
     return sams.filter(
-        Q(versions__status__in=CATALOG_STATES) | Q(organisation__members=user)
+        Q(versions__status__in=PUBLISHED_STATES) | Q(organisation__members=user)
     ).distinct()
 
 

@@ -363,10 +363,15 @@ def _render_model_page(
                 else "",
             }
         )
+    sharing = _sharing_panel(sam, user)
+    # No release left, only deprecated ones: existing subscribers go on, nobody new comes in.
+    sharing["deprecated"] = not sharing["methods"] and any(
+        v.status == VersionStatus.DEPRECATED for v in versions
+    )
     context = {
         "sam": sam,
         "panels": panels,
-        "sharing": _sharing_panel(sam, user),
+        "sharing": sharing,
         "can_add_version": permissions.can_edit_model(sam, user),
         "nav": "mine" if permissions.is_member(user, sam.organisation_id) else "catalog",
     }

@@ -43,13 +43,15 @@ DELIVERY_METHOD = {
 }
 PACKAGE_NAMES = {PackageKind.SDK: "SDK wheel", PackageKind.BUNDLE: "mirror bundle"}
 # From REGISTERED on a version's model file can no longer change, so a package built from it
-# stays valid; consumers only ever see RELEASED versions.
+# stays valid; consumers only ever use RELEASED versions, and DEPRECATED ones that still serve
+# their subscription (sharing_access_check) until they are retired.
 PACKAGEABLE_STATES = (
     VersionStatus.REGISTERED,
     VersionStatus.RELEASED,
     VersionStatus.DEPRECATED,
     VersionStatus.RETIRED,
 )
+CONSUMABLE_STATES = (VersionStatus.RELEASED, VersionStatus.DEPRECATED)
 
 
 def delivery_authorise(*, user: User, version: ModelVersion, kind: str) -> Subscription | None:
@@ -77,8 +79,9 @@ def _require_model_file(version: ModelVersion, kind: str) -> None:
 
 
 def _require_packageable_state(version: ModelVersion, user: User, kind: str) -> None:
-    allowed = PACKAGEABLE_STATES if permissions.shares_without_subscription(version, user) else ()
-    if version.status != VersionStatus.RELEASED and version.status not in allowed:
+    exempt = permissions.shares_without_subscription(version, user)
+    allowed = PACKAGEABLE_STATES if exempt else CONSUMABLE_STATES
+    if version.status not in allowed:
         raise DomainError.conflict(
             f"Version {version.version} is {version.status}; a {PACKAGE_NAMES[kind]} is "
             "built for released versions (its providers may build one from REGISTERED on, "

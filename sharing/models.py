@@ -33,6 +33,14 @@ LIVE_SUBSCRIPTION_STATES = (
     SubscriptionStatus.SUSPENDED,
 )
 
+# Decisions of the model's organisation (or an operator) on a consumer's access by one method.
+# The latest of them is remembered across that consumer's subscriptions: after one that took
+# access away, a new request waits for a grant, whatever the model's approval setting, so that
+# cancelling a suspended subscription, or subscribing again after a revocation or a denial,
+# does not undo the decision. A later grant or resume lifts it.
+WITHDRAWING_DECISIONS = ("deny", "suspend", "revoke")
+RESTORING_DECISIONS = ("grant", "resume")
+
 
 class Subscription(ConcurrentTransitionMixin, models.Model):
     """A consumer's subscription to a released SAM by one sharing method (ENI SAM clause 5

@@ -4,11 +4,14 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from registry import permissions
-from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel
+from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel, VersionStatus
 from sharing.models import (
+    RESTORING_DECISIONS,
+    WITHDRAWING_DECISIONS,
     InferenceRecord,
     SharingMethod,
     Subscription,
+    SubscriptionEvent,
     SubscriptionStatus,
     VersionPackage,
 )
@@ -38,6 +41,54 @@ def latest_release(sam: SmallAIModel) -> ModelVersion | None:
     )
 
 
+def deprecated_versions(sam: SmallAIModel) -> list[ModelVersion]:
+    """The model's DEPRECATED versions, most recently deprecated first."""
+    return list(
+        sam.versions.filter(status=VersionStatus.DEPRECATED).order_by("-deprecated_at", "-pk")
+    )
+
+
+def serves_subscription(version: ModelVersion, subscription: Subscription) -> bool:
+    """Whether a RELEASED or DEPRECATED version serves the subscription by its state: a
+    deprecated version takes no new subscribers, so only subscriptions made before its
+    deprecation (the rule inference_grant applies in SQL)."""
+    if version.status == VersionStatus.RELEASED:
+        return True
+    return (
+        version.status == VersionStatus.DEPRECATED
+        and version.deprecated_at is not None
+        and subscription.created_at <= version.deprecated_at
+    )
+
+
+def subscription_version(subscription: Subscription) -> ModelVersion | None:
+    """The version a subscription works on in the portal: the model's latest release, or,
+    when the model has none left, its most recently deprecated version that still serves the
+    subscription; None when neither exists."""
+    version = latest_release(subscription.sam)
+    if version is not None:
+        return version
+    return next(
+        (v for v in deprecated_versions(subscription.sam) if serves_subscription(v, subscription)),
+        None,
+    )
+
+
+def deprecations_for(subscriptions) -> dict[int, list[ModelVersion]]:
+    """Per subscription id, the DEPRECATED versions of its model that still serve it (what the
+    portal warns about), in one query for all the subscriptions."""
+    subscriptions = list(subscriptions)
+    deprecated = ModelVersion.objects.filter(
+        sam_id__in={s.sam_id for s in subscriptions}, status=VersionStatus.DEPRECATED
+    ).order_by("-deprecated_at", "-pk")
+    found: dict[int, list[ModelVersion]] = {s.pk: [] for s in subscriptions}
+    for version in deprecated:
+        for subscription in subscriptions:
+            if subscription.sam_id == version.sam_id and serves_subscription(version, subscription):
+                found[subscription.pk].append(version)
+    return found
+
+
 def version_package(version: ModelVersion, kind: str) -> VersionPackage | None:
     return VersionPackage.objects.filter(version=version, kind=kind).first()
 
@@ -58,20 +109,24 @@ _INFERENCE_GRANT_SQL = """
     JOIN registry_modelversion v ON v.id = %s
     JOIN registry_smallaimodel m ON m.id = v.sam_id
     JOIN sharing_subscription s ON s.consumer_id = u.id AND s.sam_id = v.sam_id
-    WHERE t.key = %s AND u.is_active AND v.status = %s AND s.method = %s AND s.status = %s
+    WHERE t.key = %s AND u.is_active
+      AND (v.status = %s OR (v.status = %s AND s.created_at <= v.deprecated_at))
+      AND s.method = %s AND s.status = %s
 """
 
 
 def inference_grant(token_key: str, version_id: int) -> ModelVersion | None:
-    """The RELEASED version `version_id` when the active user holding the API token has an
-    ACTIVE INFERENCE subscription to its model, with `grant_user_id`,
-    `grant_subscription_id` and `grant_model_slug` set; None when anything of that is
-    missing (then DRF's authentication and sharing.services.sharing_access_check decide)."""
+    """The version `version_id` when the active user holding the API token has an ACTIVE
+    INFERENCE subscription to its model and the version is RELEASED, or DEPRECATED after the
+    subscription was made (sharing.services.sharing_access_check's rule), with
+    `grant_user_id`, `grant_subscription_id` and `grant_model_slug` set; None when anything of
+    that is missing (then DRF's authentication and sharing_access_check decide)."""
     from registry.models import VersionStatus
 
     params = [
         version_id, token_key,
-        VersionStatus.RELEASED, SharingMethod.INFERENCE, SubscriptionStatus.ACTIVE,
+        VersionStatus.RELEASED, VersionStatus.DEPRECATED,
+        SharingMethod.INFERENCE, SubscriptionStatus.ACTIVE,
     ]  # fmt: skip
     return next(iter(ModelVersion.objects.raw(_INFERENCE_GRANT_SQL, params)), None)
 
@@ -99,6 +154,32 @@ def pending_requests_for(user: User) -> QuerySet[Subscription]:
     if not permissions.is_operator(user):
         pending = pending.filter(sam__organisation__members=user)
     return pending.order_by("created_at", "pk")
+
+
+def access_withdrawal(user: User, sam_id: int, method: str) -> SubscriptionEvent | None:
+    """The latest decision of the model's organisation or an operator on the user's access to
+    the model by the method, when it withdrew access (a denial, suspension or revocation) and
+    no grant or resume came after it; None otherwise. Spans all the user's subscriptions to
+    the model by the method, cancelled ones included."""
+    latest = (
+        SubscriptionEvent.objects.filter(
+            subscription__consumer=user,
+            subscription__sam_id=sam_id,
+            subscription__method=method,
+            name__in=WITHDRAWING_DECISIONS + RESTORING_DECISIONS,
+        )
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return latest if latest is not None and latest.name in WITHDRAWING_DECISIONS else None
+
+
+def subscription_status_reason(subscription: Subscription) -> str:
+    """Why the subscription is in its status: the reason given with its latest change (for a
+    PENDING one, why it waits for a grant). Uses prefetched events when there are."""
+    events = list(subscription.events.all())
+    return events[-1].reason if events else ""
 
 
 def active_subscription(user: User, sam_id: int, method: str) -> Subscription | None:

@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 
 from registry import permissions
 from registry import selectors as registry_selectors
+from registry.deprecation import deprecation_headers
 from registry.errors import DomainError
+from registry.models import VersionStatus
 from registry.views import _error_text, _show_domain_error
 from sharing import extraction, forms, metering, packaging, selectors, services
 from sharing.models import (
@@ -70,6 +72,7 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
         rows.append(
             {
                 "subscription": subscription,
+                "status_reason": selectors.subscription_status_reason(subscription),
                 "forms": {
                     action: own.get(action) or ACTIONS[action][1](auto_id=f"id_%s_{action}_{pk}")
                     for action in actions
@@ -98,8 +101,11 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     form = forms.SubscribeForm(request.POST or None, methods=offered)
     status = 200
     if request.method == "POST" and not offered:
-        form.add_error(None, f"{sam.name} has no released version to subscribe to.")
-        status = 409
+        try:
+            services.subscription_offer_check(sam=sam)
+        except DomainError as exc:
+            _show_domain_error(exc, form)
+            status = exc.status
     elif request.method == "POST" and form.is_valid():
         try:
             subscription = services.subscription_request(
@@ -113,10 +119,15 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
             status = exc.status
         else:
             if subscription.status == SubscriptionStatus.PENDING:
+                reason = selectors.subscription_status_reason(subscription)
                 messages.success(
                     request,
-                    f"Your request for {sam.name} ({subscription.get_method_display()}) waits "
-                    f"for {sam.organisation} to approve it.",
+                    f"Your request for {sam.name} ({subscription.get_method_display()}) "
+                    + (
+                        f"waits for {sam.organisation} to approve it."
+                        if reason == services.APPROVAL_REQUIRED
+                        else f"is pending. {reason}"
+                    ),
                 )
             else:
                 messages.success(
@@ -130,6 +141,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         "sam": sam,
         "form": form,
         "methods": offered,
+        "deprecated": not offered and bool(selectors.deprecated_versions(sam)),
         "live": selectors.subscriptions_of(user).filter(
             sam=sam, status__in=LIVE_SUBSCRIPTION_STATES
         ),
@@ -148,11 +160,12 @@ def _render_mine(request: HttpRequest, *, bound: dict | None = None, status: int
     page = Paginator(_with_events(selectors.subscriptions_of(user)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    context = {
-        "page": page,
-        "rows": _rows(page.object_list, user, ("cancel",), bound or {}),
-        "nav": "subscriptions",
-    }
+    rows = _rows(page.object_list, user, ("cancel",), bound or {})
+    deprecations = selectors.deprecations_for(page.object_list)
+    for row in rows:
+        live = row["subscription"].status in LIVE_SUBSCRIPTION_STATES
+        row["deprecated"] = deprecations[row["subscription"].pk] if live else []
+    context = {"page": page, "rows": rows, "nav": "subscriptions"}
     return render(request, "sharing/my_subscriptions.html", context, status=status)
 
 
@@ -259,13 +272,21 @@ def _cell(value) -> str:
 
 @login_required
 def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
-    """How to use an active subscription with the model's latest release: for a reasoning call,
-    the API call to make and a form to try it (metered like any call); for an SDK wheel or a
-    mirror bundle, its build, shown until it is ready, and the download."""
+    """How to use an active subscription with the model's latest release (or, when none is
+    left, the deprecated version that still serves it), with a notice for each deprecated
+    version it still uses: for a reasoning call, the API call to make and a form to try it
+    (metered like any call); for an SDK wheel or a mirror bundle, its build, shown until it is
+    ready, and the download."""
     subscription = _own_subscription(request, pk)
-    version = selectors.latest_release(subscription.sam)
+    version = selectors.subscription_version(subscription)
     usable = subscription.status == SubscriptionStatus.ACTIVE and version is not None
-    context = {"subscription": subscription, "version": version, "usable": usable}
+    context = {
+        "subscription": subscription,
+        "version": version,
+        "usable": usable,
+        "deprecated": selectors.deprecations_for([subscription])[subscription.pk],
+        "latest_release": version if version and version.status == VersionStatus.RELEASED else None,
+    }
     context["nav"] = "subscriptions"
     status = 200
     if usable and subscription.method == SharingMethod.INFERENCE:
@@ -305,7 +326,7 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
 def subscription_package_build(request: HttpRequest, pk: int) -> HttpResponse:
     """Build the SDK wheel or mirror bundle of the latest release (again, after a failure)."""
     subscription = _own_subscription(request, pk)
-    version = selectors.latest_release(subscription.sam)
+    version = selectors.subscription_version(subscription)
     label = extraction.PACKAGE_NAMES.get(subscription.method, "package")
     if version is None or subscription.method not in PACKAGE_METHODS:
         messages.error(request, f"{subscription.sam.name} has no {label} to build.")
@@ -323,7 +344,7 @@ def subscription_package_build(request: HttpRequest, pk: int) -> HttpResponse:
 def subscription_package_download(request: HttpRequest, pk: int) -> HttpResponse:
     """The built SDK wheel or mirror bundle of the latest release; each download is logged."""
     subscription = _own_subscription(request, pk)
-    version = selectors.latest_release(subscription.sam)
+    version = selectors.subscription_version(subscription)
     if version is None or subscription.method not in PACKAGE_METHODS:
         return redirect(_use_url(subscription))
     try:
@@ -338,4 +359,6 @@ def subscription_package_download(request: HttpRequest, pk: int) -> HttpResponse
         return redirect(_use_url(subscription))
     response = FileResponse(handle, as_attachment=True, filename=package.filename)
     response["X-Checksum-SHA256"] = package.sha256
+    for name, value in deprecation_headers(version, subscription.sam.slug).items():
+        response[name] = value
     return response

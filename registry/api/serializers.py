@@ -307,6 +307,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "submitted_by",
             "submitted_at",
             "released_at",
+            "deprecated_at",
             "created_at",
             "updated_at",
             "available_actions",

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from registry import permissions, selectors, services
 from registry.api import serializers as s
 from registry.checklist import version_checklist
+from registry.deprecation import deprecation_headers
 from registry.errors import DomainError
 from registry.models import ModelVersion, Organisation, SmallAIModel
 from sharing import extraction
@@ -190,7 +191,10 @@ def _lifecycle_schema(summary: str, request=None):
         responses={201: s.VersionSerializer, **ERRORS},
     ),
     retrieve=extend_schema(
-        summary="A version", responses={200: s.VersionSerializer, 404: ERRORS[404]}
+        summary="A version",
+        description="A DEPRECATED version answers with `Deprecation: @<unix seconds>` "
+        '(RFC 9745) and a `Link` with rel="deprecation" to its page.',
+        responses={200: s.VersionSerializer, 404: ERRORS[404]},
     ),
     partial_update=extend_schema(
         summary="Edit a DRAFT version",
@@ -239,7 +243,11 @@ class VersionViewSet(viewsets.GenericViewSet):
         return self._out(version, status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
-        return self._out(self.get_object())
+        version = self.get_object()
+        return Response(
+            self.get_serializer(version).data,
+            headers=deprecation_headers(version, version.sam.slug),
+        )
 
     def partial_update(self, request, pk=None):
         version = self.get_object()
@@ -371,6 +379,8 @@ class VersionViewSet(viewsets.GenericViewSet):
             filename=version.artifact_filename or version.artifact.name.rsplit("/", 1)[-1],
         )
         response["X-Checksum-SHA256"] = version.artifact_sha256
+        for name, value in deprecation_headers(version, version.sam.slug).items():
+            response[name] = value
         return response
 
     @extend_schema(

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry.api.serializers import ErrorSerializer
+from registry.deprecation import deprecation_headers
 from sharing import metering, selectors
 from sharing.models import InferenceOutcome, InferenceRecord
 
@@ -165,10 +166,11 @@ def _granted_answer(request: HttpRequest, version_id: int) -> JsonResponse | Non
     )
     if record is None:
         return None
-    return JsonResponse(
-        _infer_answer(record, record.version.grant_model_slug),
-        headers={INFERENCE_ID_HEADER: str(record.pk)},
-    )
+    version = record.version
+    headers = {INFERENCE_ID_HEADER: str(record.pk)}
+    if version.deprecated_at is not None:  # one attribute test for the common, released call
+        headers.update(deprecation_headers(version, version.grant_model_slug))
+    return JsonResponse(_infer_answer(record, version.grant_model_slug), headers=headers)
 
 
 class InferView(APIView):
@@ -185,13 +187,19 @@ class InferView(APIView):
             "Needs an ACTIVE subscription with method INFERENCE (providers of the model's "
             "organisation, auditors and operators need none). Every answered or refused call "
             "is metered; its id is `inferenceId` (also in the `X-Inference-Id` header, errors "
-            "included). Versions with an external endpoint are brokered with a timeout."
+            "included). Versions with an external endpoint are brokered with a timeout. A "
+            "DEPRECATED version still answers subscriptions made before its deprecation, with "
+            '`Deprecation: @<unix seconds>` (RFC 9745) and a `Link` with rel="deprecation"; '
+            "a RETIRED one answers nobody."
         ),
         request=InferInputSerializer,
         responses={
             200: InferResultSerializer,
             400: _error("Inputs do not match the signature; `detail` names the input and why."),
-            403: _error("You need an active INFERENCE subscription to the model."),
+            403: _error(
+                "You need an active INFERENCE subscription to the model (made before the "
+                "version's deprecation, for a DEPRECATED version)."
+            ),
             404: _error("No such version, or you cannot see it."),
             409: _error("The version cannot answer calls (retired, or no model)."),
             413: _error("The body is over 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE): fewer rows."),
@@ -209,9 +217,13 @@ class InferView(APIView):
             inputs=body.validated_data["inputs"],
             outputs=body.validated_data.get("outputs"),
         )
+        version = record.version
         return Response(
-            _infer_answer(record, record.version.sam.slug),
-            headers={INFERENCE_ID_HEADER: str(record.pk)},
+            _infer_answer(record, version.sam.slug),
+            headers={
+                INFERENCE_ID_HEADER: str(record.pk),
+                **deprecation_headers(version, version.sam.slug),
+            },
         )
 
     def dispatch(self, request, *args, **kwargs):

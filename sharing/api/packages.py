@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from registry import selectors
 from registry.api.serializers import ErrorSerializer
 from registry.api.views import JsonOnlyNegotiation
+from registry.deprecation import deprecation_headers
 from registry.errors import DomainError
 from sharing import extraction
 from sharing.models import PackageKind, PackageStatus, VersionPackage
@@ -127,6 +128,9 @@ class _PackageView(APIView):
         handle = extraction.package_open(user=request.user, package=package)
         response = FileResponse(handle, as_attachment=True, filename=package.filename)
         response["X-Checksum-SHA256"] = package.sha256
+        version = package.version
+        for name, value in deprecation_headers(version, version.sam.slug).items():
+            response[name] = value
         return response
 
     def build(self, request, version_id: int):

@@ -48,6 +48,11 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     available_actions = serializers.SerializerMethodField(
         help_text="Actions you may take on the subscription now."
     )
+    status_reason = serializers.SerializerMethodField(
+        help_text="Why the subscription is in its status: the reason given with its latest "
+        "change, e.g. why a PENDING request waits for a grant (approval required, or an "
+        "earlier suspension, revocation or denial that still holds) or why it was suspended."
+    )
 
     class Meta:
         model = Subscription
@@ -60,6 +65,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "method",
             "method_label",
             "status",
+            "status_reason",
             "purpose",
             "created_at",
             "updated_at",
@@ -74,6 +80,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     )
     def get_available_actions(self, subscription: Subscription) -> list[str]:
         return selectors.subscription_available_actions(subscription, self.context["request"].user)
+
+    def get_status_reason(self, subscription: Subscription) -> str:
+        return selectors.subscription_status_reason(subscription)
 
 
 class SubscriptionEventSerializer(serializers.ModelSerializer):
@@ -126,9 +135,13 @@ def _action_schema(summary: str, request=None):
     ),
     create=extend_schema(
         summary="Subscribe to a released model by one sharing method",
-        description="ACTIVE at once, or PENDING when the model needs approval. 409 when you "
-        "already hold a live subscription by the method or the model has no release; 400 when "
-        "the model does not offer the method.",
+        description="ACTIVE at once, or PENDING when the model needs approval or when the "
+        "model's organisation or an operator denied, suspended or revoked your earlier "
+        "subscription by the method and has not granted one since (cancelling a suspended "
+        "subscription does not lift the suspension); `status_reason` says why. 409 when you "
+        "already hold a live subscription by the method or the model has no release (or only "
+        "deprecated ones, which take no new subscribers); 400 when the model does not offer "
+        "the method.",
         request=SubscriptionCreateInputSerializer,
         responses={201: SubscriptionSerializer, **ERRORS},
     ),
@@ -139,14 +152,16 @@ def _action_schema(summary: str, request=None):
 @extend_schema(tags=["subscriptions"])
 class SubscriptionViewSet(viewsets.GenericViewSet):
     """Subscriptions and their lifecycle: PENDING → ACTIVE | DENIED; ACTIVE ⇄ SUSPENDED;
-    ACTIVE or SUSPENDED → REVOKED; any live state → CANCELLED by the consumer. Each action
-    answers with the updated subscription; one its state does not allow answers 409."""
+    ACTIVE or SUSPENDED → REVOKED; any live state → CANCELLED by the consumer (a suspension
+    outlives the cancel: the next request waits for a grant). Each action answers with the
+    updated subscription; one its state does not allow answers 409."""
 
     serializer_class = SubscriptionSerializer
     queryset = Subscription.objects.none()  # for the schema; see get_queryset
 
     def get_queryset(self):
-        return selectors.subscriptions_visible_to(self.request.user)
+        # The events give each subscription's status_reason without a query per row.
+        return selectors.subscriptions_visible_to(self.request.user).prefetch_related("events")
 
     def _out(self, subscription: Subscription, code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(subscription).data, status=code)
@@ -231,7 +246,8 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
         )
 
     @_action_schema(
-        "Cancel your own live subscription (the consumer)", SubscriptionReasonInputSerializer
+        "Cancel your own live subscription (the consumer); a suspension is not lifted by it",
+        SubscriptionReasonInputSerializer,
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -264,5 +280,7 @@ class SubscriptionRequestsView(GenericAPIView):
             raise DomainError.not_allowed(
                 "Only providers of an organisation and operators decide subscription requests."
             )
-        page = self.paginate_queryset(selectors.pending_requests_for(user))
+        page = self.paginate_queryset(
+            selectors.pending_requests_for(user).prefetch_related("events")
+        )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

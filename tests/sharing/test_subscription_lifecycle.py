@@ -76,6 +76,7 @@ def test_a_subscription_to_a_model_without_approval_is_active_at_once(api, consu
         "method": "INFERENCE",
         "method_label": "Reasoning call (inference API)",
         "status": "ACTIVE",
+        "status_reason": "granted automatically",
         "purpose": "Energy saving in the north cluster",
         "available_actions": ["cancel"],
     }
