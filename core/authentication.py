@@ -1,34 +1,22 @@
 """Token authentication for systems outside SAM Hub (ENI SAM clause 6: sharing through the
 API broker). Keys are looked up by their sha256 (core.models.ApiToken)."""
 
-from datetime import datetime
-
 from django.contrib.auth.models import User
-from django.db import connections, router
-from django.utils import timezone
+from django.db import router
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from core import services
 from core.models import ApiToken, key_digest
 
+# Expiry is checked against the database's clock (CURRENT_TIMESTAMP, UTC on SQLite as Django
+# stores it): no datetime to build and adapt per request. Expiry is counted in days, so
+# SQLite's whole seconds are precise enough.
 _USER_BY_TOKEN_SQL = """
     SELECT u.*, t.id AS token_id, t.revoked_at IS NOT NULL AS token_revoked,
-           (t.expires_at IS NOT NULL AND t.expires_at <= %s) AS token_expired,
-           (t.last_used_at IS NULL OR t.last_used_at < %s) AS token_stale
+           (t.expires_at IS NOT NULL AND t.expires_at <= CURRENT_TIMESTAMP) AS token_expired
     FROM core_apitoken t JOIN auth_user u ON u.id = t.user_id WHERE t.digest = %s
 """
-
-
-def token_clock() -> tuple[datetime | str, datetime | str]:
-    """(now, the moment before which `last_used_at` is stale), as the database takes them in a
-    raw statement (SQLite stores datetimes as text), for lookups that check expiry in SQL."""
-    ops = connections[router.db_for_read(ApiToken)].ops
-    now = timezone.now()
-    return (
-        ops.adapt_datetimefield_value(now),
-        ops.adapt_datetimefield_value(now - services.LAST_USED_PRECISION),
-    )
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -37,11 +25,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
     0.2 ms per request, a tenth of a reasoning call (docs/benchmarks.md)."""
 
     def authenticate_credentials(self, key: str) -> tuple[User, ApiToken]:
-        now, stale_before = token_clock()
-        user = next(
-            iter(User.objects.raw(_USER_BY_TOKEN_SQL, [now, stale_before, key_digest(key)])),
-            None,
-        )
+        digest = key_digest(key)
+        user = next(iter(User.objects.raw(_USER_BY_TOKEN_SQL, [digest])), None)
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if user.token_revoked:
@@ -54,8 +39,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
             )
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        if user.token_stale:
-            services.api_token_touch(token_id=user.token_id)
+        services.api_token_used(token_id=user.token_id, digest=digest)
         # The token as loaded from the database with its other fields deferred.
         token = ApiToken.from_db(
             router.db_for_read(ApiToken), ["id", "user_id"], [user.token_id, user.pk]

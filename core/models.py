@@ -43,8 +43,8 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    # Kept to within core.services.LAST_USED_PRECISION: a write per call would cost the
-    # reasoning call an UPDATE.
+    # Noted at most once per core.services.LAST_USED_PRECISION: a write per call would cost
+    # the reasoning call an UPDATE.
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 

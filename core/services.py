@@ -1,6 +1,8 @@
 """Writes of API tokens: create (the only moment the key exists in clear), revoke, and the
 throttled note of when a token was last used."""
 
+import math
+import time
 from datetime import timedelta
 
 from django.contrib.auth.models import User
@@ -21,6 +23,8 @@ MAX_LIFETIME_DAYS = 3650
 LAST_USED_PRECISION = timedelta(hours=1)
 # Who may revoke other people's tokens (operators, in the admin).
 REVOKE_ANY = "core.change_apitoken"
+# When this process last noted each token's use (time.monotonic(), by digest).
+_noted_at: dict[str, float] = {}
 
 
 @transaction.atomic
@@ -68,10 +72,15 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     return token
 
 
-def api_token_touch(*, token_id: int) -> None:
-    """Note that the token was used now, unless that was noted within LAST_USED_PRECISION:
-    callers ask only when their lookup found the note stale, and the conditional UPDATE keeps
-    concurrent requests from writing it twice."""
+def api_token_used(*, token_id: int, digest: str) -> None:
+    """Note that the token was used now, at most once per LAST_USED_PRECISION per process:
+    this process's memory says whether a note is due, so a request costs no statement for it;
+    the UPDATE's condition keeps several processes from writing the note more than once."""
+    moment = time.monotonic()
+    # Keyed by the digest, which is never reused (ids are, e.g. after a rollback).
+    if moment - _noted_at.get(digest, -math.inf) < LAST_USED_PRECISION.total_seconds():
+        return
+    _noted_at[digest] = moment
     now = timezone.now()
     ApiToken.objects.filter(pk=token_id).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)

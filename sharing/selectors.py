@@ -3,7 +3,6 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
-from core.authentication import token_clock
 from core.models import key_digest
 from registry import permissions
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel
@@ -51,17 +50,19 @@ def model_sharing_methods(sam: SmallAIModel) -> list[str]:
 
 # A reasoning call's rights and version in one raw statement: the ORM queries for the same
 # (token, user, version, subscription) cost three times the model's prediction
-# (docs/benchmarks.md). The tables are the models' db_table names.
+# (docs/benchmarks.md). The tables are the models' db_table names. The token is found by the
+# sha256 of the presented key and must be neither revoked nor expired (by the database's
+# clock, as core.authentication checks it).
 _INFERENCE_GRANT_SQL = """
     SELECT v.*, t.user_id AS grant_user_id, s.id AS grant_subscription_id,
-           m.slug AS grant_model_slug, t.id AS grant_token_id,
-           (t.last_used_at IS NULL OR t.last_used_at < %s) AS grant_token_stale
+           m.slug AS grant_model_slug, t.id AS grant_token_id, t.digest AS grant_token_digest
     FROM core_apitoken t
     JOIN auth_user u ON u.id = t.user_id
     JOIN registry_modelversion v ON v.id = %s
     JOIN registry_smallaimodel m ON m.id = v.sam_id
     JOIN sharing_subscription s ON s.consumer_id = u.id AND s.sam_id = v.sam_id
-    WHERE t.digest = %s AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > %s)
+    WHERE t.digest = %s AND t.revoked_at IS NULL
+      AND (t.expires_at IS NULL OR t.expires_at > CURRENT_TIMESTAMP)
       AND u.is_active AND v.status = %s AND s.method = %s AND s.status = %s
 """
 
@@ -70,13 +71,12 @@ def inference_grant(token_key: str, version_id: int) -> ModelVersion | None:
     """The RELEASED version `version_id` when the active user holding the API token (neither
     revoked nor expired) has an ACTIVE INFERENCE subscription to its model, with
     `grant_user_id`, `grant_subscription_id`, `grant_model_slug`, `grant_token_id` and
-    `grant_token_stale` (its last use is due to be noted) set; None when anything of that is
+    `grant_token_digest` set; None when anything of that is
     missing (then DRF's authentication and sharing.services.sharing_access_check decide)."""
     from registry.models import VersionStatus
 
-    now, stale_before = token_clock()
     params = [
-        stale_before, version_id, key_digest(token_key), now,
+        version_id, key_digest(token_key),
         VersionStatus.RELEASED, SharingMethod.INFERENCE, SubscriptionStatus.ACTIVE,
     ]  # fmt: skip
     return next(iter(ModelVersion.objects.raw(_INFERENCE_GRANT_SQL, params)), None)
