@@ -94,13 +94,13 @@ def setup_database(env: dict) -> tuple[str, int]:
     script = """
 import json
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
+from core.services import api_token_create
 from registry import services
 org = services.organisation_create(name="Bench")
 user = User.objects.create_user("bench-provider", password="x")
 user.groups.add(Group.objects.get(name="provider")); org.members.add(user)
 sam = services.sam_create(user=user, organisation=org, name="Big model", inference_type="VENDOR_SPECIFIC")
-print(json.dumps({"token": Token.objects.create(user=user).key, "sam": sam.pk}))
+print(json.dumps({"token": api_token_create(user=user, name="bench")[1], "sam": sam.pk}))
 """
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],

@@ -294,7 +294,7 @@ def samhub_setup(env: dict) -> tuple[str, int, Path]:
 import json
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
-from rest_framework.authtoken.models import Token
+from core.services import api_token_create
 from registry.models import SmallAIModel
 from sharing import selectors, services
 consumer = User.objects.get(username="demo-consumer")
@@ -302,7 +302,7 @@ sam = SmallAIModel.objects.get(name={MODEL_NAME!r})
 services.subscription_request(user=consumer, sam=sam, method="INFERENCE")
 version = selectors.latest_release(sam)
 print(json.dumps({{
-    "token": Token.objects.create(user=consumer).key,
+    "token": api_token_create(user=consumer, name="bench")[1],
     "version": version.pk,
     "artifact": default_storage.path(version.artifact.name),
 }}))

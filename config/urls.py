@@ -6,10 +6,12 @@ from config.api_docs import ApiDocsView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("sharing.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("core.urls")),
     path("", include("sharing.urls")),
     path("", include("registry.urls")),
 ]

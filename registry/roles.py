@@ -66,6 +66,8 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "sharing.view_inferencerecord",
     "sharing.view_delivery",
     "sharing.view_versionpackage",
+    "core.view_apitoken",
+    "core.change_apitoken",  # revoke, through core.services.api_token_revoke
 ]
 
 

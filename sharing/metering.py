@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.services import api_token_used
 from registry import permissions
 from registry.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
@@ -111,6 +112,8 @@ def inference_call_granted(
     version = selectors.inference_grant(token_key, version_id)
     if version is None or version.access_type == AccessType.EXTERNAL_ENDPOINT:
         return None  # brokered calls wait on the network anyway
+    # A dictionary look-up; an UPDATE at most once an hour per token and process.
+    api_token_used(token_id=version.grant_token_id, digest=version.grant_token_digest)
     if not version.artifact_sha256:
         return None
     try:

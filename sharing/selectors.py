@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
+from core.models import key_digest
 from registry import permissions
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel, VersionStatus
 from sharing.models import (
@@ -100,31 +101,34 @@ def model_sharing_methods(sam: SmallAIModel) -> list[str]:
 
 # A reasoning call's rights and version in one raw statement: the ORM queries for the same
 # (token, user, version, subscription) cost three times the model's prediction
-# (docs/benchmarks.md). The tables are the models' db_table names.
+# (docs/benchmarks.md). The tables are the models' db_table names. The token is found by the
+# sha256 of the presented key and must be neither revoked nor expired (by the database's
+# clock, as core.authentication checks it).
 _INFERENCE_GRANT_SQL = """
     SELECT v.*, t.user_id AS grant_user_id, s.id AS grant_subscription_id,
-           m.slug AS grant_model_slug
-    FROM authtoken_token t
+           m.slug AS grant_model_slug, t.id AS grant_token_id, t.digest AS grant_token_digest
+    FROM core_apitoken t
     JOIN auth_user u ON u.id = t.user_id
     JOIN registry_modelversion v ON v.id = %s
     JOIN registry_smallaimodel m ON m.id = v.sam_id
     JOIN sharing_subscription s ON s.consumer_id = u.id AND s.sam_id = v.sam_id
-    WHERE t.key = %s AND u.is_active
+    WHERE t.digest = %s AND t.revoked_at IS NULL
+      AND (t.expires_at IS NULL OR t.expires_at > CURRENT_TIMESTAMP)
+      AND u.is_active
       AND (v.status = %s OR (v.status = %s AND s.created_at <= v.deprecated_at))
       AND s.method = %s AND s.status = %s
 """
 
 
 def inference_grant(token_key: str, version_id: int) -> ModelVersion | None:
-    """The version `version_id` when the active user holding the API token has an ACTIVE
-    INFERENCE subscription to its model and the version is RELEASED, or DEPRECATED after the
-    subscription was made (sharing.services.sharing_access_check's rule), with
-    `grant_user_id`, `grant_subscription_id` and `grant_model_slug` set; None when anything of
-    that is missing (then DRF's authentication and sharing_access_check decide)."""
-    from registry.models import VersionStatus
-
+    """The version `version_id` when the active user holding the API token (neither revoked
+    nor expired) has an ACTIVE INFERENCE subscription to its model and the version is RELEASED,
+    or DEPRECATED after the subscription was made (sharing.services.sharing_access_check's
+    rule), with `grant_user_id`, `grant_subscription_id`, `grant_model_slug`, `grant_token_id`
+    and `grant_token_digest` set; None when anything of that is missing (then DRF's
+    authentication and sharing_access_check decide)."""
     params = [
-        version_id, token_key,
+        version_id, key_digest(token_key),
         VersionStatus.RELEASED, VersionStatus.DEPRECATED,
         SharingMethod.INFERENCE, SubscriptionStatus.ACTIVE,
     ]  # fmt: skip

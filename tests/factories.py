@@ -5,6 +5,7 @@ from itertools import count
 
 from django.contrib.auth.models import Group, User
 
+from core import services as core_services
 from registry import demo, services
 from registry.models import ModelVersion, Organisation, SmallAIModel
 
@@ -23,6 +24,12 @@ def make_user(role: str | None, *, organisation: Organisation | None = None, **e
     if organisation is not None:
         organisation.members.add(user)
     return user
+
+
+def make_api_token(user: User, *, name: str = "tests", expires_in_days: int | None = None) -> str:
+    """The key of a new API token of the user, as the token page creates it."""
+    _, key = core_services.api_token_create(user=user, name=name, expires_in_days=expires_in_days)
+    return key
 
 
 def make_organisation(name: str | None = None) -> Organisation:

@@ -1,7 +1,6 @@
 """Routes of the registry REST API, included at /api/v1/."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from registry.api import views
@@ -12,7 +11,6 @@ router.register("models", views.SamViewSet, basename="model")
 router.register("versions", views.VersionViewSet, basename="version")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
     path("audit-queue/", views.AuditQueueView.as_view(), name="audit-queue"),
     path("catalog/", views.CatalogView.as_view(), name="api-catalog"),
     *router.urls,

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from registry.models import ModelVersion
@@ -158,9 +157,8 @@ def test_a_sort_it_cannot_apply_is_refused_with_a_clear_message(
 
 def test_an_external_system_searches_the_catalog_with_its_api_token(db, scored, by_format):
     broker = factories.make_user("consumer", username="eni-api-broker")
-    token = Token.objects.create(user=broker)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(broker)}")
 
     answer = client.get(CATALOG, {"metric": "F1", "sort": "-score", "page_size": 2})
 

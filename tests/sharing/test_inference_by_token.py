@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.models import ApiToken
 from registry import demo, services
 from sharing import services as sharing_services
 from sharing.models import InferenceOutcome, InferenceRecord
@@ -30,7 +30,7 @@ def subscription(consumer, version):
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(user)}")
     return client
 
 
@@ -183,7 +183,7 @@ def test_a_deactivated_user_or_a_deleted_token_gets_401(version, subscription, c
     inactive = post(client, version, {"inputs": {"input": [ROW]}})
     consumer.is_active = True
     consumer.save(update_fields=["is_active"])
-    Token.objects.filter(user=consumer).delete()
+    ApiToken.objects.filter(user=consumer).delete()
     deleted = post(client, version, {"inputs": {"input": [ROW]}})
 
     assert (inactive.status_code, inactive.json()["detail"]) == (401, "User inactive or deleted.")
