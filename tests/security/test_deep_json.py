@@ -163,3 +163,21 @@ def test_the_bound_is_exact_whatever_the_brackets(depth, refused):
 def test_unbalanced_deep_brackets_never_reach_the_parser(text):
     with pytest.raises(json_input.InvalidJSON):
         json_input.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ('["' + "[" * 100 + '"]', False),  # brackets inside a string
+        ('["\\"' + "[" * 100 + '"]', False),  # after an escaped quote, still inside
+        ('["\\\\", ' + "[" * 100 + "]" * 100 + "]", True),  # the string ended: real brackets
+        ('["\\\\\\"' + "[" * 100 + '"]', False),  # escaped backslash, then escaped quote
+    ],
+    ids=["in-string", "escaped-quote", "escaped-backslash", "both-escapes"],
+)
+def test_strings_and_their_escapes_are_read_as_the_parser_reads_them(text, refused):
+    if refused:
+        with pytest.raises(json_input.InvalidJSON, match="more than 64 levels deep"):
+            json_input.loads(text)
+    else:
+        assert json_input.loads(text) == json.loads(text)
