@@ -9,13 +9,12 @@ from registry import json_input
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = parsers.get_encoding(parser_context or {})
-        raw = stream.read()
+        # JSON between systems is UTF-8 (RFC 8259 §8.1); no other charset is decoded, so no
+        # codec can expand a body after its size was checked.
+        charset = (parser_context or {}).get("encoding") or "utf-8"
+        if charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise ParseError(f"Send JSON as UTF-8, not {charset}.")
         try:
-            if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
-                raw = raw.decode(encoding)
-            return json_input.loads(raw)
-        except UnicodeDecodeError:
-            raise ParseError(f"The body is not {encoding} text.") from None
+            return json_input.loads(stream.read())
         except json_input.InvalidJSON as exc:
             raise ParseError(exc.message) from None

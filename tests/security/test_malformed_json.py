@@ -123,3 +123,16 @@ def test_every_kind_of_api_error_has_detail_and_code(consumer, version):
     assert answers["not_authenticated"].status_code == 401
     assert answers["not_authenticated"]["WWW-Authenticate"] == "Token"
     assert answers["not_found"].status_code == 404
+
+
+def test_json_in_another_charset_is_refused_in_the_shape(consumer, version):
+    answer = token_client(consumer).post(
+        "/api/v1/subscriptions/",
+        '{"model": "x", "method": "INFERENCE"}'.encode("utf-16"),
+        content_type="application/json; charset=utf-16",
+    )
+
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {"detail": "Send JSON as UTF-8, not utf-16.", "code": "parse_error"},
+    )
