@@ -112,6 +112,11 @@ def test_every_kind_of_api_error_has_detail_and_code(consumer, version):
         ),
         "not_found": client.get("/api/v1/no-such-endpoint/"),
         "invalid": client.post("/api/v1/subscriptions/", {}, format="json"),
+        "bad_request": client.post(  # over DATA_UPLOAD_MAX_NUMBER_FIELDS: Django's refusal
+            "/api/v1/subscriptions/",
+            "&".join(f"f{i}=1" for i in range(1001)),
+            content_type="application/x-www-form-urlencoded",
+        ),
     }
 
     for code, answer in answers.items():
