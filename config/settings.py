@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses an over-limit body before anything reads it (registry.middleware).
+    "registry.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -139,6 +141,13 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = env_str("SAMHUB_UPLOAD_TEMP_DIR") or None
 SAMHUB_ARTIFACT_MAX_BYTES = env_int("SAMHUB_ARTIFACT_MAX_BYTES", 2 * 1024**3)
+# The largest body taken from someone not signed in, and at sign-in pages (registry.middleware);
+# other routes take DATA_UPLOAD_MAX_MEMORY_SIZE, model file uploads SAMHUB_ARTIFACT_MAX_BYTES.
+SAMHUB_ANONYMOUS_MAX_BODY_BYTES = env_int("SAMHUB_ANONYMOUS_MAX_BODY_BYTES", 64 * 1024)
+if SAMHUB_ANONYMOUS_MAX_BODY_BYTES < 1024:
+    raise ImproperlyConfigured(
+        "SAMHUB_ANONYMOUS_MAX_BODY_BYTES must be at least 1024 (a sign-in form)."
+    )
 # Untrusted model files are inspected in a child process with this much address space.
 SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES = env_int("SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES", 8 * 1024**3)
 SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS = env_int("SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS", 300)
@@ -194,6 +203,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with its nesting bounded before parsing, and no NaN (registry.json_input).
+    "DEFAULT_PARSER_CLASSES": [
+        "registry.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "registry.api.exceptions.exception_handler",

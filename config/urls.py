@@ -16,4 +16,7 @@ urlpatterns = [
     path("", include("registry.urls")),
 ]
 
+# Errors raised outside the API's views keep the API's JSON error shape under /api/.
+handler400 = "registry.api.exceptions.bad_request"
+handler404 = "registry.api.exceptions.page_not_found"
 handler500 = "registry.api.exceptions.server_error"

@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.utils.text import slugify
 
+from registry import json_input
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import AccessType, InferenceType, ModelVersion, Organisation
 from registry.services import AUDITED_SAM_FIELDS
@@ -130,11 +131,9 @@ class VersionForm(forms.Form):
         if not text:
             return {}
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                f"This is not valid JSON: {exc.msg} (line {exc.lineno})."
-            ) from None
+            value = json_input.loads(text, what="This")
+        except json_input.InvalidJSON as exc:
+            raise forms.ValidationError(exc.message) from None
         if not isinstance(value, dict):
             raise forms.ValidationError('Give a JSON object such as {"dataset": "..."}.')
         return value

@@ -1,9 +1,8 @@
 """Portal forms of sharing: they check the shape of what people type; the services decide."""
 
-import json
-
 from django import forms
 
+from registry import json_input
 from sharing.models import SharingMethod
 
 
@@ -53,9 +52,9 @@ class TryInferenceForm(forms.Form):
 
     def clean_inputs(self):
         try:
-            inputs = json.loads(self.cleaned_data["inputs"])
-        except ValueError as exc:
-            raise forms.ValidationError(f"This is not JSON: {exc}.") from None
+            inputs = json_input.loads(self.cleaned_data["inputs"], what="This")
+        except json_input.InvalidJSON as exc:
+            raise forms.ValidationError(exc.message) from None
         if not isinstance(inputs, dict):
             raise forms.ValidationError('Give an object: {"<input name>": [[...]]}.')
         return inputs

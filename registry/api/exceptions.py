@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -39,7 +39,41 @@ def exception_handler(exc, context):
     if isinstance(exc, ValidationError):
         body = {"detail": "Some fields are not valid.", "code": "invalid", "errors": exc.detail}
         return Response(body, status=exc.status_code)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        # DRF's own errors (a body that is not JSON, credentials, not found, method not
+        # allowed, throttling) keep their code on the exception: give them the one shape.
+        response.data = _one_shape(response.data, response.status_code)
+    return response
+
+
+def _one_shape(data, status: int) -> dict:
+    detail = data.get("detail") if isinstance(data, dict) else None
+    if isinstance(detail, str) and len(data) == 1:
+        return {"detail": str(detail), "code": getattr(detail, "code", None) or f"http_{status}"}
+    return {"detail": "The request was refused.", "code": f"http_{status}", "errors": data}
+
+
+def error_response(detail: str, *, code: str, status: int) -> JsonResponse:
+    """The error shape, for answers made outside DRF (middleware, Django's error handlers)."""
+    return JsonResponse({"detail": detail, "code": code}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: Django's refusals of a request (too many fields, a bad host) as JSON on
+    /api/, as the usual page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return error_response("The request is malformed.", code="bad_request", status=400)
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an address under /api/ that no endpoint answers gets the error shape."""
+    if request.path_info.startswith("/api/"):
+        return error_response(
+            f"There is no API endpoint at {request.path_info}.", code="not_found", status=404
+        )
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request, *args, **kwargs):

@@ -2,19 +2,18 @@
 records, attach ground truth. Thin views over sharing.metering; the rules live there and in
 registry.permissions, the engine in sharing.inference and sharing.broker."""
 
-import json
-
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.authentication import get_authorization_header
 from rest_framework.generics import GenericAPIView, ListAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registry import json_input
+from registry.api.parsers import JSONParser
 from registry.api.serializers import ErrorSerializer
 from registry.deprecation import deprecation_headers
 from sharing import metering, selectors
@@ -151,8 +150,8 @@ def _granted_answer(request: HttpRequest, version_id: int) -> JsonResponse | Non
         return None
     try:
         token_key = authorization[1].decode()
-        body = json.loads(request.body)
-    except (ValueError, RequestDataTooBig):  # UnicodeDecodeError, JSONDecodeError included
+        body = json_input.loads(request.body)
+    except (ValueError, RequestDataTooBig):  # UnicodeDecodeError, InvalidJSON included
         return None
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
         return None

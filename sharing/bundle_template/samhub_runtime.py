@@ -177,12 +177,8 @@ def _to_array(spec: TensorSpec, value: Any) -> np.ndarray:
         if kind not in NUMERIC_KINDS or _contains_bool(value, array.ndim):
             raise _element_error(spec, value, array)
         if dtype.kind in "iu":
-            array = _integers(spec, array)
-        elif kind == "f" and not np.isfinite(array).all():
-            raise InvalidInput(
-                f"Input {name!r}: NaN and infinity are not accepted.", input_name=name
-            )
-        return array.astype(dtype, copy=False)
+            return _integers(spec, array).astype(dtype, copy=False)
+        return _floats(spec, array)
     if dtype.kind == "b":
         if kind != "b":
             raise _element_error(spec, value, array)
@@ -190,6 +186,35 @@ def _to_array(spec: TensorSpec, value: Any) -> np.ndarray:
     if kind != "U":  # string tensors: ONNX STRING maps to numpy object
         raise _element_error(spec, value, array)
     return array.astype(object)
+
+
+def _floats(spec: TensorSpec, array: np.ndarray) -> np.ndarray:
+    """The array in the input's float type, every value finite. Checked after the cast: a
+    finite number can overflow a narrower type (3.5e38 is infinity in float32)."""
+    if array.dtype.itemsize > spec.dtype.itemsize:
+        with np.errstate(over="ignore"):  # overflow is checked just below, and named
+            cast = array.astype(spec.dtype)
+    else:
+        cast = array.astype(spec.dtype, copy=False)
+    if not np.isfinite(cast).all():
+        raise _not_finite(spec, array, cast)
+    return cast
+
+
+def _not_finite(spec: TensorSpec, sent: np.ndarray, cast: np.ndarray) -> InvalidInput:
+    """Name the first value that is not finite once cast, with its position."""
+    position = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+    where = spec.name + "".join(f"[{i}]" for i in position)
+    value = sent[position].item()
+    if isinstance(value, float) and not math.isfinite(value):
+        message = f"Input {spec.name!r}: NaN and infinity are not accepted, got {value} at {where}."
+    else:
+        largest = float(np.finfo(spec.dtype).max)
+        message = (
+            f"Input {spec.name!r}: {value} at {where} is out of the range of "
+            f"{spec.type_name} (largest magnitude {largest:.8g})."
+        )
+    return InvalidInput(message, input_name=spec.name, count=sent.shape[0] if sent.ndim else 0)
 
 
 def _integers(spec: TensorSpec, array: np.ndarray) -> np.ndarray:

@@ -117,6 +117,8 @@ class Handler(BaseHTTPRequestHandler):
             return json.loads(self.rfile.read(length))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise samhub_runtime.InvalidInput(f"The body is not valid JSON: {exc}") from None
+        except RecursionError:  # thousands of nested lists: refuse, rather than drop the call
+            raise samhub_runtime.InvalidInput("The body nests lists too deep.") from None
 
     def _send(self, status: HTTPStatus, body: dict) -> None:
         payload = json.dumps(body).encode()

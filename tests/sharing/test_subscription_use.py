@@ -84,7 +84,7 @@ def test_a_call_tried_in_the_page_answers_like_the_model_and_is_metered(client, 
 @pytest.mark.parametrize(
     ("typed", "status", "message", "metered"),
     [
-        ('{"input": [[1, 2', 400, "This is not JSON", 0),
+        ('{"input": [[1, 2', 400, "This is not valid JSON", 0),
         ("[[1, 2, 3]]", 400, 'Give an object: {"<input name>": [[...]]}.', 0),
         ('{"input": [[1, 2]]}', 400, "Input 'input': expected shape [batch, 6], got [1, 2].", 1),
     ],
