@@ -2,6 +2,7 @@
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.db import connections
 
 from sharing import extraction
 
@@ -20,4 +21,8 @@ def package_build_task(package_id: int) -> str:
 def package_builds_resume(**_) -> None:
     """A worker that starts (or is restarted by `manage.py portal`) queues the builds that
     were in flight: the folder broker loses the messages a killed worker had taken."""
-    extraction.package_builds_resume()
+    try:
+        extraction.package_builds_resume()
+    finally:
+        # The worker's main process uses the database for nothing else: hold no connection.
+        connections.close_all()
