@@ -162,9 +162,14 @@ SAMHUB_INFERENCE_CACHE_SIZE = env_int("SAMHUB_INFERENCE_CACHE_SIZE", 32)
 SAMHUB_INFERENCE_THREADS = env_int("SAMHUB_INFERENCE_THREADS", 1)
 SAMHUB_BROKER_TIMEOUT_SECONDS = env_int("SAMHUB_BROKER_TIMEOUT_SECONDS", 10)
 SAMHUB_BROKER_MAX_RESPONSE_BYTES = env_int("SAMHUB_BROKER_MAX_RESPONSE_BYTES", 16 * 1024**2)
-# SDK wheels and mirror bundles (sharing.extraction): a build running longer than this lost its
-# worker, and a retry starts it again.
-SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS = env_int("SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS", 1800)
+# SDK wheels and mirror bundles (sharing.extraction): the process building one refreshes its
+# heartbeat this often; a build that misses three beats lost its process and is started again.
+SAMHUB_PACKAGE_HEARTBEAT_SECONDS = env_int("SAMHUB_PACKAGE_HEARTBEAT_SECONDS", 5)
+# Redis hands a message that was taken but not acknowledged to another worker after this long
+# (the worker that took it is presumed dead). It must exceed the longest task, or a build still
+# running would be delivered twice; a second delivery is harmless (the build's heartbeat shows
+# it is alive) but holds a worker for a few beats.
+SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS", 7200)
 for _name in (
     "SAMHUB_MODEL_MAX_LOADED_BYTES",
     "SAMHUB_INFERENCE_MAX_BATCH",
@@ -172,12 +177,14 @@ for _name in (
     "SAMHUB_INFERENCE_THREADS",
     "SAMHUB_BROKER_TIMEOUT_SECONDS",
     "SAMHUB_BROKER_MAX_RESPONSE_BYTES",
-    "SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS",
+    "SAMHUB_PACKAGE_HEARTBEAT_SECONDS",
+    "SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS",
 ):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS}
 if CELERY_BROKER_URL == "filesystem://":
     # A broker in a local folder: a real Celery worker with no server to install.
     _broker_dir = DATA_DIR / "broker"
@@ -190,6 +197,9 @@ if CELERY_BROKER_URL == "filesystem://":
     }
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+# A task's message is acknowledged when the task ends, and handed back to the queue when the
+# process running it dies (kill -9, out of memory): tasks are idempotent, so running one again
+# is always safe, and losing one is not.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -8,14 +8,16 @@ in the warehouse; package_build() is what the task runs.
 
 import logging
 import tempfile
-from datetime import timedelta
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
 from registry import permissions
@@ -23,6 +25,7 @@ from registry.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from sharing import packaging
 from sharing.models import (
+    LOST_AFTER_BEATS,
     Delivery,
     DeliveryKind,
     PackageKind,
@@ -92,8 +95,9 @@ def _require_packageable_state(version: ModelVersion, user: User, kind: str) -> 
 def package_request(
     *, user: User, version_id: int, kind: str, retry: bool = False
 ) -> VersionPackage:
-    """The version's SDK wheel or bundle, queued for building if it does not exist yet; with
-    `retry`, a failed build is queued again (and a queued one nudged)."""
+    """The version's SDK wheel or bundle, queued for building if it does not exist yet or if
+    its build was lost (no heartbeat); with `retry`, a failed build is queued again (and a
+    queued one nudged)."""
     if kind not in PackageKind.values:
         raise DomainError(f"Choose a package kind: {', '.join(PackageKind.values)}.")
     version = ModelVersion.objects.select_related("sam", "sam__organisation").get(pk=version_id)
@@ -113,13 +117,16 @@ def package_request(
             enqueue = True
         elif retry and package.status == PackageStatus.PENDING:
             enqueue = True  # the queue may have lost the first message; building is idempotent
-        elif retry and _build_lost(package):
+        elif package.build_lost():
+            # Its process died and no message will bring it back (the folder broker loses a
+            # dead worker's messages; Redis hands them back only after its visibility timeout).
             logger.warning(
-                "Package %s: build started %s never ended", package, package.build_started_at
+                "Package %s: no heartbeat since %s, its build was lost; queueing it again",
+                package,
+                package.heartbeat_at,
             )
             package.fail()
             package.retry()
-            package.requested_by = user
             package.save()
             enqueue = True
         if enqueue:
@@ -127,13 +134,18 @@ def package_request(
     return package
 
 
-def _build_lost(package: VersionPackage) -> bool:
-    """A build running for longer than SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS lost its worker
-    (the folder broker, unlike Redis, does not hand a lost worker's message back)."""
-    if package.status != PackageStatus.BUILDING or package.build_started_at is None:
-        return False
-    timeout = timedelta(seconds=settings.SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS)
-    return timezone.now() - package.build_started_at > timeout
+def package_builds_resume() -> list[int]:
+    """Queue a build task for every package still PENDING or BUILDING: run when a worker
+    starts, because a worker that died may have taken their messages with it. A package whose
+    build is alive elsewhere is left to it (package_build waits for its heartbeat)."""
+    ids = list(
+        VersionPackage.objects.filter(
+            status__in=(PackageStatus.PENDING, PackageStatus.BUILDING)
+        ).values_list("pk", flat=True)
+    )
+    for package_id in ids:
+        _enqueue_build(package_id)
+    return ids
 
 
 def _enqueue_build(package_id: int) -> None:
@@ -150,23 +162,17 @@ def _locked(package_id: int) -> VersionPackage:
     )
 
 
-def package_build(*, package_id: int, resume: bool = False) -> VersionPackage:
-    """Build and store a queued package. Idempotent: a package that is READY, FAILED or being
-    built by another run is left alone; `resume` takes over a BUILDING one whose run died
-    (its task message came back after a worker was lost)."""
-    with transaction.atomic():
-        package = _locked(package_id)
-        if package.status == PackageStatus.PENDING:
-            package.start()
-            package.save()
-        elif not (resume and package.status == PackageStatus.BUILDING):
-            return package
+def package_build(*, package_id: int) -> VersionPackage:
+    """Build and store a queued package. Idempotent: a READY or FAILED package is left alone,
+    and so is one another live run is building; a BUILDING one whose run died (no heartbeat for
+    LOST_AFTER_BEATS beats) is built again from the beginning."""
+    claimed, package = _package_claim(package_id)
+    if not claimed:
+        return package
     # The slow part (copying the model, pip, compressing, storing) holds no lock or transaction.
     try:
-        with tempfile.TemporaryDirectory(prefix="samhub-package-") as workdir:
-            built = packaging.package_build_file(
-                package.version, package.kind, workdir=Path(workdir)
-            )
+        with _heartbeat(package_id), tempfile.TemporaryDirectory(prefix="samhub-package-") as tmp:
+            built = packaging.package_build_file(package.version, package.kind, workdir=Path(tmp))
             name = packaging.package_store(built)
     except packaging.PackagingError as exc:
         return _package_fail(package_id, str(exc))
@@ -185,6 +191,70 @@ def package_build(*, package_id: int, resume: bool = False) -> VersionPackage:
         package.save()
     logger.info("Built %s: %s (%s bytes)", package, name, built.size)
     return package
+
+
+def _package_claim(package_id: int) -> tuple[bool, VersionPackage]:
+    """(True, package) when this run is now the one building it: it was PENDING, or BUILDING
+    by a run whose heartbeat stopped. A build that keeps beating belongs to a live run (a
+    duplicate delivery, a Redis redelivery after the visibility timeout): wait a few beats for
+    it, since a message handed back after its pool process was killed arrives before the dead
+    run's heartbeat has gone stale, then leave it to that run."""
+    beat = settings.SAMHUB_PACKAGE_HEARTBEAT_SECONDS
+    deadline = time.monotonic() + (LOST_AFTER_BEATS + 1) * beat
+    while True:
+        with transaction.atomic():
+            package = _locked(package_id)
+            if package.status == PackageStatus.PENDING:
+                package.start()
+                package.save()
+                return True, package
+            if package.status != PackageStatus.BUILDING:
+                return False, package
+            if package.build_lost():
+                logger.warning(
+                    "Package %s: no heartbeat since %s, its build was lost; building it again",
+                    package,
+                    package.heartbeat_at,
+                )
+                package.restart()
+                package.save()
+                return True, package
+        if time.monotonic() > deadline:
+            logger.info("Package %s is being built by another live run", package)
+            return False, package
+        time.sleep(min(beat, 1))
+
+
+@contextmanager
+def _heartbeat(package_id: int):
+    """Refresh the package's heartbeat_at every SAMHUB_PACKAGE_HEARTBEAT_SECONDS from a thread
+    while the build runs, so that others can tell a slow build from a dead one."""
+    if transaction.get_connection().in_atomic_block:
+        # Run inside an outer transaction (an eager task, a test): no other connection sees
+        # the BUILDING row, and beating through one would wait for that transaction's lock.
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.SAMHUB_PACKAGE_HEARTBEAT_SECONDS):
+                try:
+                    VersionPackage.objects.filter(
+                        pk=package_id, status=PackageStatus.BUILDING
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError:  # a busy database: the next beat tries again
+                    logger.warning("Package %s: heartbeat not written", package_id, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"package-{package_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _package_fail(package_id: int, error: str) -> VersionPackage:

@@ -215,6 +215,10 @@ class PackageStatus(models.TextChoices):
     FAILED = "FAILED", "Failed"
 
 
+# Heartbeats a build may miss (a busy database, a slow machine) before it counts as lost.
+LOST_AFTER_BEATS = 3
+
+
 class VersionPackage(ConcurrentTransitionMixin, models.Model):
     """A generated SDK wheel or mirror bundle of a version, built once and cached."""
 
@@ -233,6 +237,9 @@ class VersionPackage(ConcurrentTransitionMixin, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     build_started_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed every SAMHUB_PACKAGE_HEARTBEAT_SECONDS by the process building it: a BUILDING
+    # package whose heartbeat stopped lost that process (killed pool process or worker).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     built_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -245,7 +252,20 @@ class VersionPackage(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=PackageStatus.PENDING, target=PackageStatus.BUILDING)
     def start(self) -> None:
-        self.build_started_at = timezone.now()
+        self.build_started_at = self.heartbeat_at = timezone.now()
+
+    @transition(field=status, source=PackageStatus.BUILDING, target=PackageStatus.BUILDING)
+    def restart(self) -> None:
+        """Another run takes over a build whose process was lost, from the beginning."""
+        self.build_started_at = self.heartbeat_at = timezone.now()
+
+    def build_lost(self) -> bool:
+        """BUILDING, but its process has not beaten for LOST_AFTER_BEATS heartbeats."""
+        if self.status != PackageStatus.BUILDING:
+            return False
+        last = self.heartbeat_at or self.build_started_at
+        lost_after = LOST_AFTER_BEATS * settings.SAMHUB_PACKAGE_HEARTBEAT_SECONDS
+        return last is None or (timezone.now() - last).total_seconds() > lost_after
 
     @transition(field=status, source=PackageStatus.BUILDING, target=PackageStatus.READY)
     def finish(self) -> None:

@@ -3,7 +3,6 @@
 /api/ now has one shape, {"detail": <plain sentence>, "code": <machine code>}."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from sharing import inference
@@ -33,7 +32,7 @@ def subscription(consumer, version):
 
 def token_client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(user)}")
     return client
 
 

@@ -310,32 +310,37 @@ def test_building_a_bundle_twice_builds_it_once(provider, auditor):
     assert _stored_packages() == [first.filename]
 
 
-def test_a_build_in_progress_elsewhere_is_left_alone_unless_its_run_died(provider, auditor):
+def test_a_build_whose_heartbeat_stopped_is_built_again_at_once(provider, auditor, settings):
+    # A build lost its process when its heartbeat is older than three beats; the task that
+    # finds it so (its message handed back, or queued again) builds it from the start. A build
+    # that keeps beating is left to its run: tests/security/test_killed_build_is_resumed.py.
+    settings.SAMHUB_PACKAGE_HEARTBEAT_SECONDS = 5
     package = _released_bundle(provider, auditor)
-    VersionPackage.objects.filter(pk=package.pk).update(status=PackageStatus.BUILDING)
+    dead = timezone.now() - timedelta(seconds=16)
+    VersionPackage.objects.filter(pk=package.pk).update(
+        status=PackageStatus.BUILDING, build_started_at=dead, heartbeat_at=dead
+    )
 
-    untouched = extraction.package_build(package_id=package.pk)
-    # The message of a run whose worker was lost comes back marked as redelivered.
-    package_build_task.push_request(delivery_info={"redelivered": True})
-    try:
-        resumed = package_build_task.run(package.pk)
-    finally:
-        package_build_task.pop_request()
+    started = time.monotonic()
+    resumed = package_build_task.run(package.pk)
 
-    assert (untouched.status, untouched.file.name) == (PackageStatus.BUILDING, "")
     assert resumed == PackageStatus.READY
+    assert time.monotonic() - started < 5  # no waiting for a heartbeat that stopped long ago
+    assert VersionPackage.objects.get(pk=package.pk).build_started_at > dead
 
 
-def test_a_build_whose_worker_was_lost_is_started_again_by_a_post_after_the_timeout(
+def test_a_build_whose_worker_was_lost_is_started_again_by_a_post_once_its_heartbeat_stopped(
     api, provider, auditor, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    # The folder broker does not hand a lost worker's message back: the package would stay
-    # BUILDING for ever.
-    settings.SAMHUB_PACKAGE_BUILD_TIMEOUT_SECONDS = 600
+    # The folder broker does not hand a lost worker's message back: without the heartbeat the
+    # package would stay BUILDING for ever.
+    settings.SAMHUB_PACKAGE_HEARTBEAT_SECONDS = 5
     package = _released_bundle(provider, auditor)
     started = timezone.now() - timedelta(seconds=300)
     VersionPackage.objects.filter(pk=package.pk).update(
-        status=PackageStatus.BUILDING, build_started_at=started
+        status=PackageStatus.BUILDING,
+        build_started_at=started,
+        heartbeat_at=timezone.now() - timedelta(seconds=10),  # two beats missed: slow
     )
     url = f"/api/v1/versions/{package.version.pk}/bundle/"
     queued = []
@@ -344,7 +349,7 @@ def test_a_build_whose_worker_was_lost_is_started_again_by_a_post_after_the_time
     with django_capture_on_commit_callbacks(execute=True):
         early = api(provider).post(url)
     VersionPackage.objects.filter(pk=package.pk).update(
-        build_started_at=started - timedelta(seconds=400)
+        heartbeat_at=timezone.now() - timedelta(seconds=16)  # more than three: lost
     )
     with django_capture_on_commit_callbacks(execute=True):
         late = api(provider).post(url)

@@ -1,21 +1,65 @@
-"""Start the whole portal on one machine: migrate, seed the demo once, run web and worker."""
+"""Start the whole portal on one machine: migrate, seed the demo once, run web and worker, and
+keep them running until Ctrl+C or SIGTERM."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from registry.management.commands.seed_demo import DEMO_ORGANISATION
 from registry.models import Organisation
 
+POLL_SECONDS = 0.5
+STOP_SECONDS = 30  # how long a child may take to shut down warmly before it is killed
+# A child that dies is started again at once, then after these pauses if it keeps dying soon
+# after starting (a port in use, a broken broker); after the last one the portal gives up.
+RESTART_DELAYS = (0, 1, 2, 5, 10)
+STAYED_UP_SECONDS = 30  # a child that ran this long before dying starts the count afresh
+
+
+@dataclass
+class _Child:
+    """A process the portal runs and restarts (the Celery worker or gunicorn)."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    quick_deaths: int = 0
+    restart_at: float | None = None
+    pids: list[int] = field(default_factory=list)
+
+    def start(self) -> None:
+        # Its own process group, so that stopping it (or clearing up after it died) reaches its
+        # pool processes too; Ctrl+C reaches the portal only, which stops the children in order.
+        self.process = subprocess.Popen(self.command, cwd=settings.BASE_DIR, start_new_session=True)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        self.pids.append(self.process.pid)
+
+    def signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+            os.killpg(self.process.pid, signum)
+
+
+def _exit_text(returncode: int) -> str:
+    if returncode < 0:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    return f"exited with status {returncode}"
+
 
 class Command(BaseCommand):
-    help = "Migrate, seed the demo on first start, then run gunicorn and a Celery worker."
+    help = (
+        "Migrate, seed the demo on first start, then run gunicorn and a Celery worker, "
+        "restarting either if it dies, until Ctrl+C or SIGTERM."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("SAMHUB_BIND", "127.0.0.1:8000"))
@@ -41,46 +85,100 @@ class Command(BaseCommand):
             self.stdout.write("First start: training and releasing the demo models...")
             call_command("seed_demo", password=demo_password, stdout=self.stdout)
         children = [
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker",
-                 "--loglevel=INFO", f"--concurrency={worker_concurrency}"],
-                cwd=settings.BASE_DIR,
-            ),
-            subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind,
-                 "--workers", str(web_workers), "--timeout", "600", "--access-logfile", "-"],
-                cwd=settings.BASE_DIR,
-            ),
+            _Child("Celery worker", [
+                sys.executable, "-m", "celery", "-A", "config", "worker",
+                "--loglevel=INFO", f"--concurrency={worker_concurrency}",
+            ]),
+            _Child("gunicorn", [
+                sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind,
+                "--workers", str(web_workers), "--timeout", "600", "--access-logfile", "-",
+            ]),
         ]  # fmt: skip
+        self._stopping = False
+        # The children have their own sessions, so a closed terminal (SIGHUP) reaches only the
+        # portal: it stops them as for SIGTERM.
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGHUP, self._request_stop)
+        for child in children:
+            child.start()
+            self._say(f"Started {child.name} (pid {child.process.pid}).")
         self.stdout.write(
             self.style.SUCCESS(
                 f"SAM Hub is up at http://{bind}/ (API docs at /api/docs/, admin at /admin/); "
                 f"broker {settings.CELERY_BROKER_URL.split('@')[-1]}. Ctrl+C stops it."
             )
         )
-        self._wait(children)
-
-    def _wait(self, children: list[subprocess.Popen]) -> None:
-        def stop(*_):
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
-
-        signal.signal(signal.SIGTERM, stop)
+        self.stdout.flush()
         try:
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
+            self._supervise(children)
         except KeyboardInterrupt:
             pass
-        stop()
-        for child in children:
+        finally:
+            self._stop(children)
+        self._say("SAM Hub stopped.")
+
+    def _request_stop(self, *_) -> None:
+        self._stopping = True
+
+    def _say(self, text: str, style=None) -> None:
+        self.stdout.write(style(text) if style else text)
+        self.stdout.flush()
+
+    def _supervise(self, children: list[_Child]) -> None:
+        """Restart a child that dies, whatever killed it; only a stop request ends the loop."""
+        while not self._stopping:
+            now = time.monotonic()
+            for child in children:
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        child.start()
+                        self._say(f"Restarted {child.name} (pid {child.process.pid}).")
+                    continue
+                returncode = child.process.poll()
+                if returncode is None:
+                    continue
+                # Whatever it left behind (pool processes, web workers holding the port) has
+                # no parent to collect its work any more.
+                child.signal_group(signal.SIGKILL)
+                if now - child.started_at >= STAYED_UP_SECONDS:
+                    child.quick_deaths = 0
+                if child.quick_deaths >= len(RESTART_DELAYS):
+                    raise CommandError(
+                        f"{child.name} (pid {child.process.pid}) {_exit_text(returncode)}; it "
+                        f"died {child.quick_deaths + 1} times in a row within "
+                        f"{STAYED_UP_SECONDS} s of starting, so SAM Hub stops. Its output is "
+                        "above."
+                    )
+                delay = RESTART_DELAYS[child.quick_deaths]
+                child.quick_deaths += 1
+                child.restart_at = now + delay
+                self._say(
+                    f"{child.name} (pid {child.process.pid}) {_exit_text(returncode)}; "
+                    f"restarting it in {delay} s. The other part keeps running.",
+                    self.style.WARNING,
+                )
+            time.sleep(POLL_SECONDS)
+
+    def _stop(self, children: list[_Child]) -> None:
+        """SIGTERM each child's process group (a warm shutdown: the worker finishes its task,
+        gunicorn its requests), then SIGKILL what is left after STOP_SECONDS."""
+        # Stopping is bounded (STOP_SECONDS); a second Ctrl+C must not leave children behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        running = [c for c in children if c.process and c.process.poll() is None]
+        if running:
+            self._say("Stopping " + " and ".join(c.name for c in running) + "...")
+        for child in running:
+            child.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for child in running:
             try:
-                child.wait(timeout=20)
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
-        failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
-        if failed:
-            sys.exit(1)
+                self._say(f"{child.name} did not stop in {STOP_SECONDS} s; killing it.")
+        for child in children:
+            if child.process:
+                child.signal_group(signal.SIGKILL)  # stragglers of the group
+                child.process.wait()
 
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
