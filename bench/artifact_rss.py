@@ -164,8 +164,10 @@ def main() -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "AWS_STORAGE_BUCKET_NAME")
     }
+    # A 1 GiB model loads into more than the default 512 MiB SAMHUB_MODEL_MAX_LOADED_BYTES.
     env.update(SAMHUB_DATA_DIR=str(scratch / "data"), SAMHUB_UPLOAD_TEMP_DIR=str(scratch),
-               SAMHUB_ARTIFACT_MAX_BYTES=str(2 * 1024**3))  # fmt: skip
+               SAMHUB_ARTIFACT_MAX_BYTES=str(2 * 1024**3),
+               SAMHUB_MODEL_MAX_LOADED_BYTES=str(4 * 1024**3))  # fmt: skip
     artifact = scratch / "big.onnx"
     print(f"building a {args.size_mib} MiB ONNX model in {scratch} ...", flush=True)
     sha256 = build_onnx(artifact, args.size_mib)
