@@ -17,6 +17,16 @@ def _warehouse_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _empty_model_cache():
+    """Each test loads its models anew (the per-process cache would outlive the test database)."""
+    from sharing import inference
+
+    inference.cache.clear()
+    yield
+    inference.cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Every role fixture creates a user with a password; PBKDF2 would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

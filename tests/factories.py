@@ -4,6 +4,7 @@ import io
 from itertools import count
 
 from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
 
 from core import services as core_services
 from registry import demo, services
@@ -30,6 +31,20 @@ def make_api_token(user: User, *, name: str = "tests", expires_in_days: int | No
     """The key of a new API token of the user, as the token page creates it."""
     _, key = core_services.api_token_create(user=user, name=name, expires_in_days=expires_in_days)
     return key
+
+
+def token_client(user: User) -> APIClient:
+    """An API client holding a new API token of the user, as external systems call."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_api_token(user)}")
+    return client
+
+
+def session_client(user: User) -> APIClient:
+    """An API client signed in with a real session, as the portal's pages call."""
+    client = APIClient()
+    client.force_login(user)
+    return client
 
 
 def make_organisation(name: str | None = None) -> Organisation:

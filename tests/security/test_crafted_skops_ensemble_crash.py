@@ -26,7 +26,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from registry.models import ModelVersion
-from sharing import inference
 from sharing import services as sharing_services
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
@@ -35,13 +34,6 @@ from tests.security import hostile_models as hostile
 FEATURES = 6
 BOOSTING = {"GradientBoostingClassifier", "GradientBoostingRegressor"}
 BAGGING = {"BaggingClassifier", "BaggingRegressor"}
-
-
-@pytest.fixture(autouse=True)
-def _no_cached_models():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 def _data():

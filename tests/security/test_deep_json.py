@@ -7,10 +7,8 @@ import json
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from registry import json_input
-from sharing import inference
 from sharing import services as sharing_services
 from sharing.models import InferenceRecord, Subscription
 from tests import factories
@@ -18,13 +16,6 @@ from tests import factories
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
 DEEP = "[" * 5000 + "]" * 5000
 DEEP_OBJECTS = '{"a": ' * 5000 + "1" + "}" * 5000
-
-
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 @pytest.fixture
@@ -37,18 +28,6 @@ def subscription(consumer, version):
     return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
 
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(user)}")
-    return client
-
-
-def signed_in_client(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
 def assert_refused_as_too_deep(answer) -> None:
     assert answer.status_code == 400, answer.content[:300]
     assert answer["Content-Type"] == "application/json"
@@ -59,7 +38,9 @@ def assert_refused_as_too_deep(answer) -> None:
     }
 
 
-@pytest.mark.parametrize("make_client", [token_client, signed_in_client], ids=["token", "session"])
+@pytest.mark.parametrize(
+    "make_client", [factories.token_client, factories.session_client], ids=["token", "session"]
+)
 @pytest.mark.parametrize("deep", [DEEP, DEEP_OBJECTS], ids=["lists", "objects"])
 def test_infer_refuses_deep_json_with_400_on_both_paths(
     version, subscription, consumer, make_client, deep
@@ -77,7 +58,7 @@ def test_infer_refuses_deep_json_with_400_on_both_paths(
 def test_subscriptions_refuse_deep_json(version, consumer):
     body = '{"model": "' + version.sam.slug + '", "method": "INFERENCE", "purpose": ' + DEEP + "}"
 
-    answer = token_client(consumer).post(
+    answer = factories.token_client(consumer).post(
         "/api/v1/subscriptions/", body, content_type="application/json"
     )
 
@@ -88,7 +69,9 @@ def test_subscriptions_refuse_deep_json(version, consumer):
 def test_models_refuse_deep_json(provider, organisation):
     body = '{"name": "Deep", "organisation": ' + str(organisation.pk) + ', "tags": ' + DEEP + "}"
 
-    answer = token_client(provider).post("/api/v1/models/", body, content_type="application/json")
+    answer = factories.token_client(provider).post(
+        "/api/v1/models/", body, content_type="application/json"
+    )
 
     assert_refused_as_too_deep(answer)
 
@@ -96,7 +79,7 @@ def test_models_refuse_deep_json(provider, organisation):
 def test_brackets_inside_strings_do_not_count(version, consumer):
     body = {"model": version.sam.slug, "method": "INFERENCE", "purpose": DEEP + ' "\\" ' + DEEP}
 
-    answer = token_client(consumer).post("/api/v1/subscriptions/", body, format="json")
+    answer = factories.token_client(consumer).post("/api/v1/subscriptions/", body, format="json")
 
     assert answer.status_code == 201, answer.content[:300]
     assert Subscription.objects.get().purpose == body["purpose"]

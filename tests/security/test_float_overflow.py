@@ -6,20 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from rest_framework.test import APIClient
 
-from sharing import inference
 from sharing import services as sharing_services
 from sharing.bundle_template import samhub_runtime
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
-
-
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 @pytest.fixture
@@ -36,18 +27,6 @@ def subscription(consumer, version):
     return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
 
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(user)}")
-    return client
-
-
-def signed_in_client(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
 def rows(version, value: float, *, at: tuple[int, int]) -> tuple[str, list]:
     (spec,) = version.signature["inputs"]
     width = spec["shape"][1]
@@ -56,7 +35,9 @@ def rows(version, value: float, *, at: tuple[int, int]) -> tuple[str, list]:
     return spec["name"], instances
 
 
-@pytest.mark.parametrize("make_client", [token_client, signed_in_client], ids=["token", "session"])
+@pytest.mark.parametrize(
+    "make_client", [factories.token_client, factories.session_client], ids=["token", "session"]
+)
 @pytest.mark.parametrize("value", [3.5e38, -3.5e38, 1e300])
 def test_a_value_beyond_float32_is_refused_naming_input_and_position(
     version, subscription, consumer, make_client, value
@@ -86,7 +67,7 @@ def test_the_largest_float32_is_still_answered(version, subscription, consumer):
     largest = float(np.finfo(np.float32).max)
     name, instances = rows(version, largest, at=(0, 0))
 
-    answer = token_client(consumer).post(
+    answer = factories.token_client(consumer).post(
         f"/api/v1/versions/{version.pk}/infer/", {"inputs": {name: instances}}, format="json"
     )
 
@@ -98,7 +79,7 @@ def test_a_number_json_reads_as_infinity_is_refused(version, subscription, consu
     name, instances = rows(version, 1.0, at=(0, 0))
     body = json.dumps({"inputs": {name: instances}}).replace("1.0", "1e400", 1)
 
-    answer = token_client(consumer).post(
+    answer = factories.token_client(consumer).post(
         f"/api/v1/versions/{version.pk}/infer/", body, content_type="application/json"
     )
 

@@ -5,19 +5,11 @@
 import pytest
 from rest_framework.test import APIClient
 
-from sharing import inference
 from sharing import services as sharing_services
 from sharing.models import InferenceRecord
 from tests import factories
 
 ROW = "9.0, 2.0, 80.5, 61.2, 250.0"
-
-
-@pytest.fixture(autouse=True)
-def _empty_model_cache():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 @pytest.fixture
@@ -30,19 +22,9 @@ def subscription(consumer, version):
     return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
 
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(user)}")
-    return client
-
-
-def signed_in_client(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
-@pytest.mark.parametrize("make_client", [token_client, signed_in_client], ids=["token", "session"])
+@pytest.mark.parametrize(
+    "make_client", [factories.token_client, factories.session_client], ids=["token", "session"]
+)
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
@@ -81,7 +63,7 @@ def test_a_malformed_body_to_infer_gets_the_error_shape(
 
 
 def test_a_malformed_body_elsewhere_gets_the_same_shape(consumer, version):
-    answer = token_client(consumer).post(
+    answer = factories.token_client(consumer).post(
         "/api/v1/subscriptions/",
         '{"model": "' + version.sam.slug + '", "method": NaN}',
         content_type="application/json",
@@ -100,7 +82,7 @@ def test_every_kind_of_api_error_has_detail_and_code(consumer, version):
     anonymous = APIClient()
     bad_token = APIClient()
     bad_token.credentials(HTTP_AUTHORIZATION="Token not-a-token")
-    client = token_client(consumer)
+    client = factories.token_client(consumer)
 
     answers = {
         "not_authenticated": anonymous.get("/api/v1/models/"),
@@ -130,7 +112,7 @@ def test_every_kind_of_api_error_has_detail_and_code(consumer, version):
 
 
 def test_json_in_another_charset_is_refused_in_the_shape(consumer, version):
-    answer = token_client(consumer).post(
+    answer = factories.token_client(consumer).post(
         "/api/v1/subscriptions/",
         '{"model": "x", "method": "INFERENCE"}'.encode("utf-16"),
         content_type="application/json; charset=utf-16",

@@ -8,17 +8,9 @@ import pytest
 from onnx import TensorProto, helper
 
 from registry.models import ModelVersion
-from sharing import inference
 from sharing import services as sharing_services
 from tests import factories
 from tests.security import hostile_models as hostile
-
-
-@pytest.fixture(autouse=True)
-def _no_cached_models():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 def _graph(nodes, element=TensorProto.FLOAT):

@@ -24,13 +24,6 @@ TARGET = "config/settings.py"
 LENGTH = 64
 
 
-@pytest.fixture(autouse=True)
-def _no_cached_models():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
-
-
 @pytest.fixture
 def spool_with_decoy(settings, tmp_path):
     """The upload spool folder, holding a file at the same relative path: the old check then

@@ -16,7 +16,6 @@ from sklearn.linear_model import LogisticRegression
 
 from registry import demo
 from registry.models import ModelVersion
-from sharing import inference
 from sharing import services as sharing_services
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
@@ -26,13 +25,6 @@ GIB = 1024**3
 MIB = 1024**2
 # A guard against the minutes the old checker took, not a benchmark.
 QUICKLY = 10.0
-
-
-@pytest.fixture(autouse=True)
-def _no_cached_models():
-    inference.cache.clear()
-    yield
-    inference.cache.clear()
 
 
 def _linear_model() -> bytes:

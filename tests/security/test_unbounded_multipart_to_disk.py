@@ -43,12 +43,6 @@ def model_file():
     return model.filename, model.content
 
 
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(user)}")
-    return client
-
-
 # --- through the Django test client ------------------------------------------------------------
 
 
@@ -83,7 +77,7 @@ def test_the_token_endpoint_takes_only_small_bodies_in_the_error_shape(provider)
 def test_a_signed_in_user_may_send_more_than_an_anonymous_caller(consumer, settings):
     body = {"purpose": "p" * 100_000, "method": "INFERENCE", "model": "no-such-model"}
 
-    client = token_client(consumer)
+    client = factories.token_client(consumer)
     anonymous = APIClient().post("/api/v1/subscriptions/", body, format="json")
     signed_in = client.post("/api/v1/subscriptions/", body, format="json")
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 90_000
@@ -143,7 +137,9 @@ def test_the_api_upload_takes_a_model_file_only_with_a_valid_token(
     forged.credentials(HTTP_AUTHORIZATION="Token forged")
 
     refused = forged.put(url, content, content_type="application/octet-stream")
-    stored = token_client(provider).put(url, content, content_type="application/octet-stream")
+    stored = factories.token_client(provider).put(
+        url, content, content_type="application/octet-stream"
+    )
 
     assert refused.status_code == 413
     assert refused.json()["code"] == "too_large"
@@ -156,7 +152,7 @@ def test_the_api_upload_takes_a_model_file_only_with_a_valid_token(
     [(str(300 * MB), 413, "too_large"), ("a lot", 400, "invalid"), ("-1", 400, "invalid")],
 )
 def test_the_declared_length_decides_before_the_body_is_read(consumer, declared, status, code):
-    answer = token_client(consumer).generic(
+    answer = factories.token_client(consumer).generic(
         "POST", "/api/v1/subscriptions/", b"{}", "application/json", CONTENT_LENGTH=declared
     )
 

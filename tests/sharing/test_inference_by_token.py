@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from core.models import ApiToken
 from registry import demo, services
@@ -28,18 +27,6 @@ def subscription(consumer, version):
     return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
 
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {factories.make_api_token(user)}")
-    return client
-
-
-def signed_in_client(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def post(client, version, body, **extra):
     return client.post(f"/api/v1/versions/{version.pk}/infer/", body, format="json", **extra)
 
@@ -56,7 +43,7 @@ def test_the_common_call_is_two_statements_and_answers_like_the_model(
     version, subscription, consumer
 ):
     x, _, _ = demo.cell_kpi_dataset()
-    client = token_client(consumer)
+    client = factories.token_client(consumer)
     post(client, version, {"inputs": {"input": x[:1].tolist()}})  # loads the model
 
     with CaptureQueriesContext(connection) as queries:
@@ -82,8 +69,8 @@ def test_the_common_call_is_two_statements_and_answers_like_the_model(
 def test_it_answers_as_the_signed_in_path_does(version, subscription, consumer):
     body = {"inputs": {"input": [ROW, ROW]}, "outputs": ["label"]}
 
-    by_token = post(token_client(consumer), version, body)
-    signed_in = post(signed_in_client(consumer), version, body)
+    by_token = post(factories.token_client(consumer), version, body)
+    signed_in = post(factories.session_client(consumer), version, body)
 
     assert comparable(by_token) == comparable(signed_in)
     assert by_token.json()["modelVersion"] == {
@@ -118,8 +105,8 @@ def test_it_answers_as_the_signed_in_path_does(version, subscription, consumer):
 def test_every_other_body_gets_the_signed_in_answer(
     version, subscription, consumer, body, status, metered
 ):
-    by_token = post(token_client(consumer), version, body)
-    signed_in = post(signed_in_client(consumer), version, body)
+    by_token = post(factories.token_client(consumer), version, body)
+    signed_in = post(factories.session_client(consumer), version, body)
 
     assert comparable(by_token) == comparable(signed_in)
     assert by_token.status_code == status
@@ -129,7 +116,7 @@ def test_every_other_body_gets_the_signed_in_answer(
 def test_a_body_that_is_not_json_gets_the_signed_in_answer(version, subscription, consumer):
     answers = [
         client.post(f"/api/v1/versions/{version.pk}/infer/", "X=1", content_type="application/json")
-        for client in (token_client(consumer), signed_in_client(consumer))
+        for client in (factories.token_client(consumer), factories.session_client(consumer))
     ]
 
     assert comparable(answers[0]) == comparable(answers[1])
@@ -142,8 +129,8 @@ def test_a_body_over_the_upload_limit_is_refused_on_both_paths(
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = {"inputs": {"input": [ROW] * 40}}
 
-    by_token = post(token_client(consumer), version, body)
-    signed_in = post(signed_in_client(consumer), version, body)
+    by_token = post(factories.token_client(consumer), version, body)
+    signed_in = post(factories.session_client(consumer), version, body)
 
     assert comparable(by_token) == comparable(signed_in)
     assert by_token.status_code == 413
@@ -155,7 +142,7 @@ def test_a_body_over_the_upload_limit_is_refused_on_both_paths(
 def test_after_revocation_or_suspension_the_next_call_is_refused(
     version, subscription, consumer, provider
 ):
-    client = token_client(consumer)
+    client = factories.token_client(consumer)
     assert post(client, version, {"inputs": {"input": [ROW]}}).status_code == 200
 
     sharing_services.subscription_suspend(
@@ -177,7 +164,7 @@ def test_after_revocation_or_suspension_the_next_call_is_refused(
 
 
 def test_a_deactivated_user_or_a_deleted_token_gets_401(version, subscription, consumer):
-    client = token_client(consumer)
+    client = factories.token_client(consumer)
     consumer.is_active = False
     consumer.save(update_fields=["is_active"])
     inactive = post(client, version, {"inputs": {"input": [ROW]}})
@@ -196,7 +183,7 @@ def test_a_subscription_to_another_model_opens_nothing(provider, auditor, consum
     other = factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
     sharing_services.subscription_request(user=consumer, sam=other.sam, method="INFERENCE")
 
-    answer = post(token_client(consumer), version, {"inputs": {"input": [ROW]}})
+    answer = post(factories.token_client(consumer), version, {"inputs": {"input": [ROW]}})
 
     assert answer.status_code == 403
 
@@ -207,8 +194,8 @@ def test_a_retired_version_no_longer_answers_its_subscribers(
     services.version_deprecate(version_id=version.pk, user=provider)
     services.version_retire(version_id=version.pk, user=provider)
 
-    by_token = post(token_client(consumer), version, {"inputs": {"input": [ROW]}})
-    signed_in = post(signed_in_client(consumer), version, {"inputs": {"input": [ROW]}})
+    by_token = post(factories.token_client(consumer), version, {"inputs": {"input": [ROW]}})
+    signed_in = post(factories.session_client(consumer), version, {"inputs": {"input": [ROW]}})
 
     assert comparable(by_token) == comparable(signed_in)
     assert by_token.status_code in (404, 409)
@@ -220,7 +207,7 @@ def test_a_model_failure_is_metered_once(version, subscription, consumer):
     with default_storage.open(version.artifact.name, "wb") as f:
         f.write(b"tampered")
 
-    answer = post(token_client(consumer), version, {"inputs": {"input": [ROW]}})
+    answer = post(factories.token_client(consumer), version, {"inputs": {"input": [ROW]}})
 
     assert answer.status_code == 500
     record = InferenceRecord.objects.get()
@@ -230,7 +217,7 @@ def test_a_model_failure_is_metered_once(version, subscription, consumer):
 @pytest.mark.parametrize("role", ["provider", "operator", "auditor"])
 def test_those_who_need_no_subscription_are_answered_by_token_too(version, role, request):
     answer = post(
-        token_client(request.getfixturevalue(role)), version, {"inputs": {"input": [ROW]}}
+        factories.token_client(request.getfixturevalue(role)), version, {"inputs": {"input": [ROW]}}
     )
 
     assert answer.status_code == 200
