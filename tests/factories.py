@@ -40,6 +40,17 @@ def token_client(user: User) -> APIClient:
     return client
 
 
+def token_client_by_password(user: User, password: str) -> APIClient:
+    """An API client holding a token got from POST /api/v1/auth/token/, as scripts get one."""
+    client = APIClient()
+    answer = client.post(
+        "/api/v1/auth/token/", {"username": user.username, "password": password}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    client.credentials(HTTP_AUTHORIZATION=f"Token {answer.json()['token']}")
+    return client
+
+
 def session_client(user: User) -> APIClient:
     """An API client signed in with a real session, as the portal's pages call."""
     client = APIClient()

@@ -9,23 +9,12 @@ import pytest
 from django.urls import reverse
 
 from registry import json_input
-from sharing import services as sharing_services
 from sharing.models import InferenceRecord, Subscription
 from tests import factories
 
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
 DEEP = "[" * 5000 + "]" * 5000
 DEEP_OBJECTS = '{"a": ' * 5000 + "1" + "}" * 5000
-
-
-@pytest.fixture
-def version(provider, auditor):
-    return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
-
-
-@pytest.fixture
-def subscription(consumer, version):
-    return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
 
 def assert_refused_as_too_deep(answer) -> None:

@@ -12,7 +12,6 @@ cannot use it, and a model whose versions are all deprecated takes no new subscr
 import hashlib
 import re
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -31,29 +30,8 @@ ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
 DEPRECATION = re.compile(r"^@(\d+)$")  # RFC 9745 §2.1: a structured-field Date
 
 
-@pytest.fixture
-def version(provider, auditor):
-    """A released skops model that SAM Hub runs itself."""
-    return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
-
-
-@pytest.fixture
-def subscription(consumer, version):
-    return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
-
-
 def deprecate(version, user, reason="Superseded; move on before March"):
     return services.version_deprecate(version_id=version.pk, user=user, reason=reason)
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    answer = client.post(
-        "/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}, format="json"
-    )
-    assert answer.status_code == 200, answer.content
-    client.credentials(HTTP_AUTHORIZATION=f"Token {answer.json()['token']}")
-    return client
 
 
 def session_client(user) -> APIClient:
@@ -95,7 +73,7 @@ def released_successor(provider, auditor, version):
 def test_deprecating_through_the_api_records_when(provider, version):
     before = version.updated_at
 
-    answer = token_client(provider).post(
+    answer = factories.token_client_by_password(provider, PASSWORD).post(
         f"/api/v1/versions/{version.pk}/deprecate/", {"reason": "Superseded"}, format="json"
     )
 
@@ -112,7 +90,7 @@ def test_deprecating_through_the_api_records_when(provider, version):
 def test_an_existing_subscriber_calls_a_deprecated_version_by_token_with_the_header(
     consumer, provider, version, subscription
 ):
-    client = token_client(consumer)
+    client = factories.token_client_by_password(consumer, PASSWORD)
     released = infer(client, version)
     assert released.status_code == 200
     assert "Deprecation" not in released
@@ -147,7 +125,7 @@ def test_a_refused_input_goes_the_general_path_and_is_still_metered(
 ):
     deprecate(version, provider)
 
-    answer = token_client(consumer).post(
+    answer = factories.token_client_by_password(consumer, PASSWORD).post(
         f"/api/v1/versions/{version.pk}/infer/", {"inputs": {"input": [[1.0]]}}, format="json"
     )
 
@@ -160,7 +138,9 @@ def test_an_api_read_of_a_deprecated_version_carries_the_header(
 ):
     deprecate(version, provider)
 
-    answer = token_client(consumer).get(f"/api/v1/versions/{version.pk}/")
+    answer = factories.token_client_by_password(consumer, PASSWORD).get(
+        f"/api/v1/versions/{version.pk}/"
+    )
 
     assert answer.status_code == 200, answer.content
     assert answer.json()["status"] == "DEPRECATED"
@@ -174,7 +154,9 @@ def test_the_model_file_of_a_deprecated_version_is_still_downloaded_with_the_hea
     bundle = sharing_services.subscription_request(user=consumer, sam=version.sam, method="BUNDLE")
     deprecate(version, provider)
 
-    answer = token_client(consumer).get(f"/api/v1/versions/{version.pk}/artifact/")
+    answer = factories.token_client_by_password(consumer, PASSWORD).get(
+        f"/api/v1/versions/{version.pk}/artifact/"
+    )
 
     assert answer.status_code == 200
     content = b"".join(answer.streaming_content)
@@ -192,7 +174,7 @@ def test_a_package_of_a_deprecated_version_is_downloaded_with_the_header(
     deprecate(version, provider)
     queued = []
     monkeypatch.setattr(package_build_task, "delay", queued.append)  # the worker is run below
-    api = token_client(consumer)
+    api = factories.token_client_by_password(consumer, PASSWORD)
 
     with django_capture_on_commit_callbacks(execute=True):
         asked = api.get(f"/api/v1/versions/{version.pk}/bundle/")
@@ -215,7 +197,7 @@ def test_a_package_of_a_deprecated_version_is_downloaded_with_the_header(
 def test_a_deprecated_model_takes_no_new_subscription_through_the_api(consumer, provider, version):
     deprecate(version, provider)
 
-    answer = token_client(consumer).post(
+    answer = factories.token_client_by_password(consumer, PASSWORD).post(
         "/api/v1/subscriptions/", {"model": version.sam.slug, "method": "INFERENCE"}, format="json"
     )
 
@@ -249,7 +231,7 @@ def test_a_subscriber_who_came_after_the_deprecation_cannot_use_the_deprecated_v
     late = factories.make_user("consumer", username="late-consumer")
     sharing_services.subscription_request(user=late, sam=version.sam, method="INFERENCE")
 
-    by_token = infer(token_client(late), version)
+    by_token = infer(factories.token_client_by_password(late, PASSWORD), version)
     signed_in = infer(session_client(late), version)
 
     for answer in (by_token, signed_in):
@@ -258,7 +240,7 @@ def test_a_subscriber_who_came_after_the_deprecation_cannot_use_the_deprecated_v
         assert "use 2.0.0, the latest release" in answer.json()["detail"]
     assert not InferenceRecord.objects.filter(version=version).exists()
     # The release that took its place serves the late subscriber.
-    assert infer(token_client(late), successor).status_code == 200
+    assert infer(factories.token_client_by_password(late, PASSWORD), successor).status_code == 200
 
 
 def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprecated_version(
@@ -269,7 +251,7 @@ def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprec
     sharing_services.subscription_cancel(subscription_id=subscription.pk, user=consumer)
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
-    assert infer(token_client(consumer), version).status_code == 403
+    assert infer(factories.token_client_by_password(consumer, PASSWORD), version).status_code == 403
 
 
 # --- the portal warns --------------------------------------------------------------------------
@@ -309,7 +291,7 @@ def test_with_a_newer_release_the_portal_points_to_it(
     assert f"/api/v1/versions/{successor.pk}/infer/" in use
     assert 'id="model-deprecated"' not in model_page  # new subscribers get 2.0.0
     # The deprecated version still answers the existing subscriber.
-    assert infer(token_client(consumer), version).status_code == 200
+    assert infer(factories.token_client_by_password(consumer, PASSWORD), version).status_code == 200
 
 
 # --- cut off at RETIRED ------------------------------------------------------------------------
@@ -319,7 +301,7 @@ def test_a_retired_version_is_cut_off(client, consumer, provider, version, subsc
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="BUNDLE")
     deprecate(version, provider)
     services.version_retire(version_id=version.pk, user=provider, reason="End of life")
-    token = token_client(consumer)
+    token = factories.token_client_by_password(consumer, PASSWORD)
 
     assert infer(token, version).status_code == 404
     assert infer(session_client(consumer), version).status_code == 404

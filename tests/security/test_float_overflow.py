@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from sharing import services as sharing_services
 from sharing.bundle_template import samhub_runtime
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
@@ -20,11 +19,6 @@ def version(provider, auditor):
     (spec,) = version.signature["inputs"]
     assert spec["type"] == "float32"
     return version
-
-
-@pytest.fixture
-def subscription(consumer, version):
-    return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
 
 def rows(version, value: float, *, at: tuple[int, int]) -> tuple[str, list]:

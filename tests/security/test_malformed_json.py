@@ -5,21 +5,10 @@
 import pytest
 from rest_framework.test import APIClient
 
-from sharing import services as sharing_services
 from sharing.models import InferenceRecord
 from tests import factories
 
 ROW = "9.0, 2.0, 80.5, 61.2, 250.0"
-
-
-@pytest.fixture
-def version(provider, auditor):
-    return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
-
-
-@pytest.fixture
-def subscription(consumer, version):
-    return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ taken from /api/v1/auth/token/, and the portal's forms."""
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from sharing import services
 from sharing.models import Subscription, SubscriptionStatus
@@ -33,17 +32,6 @@ def version(provider, auditor):
 def sam(version):
     assert not version.sam.approval_required
     return version.sam
-
-
-def token_client(user) -> APIClient:
-    """An API client holding a token the way an external system gets one."""
-    client = APIClient()
-    answer = client.post(
-        "/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}, format="json"
-    )
-    assert answer.status_code == 200, answer.content
-    client.credentials(HTTP_AUTHORIZATION=f"Token {answer.json()['token']}")
-    return client
 
 
 def infer(client, version):
@@ -154,7 +142,7 @@ def test_the_consumer_cannot_grant_their_own_held_request(consumer, provider, sa
     suspended_then_cancelled(consumer, provider, sam)
     held = request(consumer, sam)
 
-    answer = act_api(token_client(consumer), held.pk, "grant")
+    answer = act_api(factories.token_client_by_password(consumer, PASSWORD), held.pk, "grant")
 
     assert answer.status_code == 403
     assert Subscription.objects.get(pk=held.pk).status == SubscriptionStatus.PENDING
@@ -182,11 +170,16 @@ def test_the_hold_is_per_consumer_and_method(consumer, provider, sam):
 
 
 def test_suspend_cancel_resubscribe_through_the_api(consumer, provider, version, sam):
-    client = token_client(consumer)
+    client = factories.token_client_by_password(consumer, PASSWORD)
     first = subscribe_api(client, sam).json()
     assert first["status"] == "ACTIVE"
     assert infer(client, version).status_code == 200
-    suspended = act_api(token_client(provider), first["id"], "suspend", "Unpaid invoice")
+    suspended = act_api(
+        factories.token_client_by_password(provider, PASSWORD),
+        first["id"],
+        "suspend",
+        "Unpaid invoice",
+    )
     assert suspended.json()["status"] == "SUSPENDED"
     assert infer(client, version).status_code == 403
 
@@ -202,20 +195,34 @@ def test_suspend_cancel_resubscribe_through_the_api(consumer, provider, version,
     # The list says the same, and the organisation sees the request waiting for it.
     listed = client.get(SUBSCRIPTIONS, {"status": "PENDING"}).json()["results"]
     assert [s["status_reason"] for s in listed] == [again.json()["status_reason"]]
-    waiting = token_client(provider).get("/api/v1/subscription-requests/").json()["results"]
+    waiting = (
+        factories.token_client_by_password(provider, PASSWORD)
+        .get("/api/v1/subscription-requests/")
+        .json()["results"]
+    )
     assert [(s["id"], s["status_reason"]) for s in waiting] == [
         (again.json()["id"], again.json()["status_reason"])
     ]
 
-    granted = act_api(token_client(provider), again.json()["id"], "grant", "Invoice paid")
+    granted = act_api(
+        factories.token_client_by_password(provider, PASSWORD),
+        again.json()["id"],
+        "grant",
+        "Invoice paid",
+    )
     assert granted.json()["status"] == "ACTIVE"
     assert infer(client, version).status_code == 200
 
 
 def test_revoke_resubscribe_through_the_api(consumer, operator, version, sam):
-    client = token_client(consumer)
+    client = factories.token_client_by_password(consumer, PASSWORD)
     first = subscribe_api(client, sam).json()
-    act_api(token_client(operator), first["id"], "revoke", "Licence breach")
+    act_api(
+        factories.token_client_by_password(operator, PASSWORD),
+        first["id"],
+        "revoke",
+        "Licence breach",
+    )
 
     again = subscribe_api(client, sam)
 
@@ -229,9 +236,9 @@ def test_revoke_resubscribe_through_the_api(consumer, operator, version, sam):
 def test_a_suspended_subscription_still_blocks_a_second_one_through_the_api(
     consumer, provider, sam
 ):
-    client = token_client(consumer)
+    client = factories.token_client_by_password(consumer, PASSWORD)
     first = subscribe_api(client, sam).json()
-    act_api(token_client(provider), first["id"], "suspend", "Check")
+    act_api(factories.token_client_by_password(provider, PASSWORD), first["id"], "suspend", "Check")
 
     again = subscribe_api(client, sam)
 
