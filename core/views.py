@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from core import forms, selectors, services
-from registry.errors import DomainError
+from core.errors import DomainError
 
 
 def _tokens_page(request: HttpRequest, form: forms.ApiTokenForm, status: int = 200):

@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from registry import permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import (
     AccessType,
     AuditReview,

@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from registry import permissions
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import (
     AuditReview,
     ModelPerformance,

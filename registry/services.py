@@ -13,7 +13,7 @@ from django_fsm import ConcurrentTransition
 
 from registry import artifacts, permissions, selectors
 from registry.checklist import REGISTRATION_FIELDS, submission_blockers, version_checklist
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import (
     AccessType,
     AuditDecision,

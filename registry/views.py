@@ -2,7 +2,6 @@
 is shown on the form with what the person typed still in it."""
 
 import json
-from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,9 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError, error_message, error_to_form
 from registry import forms, permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
-from registry.errors import DomainError
 from registry.models import (
     AuditDecision,
     AuditReview,
@@ -48,47 +47,6 @@ TRANSITIONS_WITH_REASON = ("deprecate", "retire")
 
 def _version_url(version: ModelVersion) -> str:
     return reverse("model-detail", args=[version.sam.slug]) + f"#v-{version.pk}"
-
-
-def _flatten(value, prefix: str = "") -> Iterable[str]:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _flatten(inner, f"{prefix}{key}: ")
-    elif isinstance(value, list | tuple):
-        for inner in value:
-            yield from _flatten(inner, prefix)
-    else:
-        yield f"{prefix}{value}"
-
-
-def _show_domain_error(exc: DomainError, *forms_: Form) -> None:
-    """Put a refusal on the forms: its message on top, each detail next to the field it names."""
-    forms_[0].add_error(None, exc.public_message)
-    if exc.status == 500:
-        return  # a failure on SAM Hub's side: nothing to fix in the form
-    details = exc.details if isinstance(exc.details, dict) else {"__all__": exc.details or []}
-    for field, value in details.items():
-        target = next((f for f in forms_ if field in f.fields), None)
-        for message in _flatten(value):
-            if target is not None:
-                target.add_error(field, message)
-            elif field == "__all__":
-                forms_[0].add_error(None, message)
-            else:
-                forms_[0].add_error(None, f"{REGISTRATION_FIELDS.get(field, field)}: {message}")
-
-
-def _error_text(exc: DomainError) -> str:
-    """One line for a flash message: the refusal and, if any, what each field needs."""
-    if not isinstance(exc.details, dict) or exc.status == 500:
-        return exc.public_message
-    lines = [
-        f"{REGISTRATION_FIELDS.get(field, field)}: {message}"
-        for field, value in exc.details.items()
-        for message in _flatten(value)
-        if field != "__all__" or message not in exc.message
-    ]
-    return exc.message + (" — " + "; ".join(lines) if lines else "")
 
 
 def _ask_for_file_again(upload_form: Form) -> None:
@@ -177,7 +135,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
                 artifact=(upload, upload.name) if upload else None,
             )
         except DomainError as exc:
-            _show_domain_error(exc, sam_form, version_form, upload_form)
+            error_to_form(exc, sam_form, version_form, upload_form, labels=REGISTRATION_FIELDS)
             _ask_for_file_again(upload_form)
             status = exc.status
         else:
@@ -225,7 +183,7 @@ def version_create(request: HttpRequest, slug: str) -> HttpResponse:
                 **version_form.cleaned_data,
             )
         except DomainError as exc:
-            _show_domain_error(exc, version_form, upload_form)
+            error_to_form(exc, version_form, upload_form, labels=REGISTRATION_FIELDS)
             _ask_for_file_again(upload_form)
             status = exc.status
         else:
@@ -279,7 +237,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 performance=performance.entries(),
             )
         except DomainError as exc:
-            _show_domain_error(exc, sam_form, version_form)
+            error_to_form(exc, sam_form, version_form, labels=REGISTRATION_FIELDS)
             status = exc.status
         else:
             messages.success(request, f"{sam.name} {version.version} is saved.")
@@ -396,7 +354,7 @@ def version_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     try:
         version = TRANSITIONS[action](version_id=version.pk, user=request.user, **kwargs)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        error_message(request, exc, labels=REGISTRATION_FIELDS)
     else:
         messages.success(
             request, f"{version.sam.name} {version.version} is now {version.get_status_display()}."
@@ -417,7 +375,7 @@ def version_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 version_id=pk, user=request.user, stream=upload, filename=upload.name
             )
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form, labels=REGISTRATION_FIELDS)
             status = exc.status
         else:
             messages.success(
@@ -449,7 +407,7 @@ def version_register(request: HttpRequest, pk: int) -> HttpResponse:
                 endpoint_url=data["endpoint_url"],
             )
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form, labels=REGISTRATION_FIELDS)
             status = exc.status
         else:
             messages.success(
@@ -548,7 +506,7 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "Choose approve or reject.")
                 status = 400
         except DomainError as exc:
-            _show_domain_error(exc, approve_form if decision == "approve" else reject_form)
+            error_to_form(exc, approve_form if decision == "approve" else reject_form, labels=REGISTRATION_FIELDS)
             status = exc.status
     context = {
         "version": version,

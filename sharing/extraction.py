@@ -21,7 +21,7 @@ from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
 from registry import permissions
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from sharing import packaging
 from sharing.models import (

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.services import api_token_used
 from registry import permissions
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from registry.selectors import version_visible_to
 from sharing import broker, inference, selectors

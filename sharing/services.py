@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django_fsm import ConcurrentTransition
 
 from registry import permissions
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
 from sharing import selectors
 from sharing.models import (

@@ -18,12 +18,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError, error_message, error_to_form
 from registry import permissions
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
-from registry.errors import DomainError
 from registry.models import VersionStatus
-from registry.views import _error_text, _show_domain_error
 from sharing import extraction, forms, metering, packaging, selectors, services
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
@@ -104,7 +103,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.subscription_offer_check(sam=sam)
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form)
             status = exc.status
     elif request.method == "POST" and form.is_valid():
         try:
@@ -115,7 +114,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
                 purpose=form.cleaned_data["purpose"],
             )
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form)
             status = exc.status
         else:
             if subscription.status == SubscriptionStatus.PENDING:
@@ -222,8 +221,8 @@ def subscription_action(request: HttpRequest, pk: int, action: str) -> HttpRespo
             )
         except DomainError as exc:
             # Also as a message: the subscription may have moved to where this form is not.
-            messages.error(request, f"The subscription was not {DONE[action]}: {_error_text(exc)}")
-            _show_domain_error(exc, form)
+            error_message(request, exc, prefix=f"The subscription was not {DONE[action]}: ")
+            error_to_form(exc, form)
             status = exc.status
         else:
             messages.success(
@@ -301,7 +300,7 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
                 context["answer_names"] = list(answer.outputs)
                 context["answer_rows"] = _answer_rows(answer.outputs, answer.count)
             except DomainError as exc:
-                _show_domain_error(exc, form)
+                error_to_form(exc, form)
                 status = exc.status
         elif request.method == "POST":
             status = 400
@@ -336,7 +335,7 @@ def subscription_package_build(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user, version_id=version.pk, kind=subscription.method, retry=True
         )
     except DomainError as exc:
-        messages.error(request, f"The {label} was not built: {_error_text(exc)}")
+        error_message(request, exc, prefix=f"The {label} was not built: ")
     return redirect(_use_url(subscription))
 
 
@@ -355,7 +354,7 @@ def subscription_package_download(request: HttpRequest, pk: int) -> HttpResponse
             return redirect(_use_url(subscription))
         handle = extraction.package_open(user=request.user, package=package)
     except DomainError as exc:
-        messages.error(request, f"Nothing was downloaded: {_error_text(exc)}")
+        error_message(request, exc, prefix="Nothing was downloaded: ")
         return redirect(_use_url(subscription))
     response = FileResponse(handle, as_attachment=True, filename=package.filename)
     response["X-Checksum-SHA256"] = package.sha256

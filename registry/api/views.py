@@ -27,7 +27,7 @@ from registry import permissions, selectors, services
 from registry.api import serializers as s
 from registry.checklist import version_checklist
 from registry.deprecation import deprecation_headers
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import ModelVersion, Organisation, SmallAIModel
 from sharing import extraction
 from sharing.models import DeliveryKind

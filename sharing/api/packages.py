@@ -15,7 +15,7 @@ from registry import selectors
 from registry.api.serializers import ErrorSerializer
 from registry.api.views import JsonOnlyNegotiation
 from registry.deprecation import deprecation_headers
-from registry.errors import DomainError
+from core.errors import DomainError
 from sharing import extraction
 from sharing.models import PackageKind, PackageStatus, VersionPackage
 

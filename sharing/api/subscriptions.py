@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from registry import permissions
 from registry.api.serializers import ErrorSerializer, VisibleModelField
-from registry.errors import DomainError
+from core.errors import DomainError
 from sharing import selectors, services
 from sharing.models import SharingMethod, Subscription, SubscriptionEvent, SubscriptionStatus
 

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.tree import DecisionTreeClassifier
 
 from registry import services
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import ModelVersion
 from tests import factories
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from registry import services
-from registry.errors import DomainError
+from core.errors import DomainError
 from tests import factories
 
 BUCKET = "samhub-warehouse-test"

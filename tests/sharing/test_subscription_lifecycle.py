@@ -3,7 +3,7 @@ once or after approval, denied, suspended, resumed, revoked, cancelled, and ever
 
 import pytest
 
-from registry.errors import DomainError
+from core.errors import DomainError
 from sharing import services
 from sharing.models import Subscription, SubscriptionEvent, SubscriptionStatus
 from tests import factories

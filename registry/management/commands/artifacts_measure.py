@@ -4,7 +4,7 @@ them, or all of them): the web process loads only measured models."""
 from django.core.management.base import BaseCommand, CommandError
 
 from registry import services
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import ModelVersion
 
 
