@@ -17,6 +17,6 @@ urlpatterns = [
 ]
 
 # Errors raised outside the API's views keep the API's JSON error shape under /api/.
-handler400 = "registry.api.exceptions.bad_request"
-handler404 = "registry.api.exceptions.page_not_found"
-handler500 = "registry.api.exceptions.server_error"
+handler400 = "core.api.exceptions.bad_request"
+handler404 = "core.api.exceptions.page_not_found"
+handler500 = "core.api.exceptions.server_error"

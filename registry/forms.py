@@ -5,7 +5,7 @@ import json
 from django import forms
 from django.utils.text import slugify
 
-from registry import json_input
+from core import json_input
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import AccessType, InferenceType, ModelVersion, Organisation
 from registry.services import AUDITED_SAM_FIELDS

@@ -27,7 +27,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
-from registry.api.exceptions import error_response
+from core.api.exceptions import error_response
 
 # Views that take a model file (registry.views, registry.api.views); URL names, resolved only
 # for bodies over the general limit.
@@ -118,7 +118,7 @@ def _is_artifact_route(request: HttpRequest) -> bool:
 
 
 def _authenticated(request: HttpRequest) -> bool:
-    from core.authentication import TokenAuthentication
+    from core.api.authentication import TokenAuthentication
 
     authorization = get_authorization_header(request).split()
     if authorization:

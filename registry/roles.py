@@ -54,7 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 for _role in (Role.PROVIDER, Role.OPERATOR):
     ROLE_PERMISSIONS[_role] += ["sharing.add_subscription", "sharing.view_subscription"]
-# Operators read sign-in attempts and lift lockouts by deleting them (registry.lockout).
+# Operators read sign-in attempts and lift lockouts by deleting them (core.lockout).
 ROLE_PERMISSIONS[Role.OPERATOR] += [
     "axes.view_accessattempt",
     "axes.delete_accessattempt",

@@ -103,7 +103,7 @@ def model_sharing_methods(sam: SmallAIModel) -> list[str]:
 # (token, user, version, subscription) cost three times the model's prediction
 # (docs/benchmarks.md). The tables are the models' db_table names. The token is found by the
 # sha256 of the presented key and must be neither revoked nor expired (by the database's
-# clock, as core.authentication checks it). Only the version's columns that the call uses are
+# clock, as core.api.authentication checks it). Only the version's columns that the call uses are
 # read (the others are deferred: reading one costs a query); converting the rest, the
 # training context's JSON above all, was a tenth of the call.
 _INFERENCE_GRANT_SQL = """

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.serializers import IdOrSlugField
 from registry import selectors
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import (
@@ -33,47 +34,6 @@ LIFECYCLE_ACTIONS = (
 )
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class IdOrSlugField(serializers.RelatedField):
-    """A reference by numeric id or by slug, looked up in get_queryset()."""
-
-    default_error_messages = {
-        "does_not_exist": "There is no {kind} with id or slug {value!r} that you can see.",
-        "incorrect_type": "Give the {kind}'s id (a number) or slug (a string).",
-    }
-
-    def __init__(self, *, kind: str, **kwargs):
-        self.kind = kind
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
-            self.fail("incorrect_type", kind=self.kind)
-        queryset, found = self.get_queryset(), None
-        if str(data).isdigit():
-            found = queryset.filter(pk=int(data)).first()
-        if found is None and isinstance(data, str):
-            found = queryset.filter(slug=data).first()
-        if found is None:
-            self.fail("does_not_exist", kind=self.kind, value=data)
-        return found
-
-    def to_representation(self, value):
-        return value.slug
-
-
-class VisibleOrganisationField(IdOrSlugField):
-    # Only organisations the user can see: another one answers exactly like an unknown id,
-    # so the answer does not confirm that it exists or name it.
-    def get_queryset(self):
-        return selectors.organisations_visible_to(self.context["request"].user)
-
-
-class VisibleModelField(IdOrSlugField):
-    def get_queryset(self):
-        return selectors.models_visible_to(self.context["request"].user)
-
-
 @extend_schema_field(OpenApiTypes.INT)
 class VisibleVersionField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {
@@ -82,14 +42,6 @@ class VisibleVersionField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return selectors.versions_visible_to(self.context["request"].user)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The body of an error answer (registry.api.exceptions)."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)
-    errors = serializers.JSONField(required=False, help_text="Messages per field, when known.")
 
 
 # --- organisations -----------------------------------------------------------------------
@@ -123,8 +75,10 @@ class SamUpdateInputSerializer(serializers.Serializer):
 
 
 class SamCreateInputSerializer(SamUpdateInputSerializer):
-    organisation = VisibleOrganisationField(
-        kind="organisation", help_text="Id or slug of one of your organisations."
+    organisation = IdOrSlugField(
+        kind="organisation",
+        visible=selectors.organisations_visible_to,
+        help_text="Id or slug of one of your organisations.",
     )
 
 
@@ -241,7 +195,9 @@ class VersionUpdateInputSerializer(serializers.Serializer):
 
 
 class VersionCreateInputSerializer(VersionUpdateInputSerializer):
-    model = VisibleModelField(kind="model", help_text="Id or slug of the model.")
+    model = IdOrSlugField(
+        kind="model", visible=selectors.models_visible_to, help_text="Id or slug of the model."
+    )
     parent = VisibleVersionField(
         required=False, allow_null=True, help_text="Id of the version this one derives from."
     )

@@ -18,11 +18,12 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core.api.negotiation import JsonOnlyNegotiation
+from core.api.serializers import ErrorSerializer
 from registry import permissions, selectors, services
 from registry.api import serializers as s
 from registry.checklist import version_checklist
@@ -40,12 +41,12 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 ERRORS = {
     400: OpenApiResponse(
-        s.ErrorSerializer, description="Invalid input; `detail` or per-field messages say why."
+        ErrorSerializer, description="Invalid input; `detail` or per-field messages say why."
     ),
-    403: OpenApiResponse(s.ErrorSerializer, description="You are not allowed to do this."),
-    404: OpenApiResponse(s.ErrorSerializer, description="No such object, or you cannot see it."),
+    403: OpenApiResponse(ErrorSerializer, description="You are not allowed to do this."),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or you cannot see it."),
     409: OpenApiResponse(
-        s.ErrorSerializer, description="The version's state does not allow this action."
+        ErrorSerializer, description="The version's state does not allow this action."
     ),
 }
 
@@ -99,14 +100,6 @@ def _raw_upload_filename(request) -> str:
             details={"filename": ["required"]},
         )
     return filename
-
-
-class JsonOnlyNegotiation(DefaultContentNegotiation):
-    """The artifact route answers a download with the file itself (not rendered), and
-    everything else (upload results, errors) in JSON, whatever the client accepts."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 @extend_schema(tags=["organisations"])
@@ -359,7 +352,7 @@ class VersionViewSet(viewsets.GenericViewSet):
                 description="The file, with `X-Checksum-SHA256` holding its sha256.",
             ),
             403: OpenApiResponse(
-                s.ErrorSerializer, description="You need an active BUNDLE subscription."
+                ErrorSerializer, description="You need an active BUNDLE subscription."
             ),
             404: ERRORS[404],
         },
@@ -396,8 +389,8 @@ class VersionViewSet(viewsets.GenericViewSet):
         responses={
             200: s.VersionSerializer,
             **ERRORS,
-            411: OpenApiResponse(s.ErrorSerializer, description="No Content-Length."),
-            413: OpenApiResponse(s.ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
+            411: OpenApiResponse(ErrorSerializer, description="No Content-Length."),
+            413: OpenApiResponse(ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
         },
     )
     @artifact.mapping.put
@@ -421,7 +414,7 @@ class VersionViewSet(viewsets.GenericViewSet):
         responses={
             200: s.VersionSerializer,
             **ERRORS,
-            413: OpenApiResponse(s.ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
+            413: OpenApiResponse(ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
         },
     )
     @artifact.mapping.post

@@ -1,4 +1,4 @@
-"""Operators may read sign-in attempts and lift lockouts (django-axes, registry.lockout)."""
+"""Operators may read sign-in attempts and lift lockouts (django-axes, core.lockout)."""
 
 from django.db import migrations
 

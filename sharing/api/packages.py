@@ -11,9 +11,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.negotiation import JsonOnlyNegotiation
+from core.api.serializers import ErrorSerializer
 from registry import selectors
-from registry.api.serializers import ErrorSerializer
-from registry.api.views import JsonOnlyNegotiation
 from registry.deprecation import deprecation_headers
 from core.errors import DomainError
 from sharing import extraction

@@ -16,7 +16,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from registry import permissions
-from registry.api.serializers import ErrorSerializer, VisibleModelField
+from core.api.serializers import ErrorSerializer, IdOrSlugField
+from registry import selectors as registry_selectors
 from core.errors import DomainError
 from sharing import selectors, services
 from sharing.models import SharingMethod, Subscription, SubscriptionEvent, SubscriptionStatus
@@ -94,7 +95,11 @@ class SubscriptionEventSerializer(serializers.ModelSerializer):
 
 
 class SubscriptionCreateInputSerializer(serializers.Serializer):
-    model = VisibleModelField(kind="model", help_text="Id or slug of a released model.")
+    model = IdOrSlugField(
+        kind="model",
+        visible=registry_selectors.models_visible_to,
+        help_text="Id or slug of a released model.",
+    )
     method = serializers.ChoiceField(
         choices=SharingMethod.choices, help_text="One of the sharing methods the model offers."
     )

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from registry import json_input
+from core import json_input
 from sharing.models import InferenceRecord, Subscription
 from tests import factories
 
