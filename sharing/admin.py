@@ -5,6 +5,8 @@ Subscriptions change only by changelist actions that call sharing.services, so t
 the same state machine and guards as the portal and the API; the status is never editable.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin
 
@@ -100,7 +102,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Grant selected subscription requests", permissions=["decide"])
     def grant_subscriptions(self, request, queryset):
-        self._transition(request, queryset, services.subscription_grant, "Granted")
+        self._transition(request, queryset, partial(services.subscription_transition, name="grant"), "Granted")
 
     @admin.action(
         description="Deny selected subscription requests (reason)…", permissions=["decide"]
@@ -110,7 +112,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request,
             queryset,
             action="deny_subscriptions",
-            service=services.subscription_deny,
+            service=partial(services.subscription_transition, name="deny"),
             done="Denied",
             title="Deny subscription requests",
         )
@@ -121,14 +123,14 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request,
             queryset,
             action="suspend_subscriptions",
-            service=services.subscription_suspend,
+            service=partial(services.subscription_transition, name="suspend"),
             done="Suspended",
             title="Suspend subscriptions",
         )
 
     @admin.action(description="Resume selected suspended subscriptions", permissions=["decide"])
     def resume_subscriptions(self, request, queryset):
-        self._transition(request, queryset, services.subscription_resume, "Resumed")
+        self._transition(request, queryset, partial(services.subscription_transition, name="resume"), "Resumed")
 
     @admin.action(description="Revoke selected subscriptions (reason)…", permissions=["decide"])
     def revoke_subscriptions(self, request, queryset):
@@ -136,7 +138,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request,
             queryset,
             action="revoke_subscriptions",
-            service=services.subscription_revoke,
+            service=partial(services.subscription_transition, name="revoke"),
             done="Revoked",
             title="Revoke subscriptions",
         )

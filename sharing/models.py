@@ -5,8 +5,9 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.models import StateChange
 from registry import permissions
-from registry.models import ModelVersion, SmallAIModel, StateChange
+from registry.models import ModelVersion, SmallAIModel
 
 
 class SharingMethod(models.TextChoices):

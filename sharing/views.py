@@ -5,7 +5,6 @@ decides requests and suspends, resumes or revokes what it granted. A form checks
 and a refusal (DomainError) is shown on the form with what the person typed still in it."""
 
 import json
-from collections.abc import Callable
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -34,15 +33,16 @@ from sharing.models import (
 )
 
 PAGE_SIZE = 20
-# Each action a portal button takes: its service, the form of its reason, and whose page it is
-# on ("mine": the consumer's list; "requests": the deciding organisation's list).
-ACTIONS: dict[str, tuple[Callable[..., Subscription], type[django_forms.Form], str]] = {
-    "grant": (services.subscription_grant, forms.ReasonForm, "requests"),
-    "deny": (services.subscription_deny, forms.RequiredReasonForm, "requests"),
-    "suspend": (services.subscription_suspend, forms.RequiredReasonForm, "requests"),
-    "resume": (services.subscription_resume, forms.ReasonForm, "requests"),
-    "revoke": (services.subscription_revoke, forms.RequiredReasonForm, "requests"),
-    "cancel": (services.subscription_cancel, forms.ReasonForm, "mine"),
+# Each transition a portal button takes (services.subscription_transition): the form of its
+# reason, and whose page it is on ("mine": the consumer's list; "requests": the deciding
+# organisation's list).
+ACTIONS: dict[str, tuple[type[django_forms.Form], str]] = {
+    "grant": (forms.ReasonForm, "requests"),
+    "deny": (forms.RequiredReasonForm, "requests"),
+    "suspend": (forms.RequiredReasonForm, "requests"),
+    "resume": (forms.ReasonForm, "requests"),
+    "revoke": (forms.RequiredReasonForm, "requests"),
+    "cancel": (forms.ReasonForm, "mine"),
 }
 DONE = {
     "grant": "granted",
@@ -73,7 +73,7 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
                 "subscription": subscription,
                 "status_reason": selectors.subscription_status_reason(subscription),
                 "forms": {
-                    action: own.get(action) or ACTIONS[action][1](auto_id=f"id_%s_{action}_{pk}")
+                    action: own.get(action) or ACTIONS[action][0](auto_id=f"id_%s_{action}_{pk}")
                     for action in actions
                 },
             }
@@ -209,15 +209,18 @@ def subscription_requests(request: HttpRequest) -> HttpResponse:
 @require_POST
 def subscription_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     subscription = get_object_or_404(selectors.subscriptions_visible_to(request.user), pk=pk)
-    service, form_class, page = ACTIONS[action]
+    form_class, page = ACTIONS[action]
     form = form_class(request.POST, auto_id=f"id_%s_{action}_{pk}")
     if not form.is_valid():
         messages.error(request, f"The subscription was not {DONE[action]}; see the form below.")
         status = 400
     else:
         try:
-            subscription = service(
-                subscription_id=pk, user=request.user, reason=form.cleaned_data["reason"]
+            subscription = services.subscription_transition(
+                subscription_id=pk,
+                user=request.user,
+                name=action,
+                reason=form.cleaned_data["reason"],
             )
         except DomainError as exc:
             # Also as a message: the subscription may have moved to where this form is not.

@@ -195,12 +195,17 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return self._out(self.get_object())
 
-    def _transition(self, service, body_serializer) -> Response:
+    def _transition(self, name: str, body_serializer) -> Response:
         subscription = self.get_object()
         body = body_serializer(data=self.request.data)
         body.is_valid(raise_exception=True)
         return self._out(
-            service(subscription_id=subscription.pk, user=self.request.user, **body.validated_data)
+            services.subscription_transition(
+                subscription_id=subscription.pk,
+                user=self.request.user,
+                name=name,
+                **body.validated_data,
+            )
         )
 
     @_action_schema(
@@ -209,7 +214,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def grant(self, request, pk=None):
-        return self._transition(services.subscription_grant, SubscriptionReasonInputSerializer)
+        return self._transition("grant", SubscriptionReasonInputSerializer)
 
     @_action_schema(
         "Deny a PENDING request with a reason (the model's organisation, operators)",
@@ -218,7 +223,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def deny(self, request, pk=None):
         return self._transition(
-            services.subscription_deny, SubscriptionRequiredReasonInputSerializer
+            "deny", SubscriptionRequiredReasonInputSerializer
         )
 
     @_action_schema(
@@ -228,7 +233,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
         return self._transition(
-            services.subscription_suspend, SubscriptionRequiredReasonInputSerializer
+            "suspend", SubscriptionRequiredReasonInputSerializer
         )
 
     @_action_schema(
@@ -237,7 +242,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._transition(services.subscription_resume, SubscriptionReasonInputSerializer)
+        return self._transition("resume", SubscriptionReasonInputSerializer)
 
     @_action_schema(
         "Revoke an ACTIVE or SUSPENDED subscription with a reason (the model's organisation, "
@@ -247,7 +252,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
         return self._transition(
-            services.subscription_revoke, SubscriptionRequiredReasonInputSerializer
+            "revoke", SubscriptionRequiredReasonInputSerializer
         )
 
     @_action_schema(
@@ -256,7 +261,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._transition(services.subscription_cancel, SubscriptionReasonInputSerializer)
+        return self._transition("cancel", SubscriptionReasonInputSerializer)
 
     @extend_schema(
         summary="The subscription's change log, oldest first",

@@ -248,7 +248,7 @@ def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprec
 ):
     deprecate(version, provider)
     released_successor(provider, auditor, version)
-    sharing_services.subscription_cancel(subscription_id=subscription.pk, user=consumer)
+    sharing_services.subscription_transition(name="cancel", subscription_id=subscription.pk, user=consumer)
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
     assert infer(factories.token_client_by_password(consumer, PASSWORD), version).status_code == 403

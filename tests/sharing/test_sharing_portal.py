@@ -170,7 +170,7 @@ def test_my_subscriptions_lists_status_and_change_log(
 ):
     active = request(consumer, open_model)
     denied = request(consumer, gated_model)
-    services.subscription_deny(subscription_id=denied.pk, user=provider, reason="RAN teams only")
+    services.subscription_transition(name="deny", subscription_id=denied.pk, user=provider, reason="RAN teams only")
     someone_else = factories.make_user("consumer", username="someone")
     request(someone_else, open_model)
 
@@ -209,7 +209,7 @@ def test_the_consumer_cancels_from_my_subscriptions(client, consumer, open_model
 
 def test_cancelling_twice_says_why_it_cannot(client, consumer, open_model):
     subscription = request(consumer, open_model)
-    services.subscription_cancel(subscription_id=subscription.pk, user=consumer)
+    services.subscription_transition(name="cancel", subscription_id=subscription.pk, user=consumer)
 
     response = signed_in(client, consumer).post(
         reverse("subscription-cancel", args=[subscription.pk])

@@ -109,7 +109,7 @@ def test_a_refused_call_is_explained_on_the_form_with_the_input_kept(
 
 def test_a_suspended_subscription_cannot_be_used(client, consumer, provider, version):
     subscription = subscribe(consumer, version, "INFERENCE")
-    sharing_services.subscription_suspend(
+    sharing_services.subscription_transition(name="suspend", 
         subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
     )
     client.force_login(consumer)
