@@ -7,13 +7,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core import roles
 from core.errors import DomainError, error_message, error_to_form
 from registry import forms, permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
@@ -76,6 +77,13 @@ def _latest_rejection(version: ModelVersion) -> AuditReview | None:
     return version.reviews.filter(decision=AuditDecision.REJECTED).select_related("auditor").first()
 
 
+def _organisations_for_new_models(user) -> QuerySet[Organisation]:
+    """The user's organisations they may register new models for."""
+    return Organisation.objects.filter(
+        pk__in=[o.pk for o in user.organisations.all() if permissions.can_create_model(user, o)]
+    )
+
+
 # --- catalog -------------------------------------------------------------------------------
 
 
@@ -94,7 +102,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_models(request: HttpRequest) -> HttpResponse:
-    if not permissions.is_provider(request.user):
+    if not roles.is_provider(request.user):
         raise PermissionDenied("Only providers have models of their own.")
     sams = (
         selectors.models_visible_to(request.user)
@@ -103,15 +111,18 @@ def my_models(request: HttpRequest) -> HttpResponse:
             Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at"))
         )
     )
-    return render(request, "registry/my_models.html", {"sams": sams, "nav": "mine"})
+    context = {
+        "sams": sams,
+        "can_create_model": _organisations_for_new_models(request.user).exists(),
+        "nav": "mine",
+    }
+    return render(request, "registry/my_models.html", context)
 
 
 @login_required
 def model_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    organisations = Organisation.objects.filter(
-        pk__in=[o.pk for o in user.organisations.all() if permissions.can_create_model(user, o)]
-    )
+    organisations = _organisations_for_new_models(user)
     if not organisations:
         raise PermissionDenied("Only providers of an organisation can register models.")
     data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
@@ -331,7 +342,7 @@ def _render_model_page(
         "panels": panels,
         "sharing": sharing,
         "can_add_version": permissions.can_edit_model(sam, user),
-        "nav": "mine" if permissions.is_member(user, sam.organisation_id) else "catalog",
+        "nav": "mine" if roles.is_member(user, sam.organisation_id) else "catalog",
     }
     return render(request, "registry/model_detail.html", context, status=status)
 
@@ -426,7 +437,7 @@ def version_register(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _require_auditor(user) -> None:
-    if not permissions.is_auditor(user):
+    if not roles.is_auditor(user):
         raise PermissionDenied("Only auditors can open the audit queue.")
 
 

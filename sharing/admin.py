@@ -10,7 +10,7 @@ from functools import partial
 from django import forms
 from django.contrib import admin
 
-from registry import permissions
+from core import roles
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
 from sharing import selectors, services
 from sharing.models import (
@@ -84,7 +84,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     def has_decide_permission(self, request) -> bool:
         # Organisation scope is checked per subscription by the services.
-        return permissions.is_operator(request.user) or permissions.is_provider(request.user)
+        return roles.is_operator(request.user) or roles.is_provider(request.user)
 
     @admin.display(description="Organisation", ordering="sam__organisation__name")
     def organisation(self, obj: Subscription):

@@ -20,7 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
-from registry import permissions
+from sharing import permissions
 from core.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from sharing import packaging

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.services import api_token_used
-from registry import permissions
+from sharing import permissions
 from core.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from registry.selectors import version_visible_to

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from core.models import StateChange
-from registry import permissions
+from sharing import permissions
 from registry.models import ModelVersion, SmallAIModel
 
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from core.errors import DomainError
 from core.transitions import transition_apply
-from registry import permissions
+from sharing import permissions
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
 from sharing import selectors
 from sharing.models import (

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, error_message, error_to_form
-from registry import permissions
+from sharing import permissions
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
 from registry.models import VersionStatus
@@ -178,7 +178,7 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
 
 def _render_requests(request: HttpRequest, *, bound: dict | None = None, status: int = 200):
     user = request.user
-    if not (permissions.is_operator(user) or user.organisations.exists()):
+    if not permissions.decides_subscription_requests(user):
         raise PermissionDenied(
             "Only providers of an organisation and operators decide subscription requests."
         )

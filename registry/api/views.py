@@ -22,9 +22,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core import roles
 from core.api.negotiation import JsonOnlyNegotiation
 from core.api.serializers import ErrorSerializer
-from registry import permissions, selectors, services
+from registry import selectors, services
 from registry.api import serializers as s
 from registry.checklist import version_checklist
 from registry.deprecation import deprecation_headers
@@ -442,7 +443,7 @@ class AuditQueueView(GenericAPIView):
         responses={200: s.VersionSerializer(many=True), 403: ERRORS[403]},
     )
     def get(self, request):
-        if not permissions.is_auditor(request.user):
+        if not roles.is_auditor(request.user):
             raise DomainError.not_allowed("Only auditors can see the audit queue.")
         page = self.paginate_queryset(selectors.audit_queue(request.user))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -15,7 +15,6 @@ from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from registry import permissions
 from core.api.serializers import ErrorSerializer, IdOrSlugField
 from registry import selectors as registry_selectors
 from core.errors import DomainError
@@ -286,7 +285,7 @@ class SubscriptionRequestsView(GenericAPIView):
     )
     def get(self, request):
         user = request.user
-        if not (permissions.is_operator(user) or user.organisations.exists()):
+        if not permissions.decides_subscription_requests(user):
             raise DomainError.not_allowed(
                 "Only providers of an organisation and operators decide subscription requests."
             )

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from registry import demo, services
 from registry.models import AccessType, Organisation, SmallAIModel
-from registry.roles import Role
+from core.roles import Role
 
 DEMO_ORGANISATION = "Demo Operator"
 
