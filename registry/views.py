@@ -11,12 +11,13 @@ from django.db.models import Prefetch, QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core import roles
 from core.errors import DomainError, error_message, error_to_form
-from registry import forms, permissions, selectors, services
+from registry import extensions, forms, permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
 from registry.models import (
     AuditDecision,
@@ -27,9 +28,6 @@ from registry.models import (
     VersionStatus,
     VersionTransition,
 )
-from sharing import forms as sharing_forms
-from sharing import selectors as sharing_selectors
-from sharing.models import LIVE_SUBSCRIPTION_STATES
 
 CATALOG_PAGE_SIZE = 12
 # Lifecycle steps a button on the model page takes, and the service behind each.
@@ -94,7 +92,13 @@ def catalog(request: HttpRequest) -> HttpResponse:
         form.is_valid()  # invalid fields are reported and left out of the search
     versions = selectors.catalog_search(**form.search_filters())
     page = Paginator(versions, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "registry/catalog.html", {"form": form, "page": page, "nav": "catalog"})
+    context = {
+        "form": form,
+        "page": page,
+        "card_templates": extensions.catalog_card_templates,
+        "nav": "catalog",
+    }
+    return render(request, "registry/catalog.html", context)
 
 
 # --- provider pages ------------------------------------------------------------------------
@@ -281,19 +285,6 @@ def _available_actions(version: ModelVersion, user) -> set[str]:
     return actions
 
 
-def _sharing_panel(sam: SmallAIModel, user) -> dict:
-    """The methods the model offers, the user's live subscriptions to it, and a subscribe form
-    when the model has a release and the user may subscribe (it posts to sharing's page)."""
-    methods = sharing_selectors.model_sharing_methods(sam)
-    if not permissions.can_subscribe(user):
-        return {"methods": methods, "live": [], "form": None}
-    live = sharing_selectors.subscriptions_of(user).filter(
-        sam=sam, status__in=LIVE_SUBSCRIPTION_STATES
-    )
-    form = sharing_forms.SubscribeForm(methods=methods) if methods else None
-    return {"methods": methods, "live": list(live), "form": form}
-
-
 def _render_model_page(
     request: HttpRequest, sam: SmallAIModel, *, bound: dict | None = None, status: int = 200
 ) -> HttpResponse:
@@ -332,15 +323,18 @@ def _render_model_page(
                 else "",
             }
         )
-    sharing = _sharing_panel(sam, user)
-    # No release left, only deprecated ones: existing subscribers go on, nobody new comes in.
-    sharing["deprecated"] = not sharing["methods"] and any(
-        v.status == VersionStatus.DEPRECATED for v in versions
-    )
+    # What other apps add to the page (registry.extensions), e.g. sharing's subscribe section.
+    sections = [
+        render_to_string(section.template, section_context, request)
+        for section in extensions.model_page_sections
+        if (section_context := section.context(request, sam)) is not None
+    ]
     context = {
         "sam": sam,
         "panels": panels,
-        "sharing": sharing,
+        "sections": sections,
+        # Released versions are visible to everyone: this is the model's latest release.
+        "has_release": any(v.status == VersionStatus.RELEASED for v in versions),
         "can_add_version": permissions.can_edit_model(sam, user),
         "nav": "mine" if roles.is_member(user, sam.organisation_id) else "catalog",
     }

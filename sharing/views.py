@@ -21,7 +21,7 @@ from core.errors import DomainError, error_message, error_to_form
 from sharing import permissions
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
-from registry.models import VersionStatus
+from registry.models import SmallAIModel, VersionStatus
 from sharing import extraction, forms, metering, packaging, selectors, services
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
@@ -87,6 +87,30 @@ def _page_url(page: str, subscription: Subscription) -> str:
 
 
 # --- subscribe -------------------------------------------------------------------------------
+
+
+def model_page_section(request: HttpRequest, sam: SmallAIModel) -> dict:
+    """Sharing's section of the registry's model page (registry.extensions): the methods the
+    model offers, whether only deprecated versions are left, the user's live subscriptions to
+    it, and a subscribe form (posting to `subscribe`) when it has a release and the user may
+    subscribe."""
+    user = request.user
+    methods = selectors.model_sharing_methods(sam)
+    context = {
+        "sam": sam,
+        "methods": methods,
+        # No release left, only deprecated ones: existing subscribers go on, nobody new comes in.
+        "deprecated": not methods and bool(selectors.deprecated_versions(sam)),
+        "live": [],
+        "form": None,
+    }
+    if permissions.can_subscribe(user):
+        context["live"] = list(
+            selectors.subscriptions_of(user).filter(sam=sam, status__in=LIVE_SUBSCRIPTION_STATES)
+        )
+        context["form"] = forms.SubscribeForm(methods=methods) if methods else None
+    return context
+
 
 
 @login_required

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import IdOrSlugField
-from registry import selectors
+from registry import extensions, selectors
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import (
     AccessType,
@@ -19,8 +19,6 @@ from registry.models import (
     VersionStatus,
     VersionTransition,
 )
-from sharing import selectors as sharing_selectors
-from sharing.models import SharingMethod
 
 LIFECYCLE_ACTIONS = (
     "submit",
@@ -111,10 +109,17 @@ class SamSerializer(serializers.ModelSerializer):
         ]
 
 
-# The sharing methods (ENI SAM clause 6.1) a released version offers, as the schema shows them.
-SHARING_METHODS = serializers.ListField(
-    child=serializers.ChoiceField(choices=SharingMethod.choices)
-)
+class ExtendedSerializer(serializers.Serializer):
+    """A registry answer with the read-only fields other apps add to its shape
+    (registry.extensions.api_field_add), e.g. sharing's `sharing_methods`."""
+
+    extension_shape: extensions.ApiShape
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in extensions.api_fields[self.extension_shape]:
+            fields[name] = field()
+        return fields
 
 
 class VersionSummarySerializer(serializers.ModelSerializer):
@@ -123,21 +128,14 @@ class VersionSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "version", "status"]
 
 
-class SamDetailSerializer(SamSerializer):
+class SamDetailSerializer(ExtendedSerializer, SamSerializer):
+    extension_shape = "model"
     versions = serializers.SerializerMethodField(
         help_text="The versions of the model you can see, newest first."
     )
-    sharing_methods = serializers.SerializerMethodField(
-        help_text="What a subscription to the model can choose: the methods its latest release "
-        "offers (none until a version is released)."
-    )
 
     class Meta(SamSerializer.Meta):
-        fields = [*SamSerializer.Meta.fields, "sharing_methods", "versions"]
-
-    @extend_schema_field(SHARING_METHODS)
-    def get_sharing_methods(self, sam: SmallAIModel) -> list[str]:
-        return sharing_selectors.model_sharing_methods(sam)
+        fields = [*SamSerializer.Meta.fields, "versions"]
 
     @extend_schema_field(VersionSummarySerializer(many=True))
     def get_versions(self, sam: SmallAIModel) -> list[dict]:
@@ -208,7 +206,8 @@ class LineageEntrySerializer(serializers.Serializer):
     version = serializers.CharField()
 
 
-class VersionSerializer(serializers.ModelSerializer):
+class VersionSerializer(ExtendedSerializer, serializers.ModelSerializer):
+    extension_shape = "version"
     model = serializers.SlugRelatedField(source="sam", slug_field="slug", read_only=True)
     model_name = serializers.CharField(source="sam.name", read_only=True)
     organisation = serializers.SlugRelatedField(
@@ -230,9 +229,6 @@ class VersionSerializer(serializers.ModelSerializer):
     )
     available_actions = serializers.SerializerMethodField(
         help_text="Lifecycle actions you may take on the version now."
-    )
-    sharing_methods = serializers.SerializerMethodField(
-        help_text="How the version is shared while it is RELEASED (empty otherwise)."
     )
 
     class Meta:
@@ -267,7 +263,6 @@ class VersionSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "available_actions",
-            "sharing_methods",
         ]
         read_only_fields = fields
 
@@ -283,12 +278,6 @@ class VersionSerializer(serializers.ModelSerializer):
     )
     def get_available_actions(self, version: ModelVersion) -> list[str]:
         return selectors.version_available_actions(version, self.context["request"].user)
-
-    @extend_schema_field(SHARING_METHODS)
-    def get_sharing_methods(self, version: ModelVersion) -> list[str]:
-        if version.status != VersionStatus.RELEASED:
-            return []
-        return sharing_selectors.version_sharing_methods(version)
 
 
 class VersionFilterSerializer(serializers.Serializer):
@@ -422,8 +411,10 @@ class CatalogQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class CatalogEntrySerializer(serializers.ModelSerializer):
+class CatalogEntrySerializer(ExtendedSerializer, serializers.ModelSerializer):
     """A released version with the categories it is found by (ENI SAM clause 5, step 5)."""
+
+    extension_shape = "catalog"
 
     model = serializers.SlugRelatedField(source="sam", slug_field="slug", read_only=True)
     model_name = serializers.CharField(source="sam.name", read_only=True)
@@ -440,9 +431,6 @@ class CatalogEntrySerializer(serializers.ModelSerializer):
     licence = serializers.CharField(source="sam.licence", read_only=True)
     performance = PerformanceSerializer(many=True, read_only=True)
     approval_required = serializers.BooleanField(source="sam.approval_required", read_only=True)
-    sharing_methods = serializers.SerializerMethodField(
-        help_text="How the version can be shared: INFERENCE, SDK, BUNDLE, RETRAINING."
-    )
 
     class Meta:
         model = ModelVersion
@@ -467,12 +455,7 @@ class CatalogEntrySerializer(serializers.ModelSerializer):
             "artifact_size",
             "signature",
             "performance",
-            "sharing_methods",
             "approval_required",
             "released_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(SHARING_METHODS)
-    def get_sharing_methods(self, version: ModelVersion) -> list[str]:
-        return sharing_selectors.version_sharing_methods(version)

@@ -25,14 +25,12 @@ from rest_framework.response import Response
 from core import roles
 from core.api.negotiation import JsonOnlyNegotiation
 from core.api.serializers import ErrorSerializer
-from registry import selectors, services
+from registry import extensions, selectors, services
 from registry.api import serializers as s
 from registry.checklist import version_checklist
 from registry.deprecation import deprecation_headers
 from core.errors import DomainError
 from registry.models import ModelVersion, Organisation, SmallAIModel
-from sharing import extraction
-from sharing.models import DeliveryKind
 
 # Token first, so that a request without credentials gets 401 with `WWW-Authenticate: Token`
 # (DRF takes that header from the first class; session auth has none and would give 403).
@@ -53,13 +51,13 @@ ERRORS = {
 
 
 def _downloadable_version(user, version_id: int) -> ModelVersion:
-    """The version whose model file the user may download, else 404; 403 without an active
-    BUNDLE subscription (warehouse extraction, ENI SAM clause 5 sharing step 6). The delivery
-    is logged."""
+    """The version whose model file the user may download, else 404; then the checks other apps
+    add (registry.extensions): sharing's answers 403 without an active BUNDLE subscription
+    (warehouse extraction, ENI SAM clause 5 sharing step 6) and logs the delivery."""
     version = get_object_or_404(selectors.versions_visible_to(user), pk=version_id)
     if not version.artifact:
         raise Http404("This version has no model file in the warehouse.")
-    extraction.delivery_authorise(user=user, version=version, kind=DeliveryKind.ARTIFACT)
+    extensions.artifact_download_check(user=user, version=version)
     return version
 
 
