@@ -154,7 +154,7 @@ def _check_audited_fields_unfrozen(
 
 def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None:
     performance = list(performance)
-    keys = [(e.get("inferenceOutputName"), e.get("performanceMetric")) for e in performance]
+    keys = [(e.get("inference_output_name"), e.get("performance_metric")) for e in performance]
     if len(set(keys)) != len(keys):
         raise DomainError(
             "Each output and metric may be scored once.",
@@ -164,10 +164,10 @@ def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None
     for entry in performance:
         row = ModelPerformance(
             version=version,
-            inference_output_name=entry.get("inferenceOutputName", ""),
-            performance_metric=entry.get("performanceMetric", ""),
-            performance_score=entry.get("performanceScore"),
-            decision_confidence_score=entry.get("decisionConfidenceScore"),
+            inference_output_name=entry.get("inference_output_name", ""),
+            performance_metric=entry.get("performance_metric", ""),
+            performance_score=entry.get("performance_score"),
+            decision_confidence_score=entry.get("decision_confidence_score"),
         )
         try:
             row.full_clean(exclude=["version"])

@@ -147,12 +147,15 @@ class SamDetailSerializer(ExtendedSerializer, SamSerializer):
 
 
 class PerformanceInputSerializer(serializers.Serializer):
-    """TS 28.105 ModelPerformance, with its camelCase keys."""
+    """TS 28.105 ModelPerformance, with its camelCase keys; validated into the snake_case keys
+    the services take."""
 
-    inferenceOutputName = serializers.CharField()  # noqa: N815 (TS 28.105 attribute name)
-    performanceMetric = serializers.CharField()  # noqa: N815
-    performanceScore = serializers.FloatField()  # noqa: N815
-    decisionConfidenceScore = serializers.FloatField(required=False, allow_null=True)  # noqa: N815
+    inferenceOutputName = serializers.CharField(source="inference_output_name")  # noqa: N815 (TS 28.105 attribute name)
+    performanceMetric = serializers.CharField(source="performance_metric")  # noqa: N815
+    performanceScore = serializers.FloatField(source="performance_score")  # noqa: N815
+    decisionConfidenceScore = serializers.FloatField(  # noqa: N815
+        source="decision_confidence_score", required=False, allow_null=True
+    )
 
 
 class PerformanceSerializer(serializers.Serializer):
@@ -181,7 +184,7 @@ class VersionUpdateInputSerializer(serializers.Serializer):
     performance = PerformanceInputSerializer(many=True, required=False)
 
     def validate_performance(self, value: list[dict]) -> list[dict]:
-        keys = [(p["inferenceOutputName"], p["performanceMetric"]) for p in value]
+        keys = [(p["inference_output_name"], p["performance_metric"]) for p in value]
         repeated = sorted(
             {f"{output}/{metric}" for output, metric in keys if keys.count((output, metric)) > 1}
         )

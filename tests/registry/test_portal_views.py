@@ -545,9 +545,9 @@ def test_the_catalog_filters_released_versions(client, provider, auditor, consum
         tags=["anomaly"],
         performance=[
             {
-                "inferenceOutputName": "label",
-                "performanceMetric": "ACCURACY",
-                "performanceScore": 0.97,
+                "inference_output_name": "label",
+                "performance_metric": "ACCURACY",
+                "performance_score": 0.97,
             }
         ],
     )

@@ -427,7 +427,7 @@ def scored(provider, auditor):
     versions = {}
     for days, (name, score) in enumerate([("Low", 0.71), ("High", 0.93), ("Mid", 0.88)]):
         performance = [
-            {"inferenceOutputName": "label", "performanceMetric": "F1", "performanceScore": score}
+            {"inference_output_name": "label", "performance_metric": "F1", "performance_score": score}
         ]
         version = make_released(provider, auditor, name=f"{name} F1", performance=performance)
         ModelVersion.objects.filter(pk=version.pk).update(
@@ -459,7 +459,7 @@ def test_the_catalog_sorts_by_recency_and_best_score(client, consumer, scored, p
 def test_best_score_of_an_error_metric_is_the_lowest(client, consumer, provider, auditor):
     def mae(score):
         performance = [
-            {"inferenceOutputName": "load", "performanceMetric": "MAE", "performanceScore": score}
+            {"inference_output_name": "load", "performance_metric": "MAE", "performance_score": score}
         ]
         return make_released(provider, auditor, performance=performance).pk
 

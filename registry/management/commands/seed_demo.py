@@ -86,6 +86,6 @@ class Command(BaseCommand):
         )
         services.version_release(version_id=version.pk, user=provider)
         scores = ", ".join(
-            f"{p['performanceMetric']}={p['performanceScore']}" for p in trained.performance
+            f"{p['performance_metric']}={p['performance_score']}" for p in trained.performance
         )
         self.stdout.write(f"  {name} 1.0.0 ({trained.filename}): released, {scores}")
