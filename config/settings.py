@@ -99,9 +99,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "registry:catalog"
+LOGOUT_REDIRECT_URL = "core:login"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

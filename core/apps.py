@@ -12,6 +12,6 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from core.navigation import NavLink, nav_link_add
 
-        nav_link_add(NavLink("API tokens", "api-tokens", 60, nav="tokens"))
-        nav_link_add(NavLink("API docs", "api-docs", 70))
+        nav_link_add(NavLink("API tokens", "core:api-tokens", 60, nav="tokens"))
+        nav_link_add(NavLink("API docs", "api:docs", 70))
         nav_link_add(NavLink("Admin", "admin:index", 80, shown=lambda user: user.is_staff))

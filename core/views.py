@@ -45,4 +45,4 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "core/api_token_revoke.html", {"nav": "tokens", "token": token})
     services.api_token_revoke(user=request.user, token_id=token.pk)
     messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
-    return redirect("api-tokens")
+    return redirect("core:api-tokens")

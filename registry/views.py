@@ -45,7 +45,7 @@ TRANSITIONS_WITH_REASON = ("deprecate", "retire")
 
 
 def _version_url(version: ModelVersion) -> str:
-    return reverse("model-detail", args=[version.sam.slug]) + f"#v-{version.pk}"
+    return reverse("registry:model-detail", args=[version.sam.slug]) + f"#v-{version.pk}"
 
 
 def _ask_for_file_again(upload_form: Form) -> None:
@@ -494,7 +494,7 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
                         version_id=pk, user=user, reason=approve_form.cleaned_data["note"]
                     )
                     messages.success(request, f"{version} is approved.")
-                    return redirect("audit-queue")
+                    return redirect("registry:audit-queue")
             elif decision == "reject":
                 reject_form = forms.RejectForm(request.POST)
                 findings = forms.FindingFormSet(request.POST, prefix="findings")
@@ -506,7 +506,7 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
                         findings=findings.findings(),
                     )
                     messages.success(request, f"{version} is rejected; the provider is told why.")
-                    return redirect("audit-queue")
+                    return redirect("registry:audit-queue")
             else:
                 messages.error(request, "Choose approve or reject.")
                 status = 400

@@ -19,7 +19,7 @@ class SharingConfig(AppConfig):
         nav_link_add(
             NavLink(
                 "My subscriptions",
-                "my-subscriptions",
+                "sharing:my-subscriptions",
                 40,
                 permissions.can_subscribe,
                 "subscriptions",
@@ -28,7 +28,7 @@ class SharingConfig(AppConfig):
         nav_link_add(
             NavLink(
                 "Subscription requests",
-                "subscription-requests",
+                "sharing:subscription-requests",
                 50,
                 permissions.decides_subscription_requests,
                 "requests",

@@ -82,7 +82,7 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
 
 
 def _page_url(page: str, subscription: Subscription) -> str:
-    name = "my-subscriptions" if page == "mine" else "subscription-requests"
+    name = "sharing:my-subscriptions" if page == "mine" else "sharing:subscription-requests"
     return reverse(name) + f"#s-{subscription.pk}"
 
 
@@ -274,7 +274,7 @@ def _own_subscription(request: HttpRequest, pk: int) -> Subscription:
 
 
 def _use_url(subscription: Subscription) -> str:
-    return reverse("subscription-use", args=[subscription.pk])
+    return reverse("sharing:subscription-use", args=[subscription.pk])
 
 
 def _answer_rows(outputs: dict, count: int) -> list[list[str]]:
@@ -332,8 +332,8 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
         elif request.method == "POST":
             status = 400
         context["form"] = form
-        context["api_url"] = request.build_absolute_uri(reverse("version-infer", args=[version.pk]))
-        context["token_url"] = request.build_absolute_uri(reverse("api-token"))
+        context["api_url"] = request.build_absolute_uri(reverse("api:version-infer", args=[version.pk]))
+        context["token_url"] = request.build_absolute_uri(reverse("api:token"))
         context["example_body"] = json.dumps({"inputs": json.loads(example)})
     elif usable and subscription.method in PACKAGE_METHODS:
         package = selectors.version_package(version, subscription.method)

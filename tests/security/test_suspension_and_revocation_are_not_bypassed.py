@@ -251,7 +251,7 @@ def test_a_suspended_subscription_still_blocks_a_second_one_through_the_api(
 
 def portal_subscribe(client, sam, method="INFERENCE"):
     return client.post(
-        reverse("subscribe", args=[sam.slug]), {"method": method, "purpose": "Planning"}
+        reverse("sharing:subscribe", args=[sam.slug]), {"method": method, "purpose": "Planning"}
     )
 
 
@@ -262,7 +262,7 @@ def test_suspend_cancel_resubscribe_through_the_portal(client, consumer, provide
     services.subscription_transition(name="suspend", 
         subscription_id=first.pk, user=provider, reason="Calls from an unknown network"
     )
-    cancel = client.post(reverse("subscription-cancel", args=[first.pk]), {"reason": "Moving on"})
+    cancel = client.post(reverse("sharing:subscription-cancel", args=[first.pk]), {"reason": "Moving on"})
     assert cancel.status_code == 302
     assert Subscription.objects.get(pk=first.pk).status == SubscriptionStatus.CANCELLED
 
@@ -273,18 +273,18 @@ def test_suspend_cancel_resubscribe_through_the_portal(client, consumer, provide
     assert again.status == SubscriptionStatus.PENDING
     message = " ".join(m.message for m in get_messages(answer.wsgi_request))
     assert "is pending" in message and "suspended" in message
-    page = client.get(reverse("my-subscriptions")).content.decode()
+    page = client.get(reverse("sharing:my-subscriptions")).content.decode()
     assert f'id="pending-reason-{again.pk}"' in page
     assert "Calls from an unknown network" in page
     # Not usable until granted.
-    use = client.get(reverse("subscription-use", args=[again.pk])).content.decode()
+    use = client.get(reverse("sharing:subscription-use", args=[again.pk])).content.decode()
     assert 'id="not-usable"' in use
 
     # The organisation sees why it waits, and grants it from its requests page.
     client.force_login(provider)
-    requests_page = client.get(reverse("subscription-requests")).content.decode()
+    requests_page = client.get(reverse("sharing:subscription-requests")).content.decode()
     assert f'id="pending-reason-{again.pk}"' in requests_page
-    granted = client.post(reverse("subscription-grant", args=[again.pk]), {"reason": "Cleared"})
+    granted = client.post(reverse("sharing:subscription-grant", args=[again.pk]), {"reason": "Cleared"})
     assert granted.status_code == 302
     assert Subscription.objects.get(pk=again.pk).status == SubscriptionStatus.ACTIVE
 
@@ -295,7 +295,7 @@ def test_revoke_resubscribe_through_the_portal(client, consumer, provider, sam):
     first = Subscription.objects.get(consumer=consumer)
     client.force_login(provider)
     revoked = client.post(
-        reverse("subscription-revoke", args=[first.pk]), {"reason": "Contract ended"}
+        reverse("sharing:subscription-revoke", args=[first.pk]), {"reason": "Contract ended"}
     )
     assert revoked.status_code == 302
     client.force_login(consumer)
