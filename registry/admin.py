@@ -18,9 +18,9 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from core import roles
+from core.errors import DomainError
 from registry import permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
-from core.errors import DomainError
 from registry.models import (
     AccessType,
     AuditReview,

@@ -511,7 +511,11 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "Choose approve or reject.")
                 status = 400
         except DomainError as exc:
-            error_to_form(exc, approve_form if decision == "approve" else reject_form, labels=REGISTRATION_FIELDS)
+            error_to_form(
+                exc,
+                approve_form if decision == "approve" else reject_form,
+                labels=REGISTRATION_FIELDS,
+            )
             status = exc.status
     context = {
         "version": version,

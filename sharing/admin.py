@@ -102,7 +102,9 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Grant selected subscription requests", permissions=["decide"])
     def grant_subscriptions(self, request, queryset):
-        self._transition(request, queryset, partial(services.subscription_transition, name="grant"), "Granted")
+        self._transition(
+            request, queryset, partial(services.subscription_transition, name="grant"), "Granted"
+        )
 
     @admin.action(
         description="Deny selected subscription requests (reason)…", permissions=["decide"]
@@ -130,7 +132,9 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Resume selected suspended subscriptions", permissions=["decide"])
     def resume_subscriptions(self, request, queryset):
-        self._transition(request, queryset, partial(services.subscription_transition, name="resume"), "Resumed")
+        self._transition(
+            request, queryset, partial(services.subscription_transition, name="resume"), "Resumed"
+        )
 
     @admin.action(description="Revoke selected subscriptions (reason)…", permissions=["decide"])
     def revoke_subscriptions(self, request, queryset):

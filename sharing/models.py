@@ -6,8 +6,8 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from core.models import StateChange
-from sharing import permissions
 from registry.models import ModelVersion, SmallAIModel
+from sharing import permissions
 
 
 class SharingMethod(models.TextChoices):

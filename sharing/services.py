@@ -9,9 +9,8 @@ from django.db import IntegrityError, transaction
 
 from core.errors import DomainError
 from core.transitions import transition_apply
-from sharing import permissions
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
-from sharing import selectors
+from sharing import permissions, selectors
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
     SharingMethod,

@@ -18,11 +18,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, error_message, error_to_form
-from sharing import permissions
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
 from registry.models import SmallAIModel, VersionStatus
-from sharing import extraction, forms, metering, packaging, selectors, services
+from sharing import extraction, forms, metering, packaging, permissions, selectors, services
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
     PackageStatus,
@@ -110,7 +109,6 @@ def model_page_section(request: HttpRequest, sam: SmallAIModel) -> dict:
         )
         context["form"] = forms.SubscribeForm(methods=methods) if methods else None
     return context
-
 
 
 @login_required
@@ -332,7 +330,9 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
         elif request.method == "POST":
             status = 400
         context["form"] = form
-        context["api_url"] = request.build_absolute_uri(reverse("api:version-infer", args=[version.pk]))
+        context["api_url"] = request.build_absolute_uri(
+            reverse("api:version-infer", args=[version.pk])
+        )
         context["token_url"] = request.build_absolute_uri(reverse("api:token"))
         context["example_body"] = json.dumps({"inputs": json.loads(example)})
     elif usable and subscription.method in PACKAGE_METHODS:

@@ -25,11 +25,11 @@ from rest_framework.response import Response
 from core import roles
 from core.api.negotiation import JsonOnlyNegotiation
 from core.api.serializers import ErrorSerializer
+from core.errors import DomainError
 from registry import extensions, selectors, services
 from registry.api import serializers as s
 from registry.checklist import version_checklist
 from registry.deprecation import deprecation_headers
-from core.errors import DomainError
 from registry.models import ModelVersion, Organisation, SmallAIModel
 
 # Token first, so that a request without credentials gets 401 with `WWW-Authenticate: Token`

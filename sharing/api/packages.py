@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 
 from core.api.negotiation import JsonOnlyNegotiation
 from core.api.serializers import ErrorSerializer
+from core.errors import DomainError
 from registry import selectors
 from registry.deprecation import deprecation_headers
-from core.errors import DomainError
 from sharing import extraction
 from sharing.models import PackageKind, PackageStatus, VersionPackage
 

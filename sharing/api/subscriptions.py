@@ -16,9 +16,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from core.api.serializers import ErrorSerializer, IdOrSlugField
-from registry import selectors as registry_selectors
 from core.errors import DomainError
-from sharing import selectors, services
+from registry import selectors as registry_selectors
+from sharing import permissions, selectors, services
 from sharing.models import SharingMethod, Subscription, SubscriptionEvent, SubscriptionStatus
 
 ERRORS = {
@@ -221,9 +221,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def deny(self, request, pk=None):
-        return self._transition(
-            "deny", SubscriptionRequiredReasonInputSerializer
-        )
+        return self._transition("deny", SubscriptionRequiredReasonInputSerializer)
 
     @_action_schema(
         "Suspend an ACTIVE subscription with a reason (the model's organisation, operators)",
@@ -231,9 +229,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        return self._transition(
-            "suspend", SubscriptionRequiredReasonInputSerializer
-        )
+        return self._transition("suspend", SubscriptionRequiredReasonInputSerializer)
 
     @_action_schema(
         "Resume a SUSPENDED subscription (the model's organisation, operators)",
@@ -250,9 +246,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        return self._transition(
-            "revoke", SubscriptionRequiredReasonInputSerializer
-        )
+        return self._transition("revoke", SubscriptionRequiredReasonInputSerializer)
 
     @_action_schema(
         "Cancel your own live subscription (the consumer); a suspension is not lifted by it",

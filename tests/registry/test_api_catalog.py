@@ -73,7 +73,13 @@ def catalog(provider, auditor):
                 "scenario": "Fault detection",
                 "tags": ["anomaly"],
             },
-            [{"inference_output_name": "label", "performance_metric": "F1", "performance_score": 0.88}],
+            [
+                {
+                    "inference_output_name": "label",
+                    "performance_metric": "F1",
+                    "performance_score": 0.88,
+                }
+            ],
         ),
         "handover": (
             {
@@ -87,7 +93,13 @@ def catalog(provider, auditor):
                 "scenario": "Mobility",
                 "tags": ["handover", "ran"],
             },
-            [{"inference_output_name": "label", "performance_metric": "F1", "performance_score": 0.71}],
+            [
+                {
+                    "inference_output_name": "label",
+                    "performance_metric": "F1",
+                    "performance_score": 0.71,
+                }
+            ],
         ),
     }
     released = {}

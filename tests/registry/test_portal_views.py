@@ -62,7 +62,8 @@ def stored_files(tmp_path) -> list:
 
 
 @pytest.mark.parametrize(
-    "name", ["registry:catalog", "registry:my-models", "registry:model-create", "registry:audit-queue"]
+    "name",
+    ["registry:catalog", "registry:my-models", "registry:model-create", "registry:audit-queue"],
 )
 def test_it_sends_anonymous_visitors_to_sign_in(client, db, name):
     response = client.get(reverse(name))
@@ -116,7 +117,9 @@ def test_it_refuses_the_audit_pages_to_non_auditors(client, provider, auditor, r
 
     assert client.get(reverse("registry:audit-queue")).status_code == 403
     assert client.get(reverse("registry:audit-version", args=[version.pk])).status_code == 403
-    response = client.post(reverse("registry:audit-version", args=[version.pk]), {"decision": "approve"})
+    response = client.post(
+        reverse("registry:audit-version", args=[version.pk]), {"decision": "approve"}
+    )
     assert response.status_code == 403
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.SUBMITTED
 
@@ -175,7 +178,8 @@ def test_the_registration_form_stores_an_uploaded_onnx_file(
     client.force_login(provider)
 
     response = client.post(
-        reverse("registry:model-create"), {**registration_data(organisation), "artifact": onnx_upload()}
+        reverse("registry:model-create"),
+        {**registration_data(organisation), "artifact": onnx_upload()},
     )
 
     assert response.status_code == 302
@@ -214,7 +218,9 @@ def test_the_registration_form_refuses_a_pickle_and_keeps_what_was_typed(
 def test_the_registration_form_shows_service_errors_next_to_fields(client, provider, organisation):
     client.force_login(provider)
 
-    response = client.post(reverse("registry:model-create"), registration_data(organisation, version="1.0"))
+    response = client.post(
+        reverse("registry:model-create"), registration_data(organisation, version="1.0")
+    )
 
     assert response.status_code == 400
     page = response.content.decode()
@@ -400,7 +406,9 @@ def test_an_auditor_cannot_decide_on_their_own_submission(client, organisation, 
     page = client.get(reverse("registry:audit-version", args=[version.pk])).content.decode()
     assert "separation of duties" in page and 'id="approve-form"' not in page
 
-    response = client.post(reverse("registry:audit-version", args=[version.pk]), {"decision": "approve"})
+    response = client.post(
+        reverse("registry:audit-version", args=[version.pk]), {"decision": "approve"}
+    )
     assert response.status_code == 403
     assert "separation of duties" in response.content.decode()
 
@@ -488,7 +496,9 @@ def test_a_provider_deprecates_and_retires_with_a_reason(client, provider, audit
     version = make_released(provider, auditor)
     client.force_login(provider)
 
-    client.post(reverse("registry:version-deprecate", args=[version.pk]), {"reason": "Superseded by 2.0"})
+    client.post(
+        reverse("registry:version-deprecate", args=[version.pk]), {"reason": "Superseded by 2.0"}
+    )
     client.post(reverse("registry:version-retire", args=[version.pk]), {"reason": "No more users"})
 
     version.refresh_from_db()

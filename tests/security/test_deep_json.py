@@ -78,7 +78,8 @@ def test_the_portal_try_it_form_explains_deep_json(client, consumer, version, su
     client.force_login(consumer)
 
     answer = client.post(
-        reverse("sharing:subscription-use", args=[subscription.pk]), {"inputs": '{"input": ' + DEEP + "}"}
+        reverse("sharing:subscription-use", args=[subscription.pk]),
+        {"inputs": '{"input": ' + DEEP + "}"},
     )
 
     assert answer.status_code == 400

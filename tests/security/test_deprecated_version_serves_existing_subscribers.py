@@ -214,7 +214,8 @@ def test_a_deprecated_model_takes_no_new_subscription_in_the_portal(
 
     page = client.get(reverse("sharing:subscribe", args=[version.sam.slug]))
     answer = client.post(
-        reverse("sharing:subscribe", args=[version.sam.slug]), {"method": "INFERENCE", "purpose": "x"}
+        reverse("sharing:subscribe", args=[version.sam.slug]),
+        {"method": "INFERENCE", "purpose": "x"},
     )
 
     assert 'id="model-deprecated"' in page.content.decode()
@@ -248,7 +249,9 @@ def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprec
 ):
     deprecate(version, provider)
     released_successor(provider, auditor, version)
-    sharing_services.subscription_transition(name="cancel", subscription_id=subscription.pk, user=consumer)
+    sharing_services.subscription_transition(
+        name="cancel", subscription_id=subscription.pk, user=consumer
+    )
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
     assert infer(factories.token_client_by_password(consumer, PASSWORD), version).status_code == 403
@@ -261,11 +264,14 @@ def test_the_portal_warns_existing_subscribers(client, consumer, provider, versi
     deprecate(version, provider)
     client.force_login(consumer)
 
-    model_page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
+    model_page = client.get(
+        reverse("registry:model-detail", args=[version.sam.slug])
+    ).content.decode()
     mine = client.get(reverse("sharing:my-subscriptions")).content.decode()
     use = client.get(reverse("sharing:subscription-use", args=[subscription.pk])).content.decode()
     tried = client.post(
-        reverse("sharing:subscription-use", args=[subscription.pk]), {"inputs": f'{{"input": [{ROW}]}}'}
+        reverse("sharing:subscription-use", args=[subscription.pk]),
+        {"inputs": f'{{"input": [{ROW}]}}'},
     )
 
     assert f'id="deprecated-{version.pk}"' in model_page
@@ -284,7 +290,9 @@ def test_with_a_newer_release_the_portal_points_to_it(
     client.force_login(consumer)
 
     use = client.get(reverse("sharing:subscription-use", args=[subscription.pk])).content.decode()
-    model_page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
+    model_page = client.get(
+        reverse("registry:model-detail", args=[version.sam.slug])
+    ).content.decode()
 
     assert f'id="deprecated-{subscription.pk}-{version.pk}"' in use
     assert "Move to 2.0.0, the latest release." in use

@@ -54,8 +54,11 @@ def request(user, sam, method="INFERENCE") -> Subscription:
 
 def suspended_then_cancelled(consumer, provider, sam) -> Subscription:
     first = request(consumer, sam)
-    services.subscription_transition(name="suspend", 
-        subscription_id=first.pk, user=provider, reason="Calls from an unknown network"
+    services.subscription_transition(
+        name="suspend",
+        subscription_id=first.pk,
+        user=provider,
+        reason="Calls from an unknown network",
     )
     return services.subscription_transition(name="cancel", subscription_id=first.pk, user=consumer)
 
@@ -77,7 +80,9 @@ def test_suspend_cancel_resubscribe_is_pending_through_the_service(consumer, pro
 
 def test_revoke_resubscribe_is_pending_through_the_service(consumer, provider, sam):
     first = request(consumer, sam)
-    services.subscription_transition(name="revoke", subscription_id=first.pk, user=provider, reason="Contract ended")
+    services.subscription_transition(
+        name="revoke", subscription_id=first.pk, user=provider, reason="Contract ended"
+    )
 
     again = request(consumer, sam)
 
@@ -87,8 +92,12 @@ def test_revoke_resubscribe_is_pending_through_the_service(consumer, provider, s
 
 def test_suspend_then_revoke_then_resubscribe_is_pending(consumer, operator, sam):
     first = request(consumer, sam)
-    services.subscription_transition(name="suspend", subscription_id=first.pk, user=operator, reason="Abuse")
-    services.subscription_transition(name="revoke", subscription_id=first.pk, user=operator, reason="Abuse, again")
+    services.subscription_transition(
+        name="suspend", subscription_id=first.pk, user=operator, reason="Abuse"
+    )
+    services.subscription_transition(
+        name="revoke", subscription_id=first.pk, user=operator, reason="Abuse, again"
+    )
 
     assert request(consumer, sam).status == SubscriptionStatus.PENDING
 
@@ -99,7 +108,9 @@ def test_a_denial_holds_even_when_the_model_stops_requiring_approval(consumer, p
     sam.approval_required = True
     sam.save()
     first = request(consumer, sam)
-    services.subscription_transition(name="deny", subscription_id=first.pk, user=provider, reason="Unknown project")
+    services.subscription_transition(
+        name="deny", subscription_id=first.pk, user=provider, reason="Unknown project"
+    )
     sam.approval_required = False
     sam.save()
 
@@ -128,8 +139,10 @@ def test_a_grant_by_the_organisation_or_an_operator_lifts_the_hold(
     suspended_then_cancelled(consumer, provider, sam)
     held = request(consumer, sam)
 
-    granted = services.subscription_transition(name="grant", 
-        subscription_id=held.pk, user={"provider": provider, "operator": operator}[decider]
+    granted = services.subscription_transition(
+        name="grant",
+        subscription_id=held.pk,
+        user={"provider": provider, "operator": operator}[decider],
     )
 
     assert granted.status == SubscriptionStatus.ACTIVE
@@ -150,7 +163,9 @@ def test_the_consumer_cannot_grant_their_own_held_request(consumer, provider, sa
 
 def test_a_resume_lifts_the_suspension(consumer, provider, sam):
     first = request(consumer, sam)
-    services.subscription_transition(name="suspend", subscription_id=first.pk, user=provider, reason="Check")
+    services.subscription_transition(
+        name="suspend", subscription_id=first.pk, user=provider, reason="Check"
+    )
     services.subscription_transition(name="resume", subscription_id=first.pk, user=provider)
     services.subscription_transition(name="cancel", subscription_id=first.pk, user=consumer)
 
@@ -259,10 +274,15 @@ def test_suspend_cancel_resubscribe_through_the_portal(client, consumer, provide
     client.force_login(consumer)
     assert portal_subscribe(client, sam).status_code == 302
     first = Subscription.objects.get(consumer=consumer)
-    services.subscription_transition(name="suspend", 
-        subscription_id=first.pk, user=provider, reason="Calls from an unknown network"
+    services.subscription_transition(
+        name="suspend",
+        subscription_id=first.pk,
+        user=provider,
+        reason="Calls from an unknown network",
     )
-    cancel = client.post(reverse("sharing:subscription-cancel", args=[first.pk]), {"reason": "Moving on"})
+    cancel = client.post(
+        reverse("sharing:subscription-cancel", args=[first.pk]), {"reason": "Moving on"}
+    )
     assert cancel.status_code == 302
     assert Subscription.objects.get(pk=first.pk).status == SubscriptionStatus.CANCELLED
 
@@ -284,7 +304,9 @@ def test_suspend_cancel_resubscribe_through_the_portal(client, consumer, provide
     client.force_login(provider)
     requests_page = client.get(reverse("sharing:subscription-requests")).content.decode()
     assert f'id="pending-reason-{again.pk}"' in requests_page
-    granted = client.post(reverse("sharing:subscription-grant", args=[again.pk]), {"reason": "Cleared"})
+    granted = client.post(
+        reverse("sharing:subscription-grant", args=[again.pk]), {"reason": "Cleared"}
+    )
     assert granted.status_code == 302
     assert Subscription.objects.get(pk=again.pk).status == SubscriptionStatus.ACTIVE
 

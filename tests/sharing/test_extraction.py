@@ -77,7 +77,9 @@ def test_a_consumer_downloads_only_with_an_active_subscription_by_that_method(
     with_other_method = _get(api, consumer, released, path)
     subscription = subscription_request(user=consumer, sam=released.sam, method=method)
     granted = _get(api, consumer, released, path)
-    subscription_transition(name="revoke", subscription_id=subscription.pk, user=provider, reason="Contract ended")
+    subscription_transition(
+        name="revoke", subscription_id=subscription.pk, user=provider, reason="Contract ended"
+    )
     revoked = _get(api, consumer, released, path)
 
     assert without.status_code == 403

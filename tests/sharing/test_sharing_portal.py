@@ -57,7 +57,9 @@ def test_the_model_page_offers_a_subscribe_form_with_the_models_methods(
 ):
     onnx = factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="onnx")
 
-    page = html(signed_in(client, consumer).get(reverse("registry:model-detail", args=[onnx.sam.slug])))
+    page = html(
+        signed_in(client, consumer).get(reverse("registry:model-detail", args=[onnx.sam.slug]))
+    )
 
     assert 'id="subscribe-form"' in page
     assert f'action="{reverse("sharing:subscribe", args=[onnx.sam.slug])}"' in page
@@ -67,7 +69,9 @@ def test_the_model_page_offers_a_subscribe_form_with_the_models_methods(
 
 
 def test_the_subscribe_form_says_when_approval_is_required(client, consumer, gated_model):
-    page = html(signed_in(client, consumer).get(reverse("registry:model-detail", args=[gated_model.slug])))
+    page = html(
+        signed_in(client, consumer).get(reverse("registry:model-detail", args=[gated_model.slug]))
+    )
 
     assert 'id="approval-required"' in page
     assert options(page, "id_method") == ["INFERENCE"]
@@ -79,7 +83,9 @@ def test_a_model_without_a_release_has_no_subscribe_form(client, provider, audit
     client = signed_in(client, provider)
 
     page = html(client.get(reverse("registry:model-detail", args=[draft.sam.slug])))
-    refused = client.post(reverse("sharing:subscribe", args=[draft.sam.slug]), {"method": "INFERENCE"})
+    refused = client.post(
+        reverse("sharing:subscribe", args=[draft.sam.slug]), {"method": "INFERENCE"}
+    )
 
     assert 'id="subscribe-form"' not in page
     assert "none until a version is released" in page
@@ -142,7 +148,8 @@ def test_a_refused_subscription_is_shown_on_the_form_with_the_input_kept(
 
 def test_a_method_the_model_does_not_offer_is_refused_on_the_form(client, consumer, open_model):
     response = signed_in(client, consumer).post(
-        reverse("sharing:subscribe", args=[open_model.slug]), {"method": "SDK", "purpose": "Embed it"}
+        reverse("sharing:subscribe", args=[open_model.slug]),
+        {"method": "SDK", "purpose": "Embed it"},
     )
 
     assert response.status_code == 400
@@ -155,7 +162,9 @@ def test_an_auditor_cannot_subscribe(client, auditor, open_model):
     client = signed_in(client, auditor)
 
     page = html(client.get(reverse("registry:model-detail", args=[open_model.slug])))
-    refused = client.post(reverse("sharing:subscribe", args=[open_model.slug]), {"method": "INFERENCE"})
+    refused = client.post(
+        reverse("sharing:subscribe", args=[open_model.slug]), {"method": "INFERENCE"}
+    )
 
     assert 'id="subscribe-form"' not in page
     assert refused.status_code == 403
@@ -170,7 +179,9 @@ def test_my_subscriptions_lists_status_and_change_log(
 ):
     active = request(consumer, open_model)
     denied = request(consumer, gated_model)
-    services.subscription_transition(name="deny", subscription_id=denied.pk, user=provider, reason="RAN teams only")
+    services.subscription_transition(
+        name="deny", subscription_id=denied.pk, user=provider, reason="RAN teams only"
+    )
     someone_else = factories.make_user("consumer", username="someone")
     request(someone_else, open_model)
 
@@ -268,7 +279,8 @@ def test_a_denial_without_a_reason_is_shown_on_its_form(client, consumer, provid
 
     refused = client.post(reverse("sharing:subscription-deny", args=[pending.pk]), {"reason": ""})
     denied = client.post(
-        reverse("sharing:subscription-deny", args=[pending.pk]), {"reason": "Only RAN planning teams."}
+        reverse("sharing:subscription-deny", args=[pending.pk]),
+        {"reason": "Only RAN planning teams."},
     )
 
     assert refused.status_code == 400
@@ -322,7 +334,9 @@ def test_an_operator_decides_requests_of_every_organisation(
 
 def test_consumers_and_auditors_cannot_open_the_requests_page(client, consumer, auditor):
     for user in (consumer, auditor):
-        assert signed_in(client, user).get(reverse("sharing:subscription-requests")).status_code == 403
+        assert (
+            signed_in(client, user).get(reverse("sharing:subscription-requests")).status_code == 403
+        )
 
 
 def test_an_auditor_has_no_subscriptions_page(client, auditor):
@@ -379,7 +393,9 @@ def test_a_provider_cannot_cancel_a_consumers_subscription(client, consumer, pro
 def test_actions_are_posted_not_fetched(client, consumer, open_model):
     subscription = request(consumer, open_model)
 
-    answer = signed_in(client, consumer).get(reverse("sharing:subscription-cancel", args=[subscription.pk]))
+    answer = signed_in(client, consumer).get(
+        reverse("sharing:subscription-cancel", args=[subscription.pk])
+    )
 
     assert answer.status_code == 405
 
@@ -427,7 +443,11 @@ def scored(provider, auditor):
     versions = {}
     for days, (name, score) in enumerate([("Low", 0.71), ("High", 0.93), ("Mid", 0.88)]):
         performance = [
-            {"inference_output_name": "label", "performance_metric": "F1", "performance_score": score}
+            {
+                "inference_output_name": "label",
+                "performance_metric": "F1",
+                "performance_score": score,
+            }
         ]
         version = make_released(provider, auditor, name=f"{name} F1", performance=performance)
         ModelVersion.objects.filter(pk=version.pk).update(
@@ -459,14 +479,20 @@ def test_the_catalog_sorts_by_recency_and_best_score(client, consumer, scored, p
 def test_best_score_of_an_error_metric_is_the_lowest(client, consumer, provider, auditor):
     def mae(score):
         performance = [
-            {"inference_output_name": "load", "performance_metric": "MAE", "performance_score": score}
+            {
+                "inference_output_name": "load",
+                "performance_metric": "MAE",
+                "performance_score": score,
+            }
         ]
         return make_released(provider, auditor, performance=performance).pk
 
     worse, better = mae(4.0), mae(1.5)
 
     page = html(
-        signed_in(client, consumer).get(reverse("registry:catalog"), {"sort": "best", "metric": "mae"})
+        signed_in(client, consumer).get(
+            reverse("registry:catalog"), {"sort": "best", "metric": "mae"}
+        )
     )
 
     assert card_order(page) == [better, worse]

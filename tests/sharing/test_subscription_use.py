@@ -109,8 +109,8 @@ def test_a_refused_call_is_explained_on_the_form_with_the_input_kept(
 
 def test_a_suspended_subscription_cannot_be_used(client, consumer, provider, version):
     subscription = subscribe(consumer, version, "INFERENCE")
-    sharing_services.subscription_transition(name="suspend", 
-        subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
+    sharing_services.subscription_transition(
+        name="suspend", subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
     )
     client.force_login(consumer)
 
@@ -130,7 +130,9 @@ def test_nobody_else_opens_a_consumers_subscription(client, consumer, other_prov
 
     assert client.get(use_url(subscription)).status_code == 404
     assert (
-        client.post(reverse("sharing:subscription-package-build", args=[subscription.pk])).status_code
+        client.post(
+            reverse("sharing:subscription-package-build", args=[subscription.pk])
+        ).status_code
         == 404
     )
 

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core.roles import Role
 from registry import demo, services
 from registry.models import AccessType, Organisation, SmallAIModel
-from core.roles import Role
 
 DEMO_ORGANISATION = "Demo Operator"
 
