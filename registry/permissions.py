@@ -6,11 +6,11 @@ here. The functions take (instance, user) so they double as django-fsm transitio
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from core.roles import is_auditor, is_member, is_operator
+from core.roles import is_auditor, is_member, is_operator, is_provider
 
 
 def can_create_model(user: User | AnonymousUser, organisation) -> bool:
-    return user.has_perm("registry.add_smallaimodel") and is_member(user, organisation.pk)
+    return is_provider(user) and is_member(user, organisation.pk)
 
 
 def can_edit_model(sam, user: User | AnonymousUser) -> bool:
