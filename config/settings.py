@@ -156,6 +156,16 @@ SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS = env_int("SAMHUB_ARTIFACT_CHECK_TIMEOUT_S
 # upload and refuses more; the web process loads only models measured within it.
 SAMHUB_MODEL_MAX_LOADED_BYTES = env_int("SAMHUB_MODEL_MAX_LOADED_BYTES", 512 * 1024**2)
 
+# Training datasets (training.datasets): the largest upload, and the caps of the child process
+# that parses it (rows, columns, the header line, memory, time).
+SAMHUB_DATASET_MAX_BYTES = env_int("SAMHUB_DATASET_MAX_BYTES", 200 * 1024**2)
+SAMHUB_DATASET_MAX_ROWS = env_int("SAMHUB_DATASET_MAX_ROWS", 5_000_000)
+SAMHUB_DATASET_MAX_COLUMNS = env_int("SAMHUB_DATASET_MAX_COLUMNS", 1000)
+SAMHUB_DATASET_MAX_LINE_BYTES = env_int("SAMHUB_DATASET_MAX_LINE_BYTES", 1024**2)
+SAMHUB_DATASET_MAX_LOADED_BYTES = env_int("SAMHUB_DATASET_MAX_LOADED_BYTES", 2 * 1024**3)
+SAMHUB_DATASET_CHECK_MEMORY_BYTES = env_int("SAMHUB_DATASET_CHECK_MEMORY_BYTES", 6 * 1024**3)
+SAMHUB_DATASET_CHECK_TIMEOUT_SECONDS = env_int("SAMHUB_DATASET_CHECK_TIMEOUT_SECONDS", 300)
+
 # Reasoning calls (sharing.inference, sharing.broker): run in the web process, each worker
 # process keeping its own cache of loaded models.
 SAMHUB_INFERENCE_MAX_BATCH = env_int("SAMHUB_INFERENCE_MAX_BATCH", 1000)
@@ -172,6 +182,13 @@ SAMHUB_PACKAGE_HEARTBEAT_SECONDS = env_int("SAMHUB_PACKAGE_HEARTBEAT_SECONDS", 5
 # it is alive) but holds a worker for a few beats.
 SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS", 7200)
 for _name in (
+    "SAMHUB_DATASET_MAX_BYTES",
+    "SAMHUB_DATASET_MAX_ROWS",
+    "SAMHUB_DATASET_MAX_COLUMNS",
+    "SAMHUB_DATASET_MAX_LINE_BYTES",
+    "SAMHUB_DATASET_MAX_LOADED_BYTES",
+    "SAMHUB_DATASET_CHECK_MEMORY_BYTES",
+    "SAMHUB_DATASET_CHECK_TIMEOUT_SECONDS",
     "SAMHUB_MODEL_MAX_LOADED_BYTES",
     "SAMHUB_INFERENCE_MAX_BATCH",
     "SAMHUB_INFERENCE_CACHE_SIZE",
@@ -238,6 +255,7 @@ SPECTACULAR_SETTINGS = {
         "VersionStatusEnum": "registry.models.VersionStatus",
         "SharingMethodEnum": "sharing.models.SharingMethod",
         "SubscriptionStatusEnum": "sharing.models.SubscriptionStatus",
+        "DatasetFormatEnum": "training.models.DatasetFormat",
     },
 }
 
