@@ -59,9 +59,13 @@ def artifact_check(*, stream: BinaryIO, filename: str) -> CheckedArtifact:
     return CheckedArtifact(**vars(received), **inspected)
 
 
-def artifact_receive(*, stream: BinaryIO, filename: str) -> ReceivedArtifact:
-    """Copy a stream to a temporary file in chunks, hashing it and enforcing the size limit."""
-    limit = settings.SAMHUB_ARTIFACT_MAX_BYTES
+def artifact_receive(
+    *, stream: BinaryIO, filename: str, limit: int | None = None, kind: str = "artifact"
+) -> ReceivedArtifact:
+    """Copy a stream to a temporary file in chunks, hashing it and enforcing the size limit
+    (SAMHUB_ARTIFACT_MAX_BYTES unless `limit` is given; other uploads, such as training
+    datasets, pass theirs and their `kind` for the error codes)."""
+    limit = settings.SAMHUB_ARTIFACT_MAX_BYTES if limit is None else limit
     digest = hashlib.sha256()
     size = 0
     fd, path = tempfile.mkstemp(prefix="samhub-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR)
@@ -72,7 +76,7 @@ def artifact_receive(*, stream: BinaryIO, filename: str) -> ReceivedArtifact:
                 if size > limit:
                     raise DomainError(
                         f"The file is larger than the limit of {limit:,} bytes; nothing was stored.",
-                        code="artifact_too_large",
+                        code=f"{kind}_too_large",
                         status=413,
                     )
                 digest.update(chunk)
@@ -82,7 +86,7 @@ def artifact_receive(*, stream: BinaryIO, filename: str) -> ReceivedArtifact:
         raise
     if size == 0:
         os.unlink(path)
-        raise DomainError("The file is empty; nothing was stored.", code="artifact_invalid")
+        raise DomainError("The file is empty; nothing was stored.", code=f"{kind}_invalid")
     return ReceivedArtifact(
         path=path, filename=os.path.basename(filename), sha256=digest.hexdigest(), size=size
     )

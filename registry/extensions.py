@@ -3,7 +3,7 @@ pages, its API answers and its downloads while the registry never imports them
 (registry ← sharing ← training).
 
 An app registers its additions from its AppConfig.ready(); the registry reads these lists when
-it renders a page or an answer. Four kinds:
+it renders a page or an answer. Five kinds:
 
 - model_page_section_add(ModelPageSection(template, context)): a section of the model page,
   under "About the model". `context(request, sam)` returns the template's context, or None to
@@ -17,6 +17,10 @@ it renders a page or an answer. Four kinds:
 - artifact_download_check_add(check): called as `check(user=..., version=...)` before the
   registry hands out a version's model file to someone who can see the version; it refuses
   with DomainError (e.g. 403 without a subscription) and may log the delivery.
+- upload_route_add(UploadRoute(url_name, max_bytes, what)): a route that takes a file larger
+  than DATA_UPLOAD_MAX_MEMORY_SIZE from a signed-in user; registry.middleware lets its body
+  through up to `max_bytes()` (read when a request comes, so tests may change the setting)
+  plus multipart overhead, as it does for model files. Training's dataset uploads use it.
 
 Sharing uses all four (sharing.apps): the subscribe section and the sharing methods on the
 model page, method badges on catalog cards, `sharing_methods` in the API, and the BUNDLE
@@ -67,6 +71,20 @@ def api_field_add(shape: ApiShape, name: str, field: Callable[[], serializers.Fi
 def artifact_download_check_add(check: Callable[..., object]) -> None:
     """`check(user=..., version=...)`, raising DomainError to refuse."""
     artifact_download_checks.append(check)
+
+
+@dataclass(frozen=True)
+class UploadRoute:
+    url_name: str  # with its namespace, e.g. "api:dataset-list"
+    max_bytes: Callable[[], int]
+    what: str  # how the refusal names the file, e.g. "for a dataset"
+
+
+upload_routes: dict[str, UploadRoute] = {}
+
+
+def upload_route_add(route: UploadRoute) -> None:
+    upload_routes[route.url_name] = route
 
 
 def artifact_download_check(*, user: User, version: ModelVersion) -> None:

@@ -7,7 +7,9 @@ refused it. Limits, per route and caller:
 - sign-in pages and the token endpoint, and any request without credentials:
   SAMHUB_ANONYMOUS_MAX_BODY_BYTES (64 KiB);
 - everything else: DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB), the most Django reads into memory;
-- the model file uploads (API and portal): SAMHUB_ARTIFACT_MAX_BYTES, for a signed-in user.
+- the model file uploads (API and portal): SAMHUB_ARTIFACT_MAX_BYTES, for a signed-in user;
+- routes other apps add (registry.extensions.upload_route_add, e.g. training's dataset
+  uploads, SAMHUB_DATASET_MAX_BYTES): their own limit, for a signed-in user.
 
 Django wraps the WSGI input in a stream limited to the Content-Length before any middleware
 runs, so once the length is checked nothing can read past it: a body longer than it says is
@@ -28,6 +30,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
 from core.api.exceptions import error_response
+from registry import extensions
 
 # Views that take a model file (registry.views, registry.api.views); URL names, resolved only
 # for bodies over the general limit.
@@ -96,11 +99,13 @@ def _limit(request: HttpRequest, size: int) -> tuple[int, str]:
     general = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if general is None or size <= general:
         return general or size, "for this address"
-    if _is_artifact_route(request):
+    route = _upload_route(request)
+    if route is not None:
         # Only a real user may send a large file: checking costs a query, paid by uploads only.
         if not _authenticated(request):
             return anonymous
-        return settings.SAMHUB_ARTIFACT_MAX_BYTES + MULTIPART_OVERHEAD_BYTES, "for a model file"
+        max_bytes, what = route
+        return max_bytes + MULTIPART_OVERHEAD_BYTES, what
     return general, "for this address"
 
 
@@ -117,11 +122,17 @@ def _claims_credentials(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
-def _is_artifact_route(request: HttpRequest) -> bool:
+def _upload_route(request: HttpRequest) -> tuple[int, str] | None:
+    """The limit of a route that takes large files: model files, or one another app added
+    (registry.extensions.upload_route_add); None for any other route."""
     try:
-        return resolve(request.path_info).view_name in ARTIFACT_ROUTES
+        view_name = resolve(request.path_info).view_name
     except Resolver404:
-        return False
+        return None
+    if view_name in ARTIFACT_ROUTES:
+        return settings.SAMHUB_ARTIFACT_MAX_BYTES, "for a model file"
+    route = extensions.upload_routes.get(view_name)
+    return (route.max_bytes(), route.what) if route is not None else None
 
 
 def _authenticated(request: HttpRequest) -> bool:
