@@ -74,6 +74,8 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "sharing.view_versionpackage",
     "core.view_apitoken",
     "core.change_apitoken",  # revoke, through core.services.api_token_revoke
+    # Datasets in the admin, read-only (uploads and deletions go through training.services).
+    "training.view_dataset",
 ]
 
 
