@@ -8,6 +8,7 @@ from config.api_docs import ApiDocsView
 # sharing's before the registry's, whose router answers the API root).
 api = [
     path("v1/", include("core.api.urls")),
+    path("v1/", include("training.api.urls")),
     path("v1/", include("sharing.api.urls")),
     path("v1/", include("registry.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -17,8 +18,9 @@ api = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api, "api"))),
-    # The portal: namespaces "core:", "sharing:" (before the registry's) and "registry:".
+    # The portal: namespaces "core:", "training:", "sharing:" (before the registry's) and "registry:".
     path("", include("core.urls")),
+    path("", include("training.urls")),
     path("", include("sharing.urls")),
     path("", include("registry.urls")),
 ]
