@@ -1,0 +1,30 @@
+"""Django admin of datasets for operators: read-only (uploads and deletions go through the
+portal and the API, i.e. training.services)."""
+
+from django.contrib import admin
+
+from training.models import Dataset
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = (
+        "name", "organisation", "format", "row_count", "quality_score", "size",
+        "uploaded_by", "created_at",
+    )  # fmt: skip
+    list_filter = ("format", "organisation")
+    search_fields = ("name", "filename", "sha256", "organisation__name")
+    list_select_related = ("organisation", "uploaded_by")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
