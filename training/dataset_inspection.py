@@ -223,6 +223,8 @@ def inspect(path: str, format: str, target: str, limits: dict) -> dict:
         raise Refused(
             f"The target column {target!r} must be numeric; it holds {types[target]} values."
         )
+    if columns[list(types).index(target)]["missing"] == rows:
+        raise Refused(f"The target column {target!r} has no values.")
     if width < 2:
         raise Refused("The file needs at least one feature column besides the target.")
     missing = sum(c["missing"] for c in columns)

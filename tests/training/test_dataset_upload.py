@@ -66,6 +66,11 @@ def test_it_scores_missing_values_duplicates_and_constant_columns(member, organi
     assert dataset.quality_score == round(expected, 1) == 63.0
 
 
+def test_it_reads_a_csv_saved_with_a_byte_order_mark(member, organisation, raw_file):
+    dataset = upload(member, organisation, raw_file(b"\xef\xbb\xbfprb,load_next_hour\n1,2\n3,4\n"))
+    assert [c["name"] for c in dataset.columns] == ["prb", "load_next_hour"]
+
+
 def test_it_stores_parquet(member, organisation, parquet_file):
     dataset = upload(member, organisation, parquet_file())
     assert dataset.format == DatasetFormat.PARQUET
@@ -96,6 +101,7 @@ def test_the_same_bytes_are_stored_once_and_deleted_with_the_last_dataset(
         (b"prb,load_next_hour\n1,high\n2,low\n", "must be numeric; it holds string values"),
         (b"prb,prb,load_next_hour\n1,2,3\n", "repeated: prb"),
         (b"prb,,load_next_hour\n1,2,3\n", "Every column needs a name"),
+        (b"prb,load_next_hour\n1,\n2,\n", "'load_next_hour' has no values"),
     ],
     ids=[
         "malformed",
@@ -106,7 +112,8 @@ def test_the_same_bytes_are_stored_once_and_deleted_with_the_last_dataset(
         "text-target",
         "duplicate-names",
         "unnamed-column",
-    ],  # fmt: skip
+        "empty-target",
+    ],
 )
 def test_it_refuses_a_bad_csv_and_stores_nothing(member, organisation, raw_file, content, message):
     error = refusal(member, organisation, raw_file(content))
