@@ -10,6 +10,9 @@ from django.conf import settings
 
 from tests import factories
 
+# The registry's S3 warehouse on a moto server (tests/training/test_dataset_s3.py).
+from tests.registry.test_s3_warehouse import s3_endpoint, s3_warehouse  # noqa: F401
+
 
 @pytest.fixture
 def member(organisation):
