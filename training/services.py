@@ -65,10 +65,13 @@ def dataset_upload(
                 details=exc.message_dict,
             ) from None
         datasets.dataset_store(received, format=format)
+        with transaction.atomic():
+            dataset.save()
+        # A deletion of another dataset with the same bytes may have removed the file between
+        # the store and the save (it saw no other row); storing again is a no-op otherwise.
+        datasets.dataset_store(received, format=format)
     finally:
         received.discard()
-    with transaction.atomic():
-        dataset.save()
     return dataset
 
 

@@ -130,6 +130,16 @@ def test_the_upload_form_is_offered_only_for_ones_own_organisations(
     assert answer.status_code == 400 and not Dataset.objects.exists()
 
 
+def test_the_page_takes_a_file_larger_than_the_general_body_limit(
+    client, member, organisation, csv_file, settings
+):
+    path = csv_file(cell_kpis(60_000))
+    assert path.stat().st_size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    answer = upload_form(signed_in(client, member), path, organisation=organisation.pk)
+    assert answer.status_code == 302
+    assert Dataset.objects.get().row_count == 60_000
+
+
 def test_a_token_client_cannot_use_the_portal_upload(member, csv_file):
     # The portal's form is for sessions; scripts use /api/v1/datasets/.
     answer = upload_form(factories.token_client(member), csv_file())
