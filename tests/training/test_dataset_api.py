@@ -151,3 +151,9 @@ def test_the_schema_describes_the_datasets_api(operator):
         "multipart/form-data"
         in schema["paths"]["/api/v1/datasets/"]["post"]["requestBody"]["content"]
     )
+
+
+def test_a_json_body_is_refused_in_the_error_shape(member):
+    answer = factories.token_client(member).post(URL, {"name": "x"}, format="json")
+    assert answer.status_code == 415
+    assert answer.json()["code"] == "unsupported_media_type"

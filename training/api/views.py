@@ -32,14 +32,10 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     serializer_class = s.DatasetSerializer
     lookup_value_regex = r"\d+"
+    parser_classes = (MultiPartParser,)  # the upload is the only body this API takes
 
     def get_queryset(self):
         return selectors.datasets_visible_to(self.request.user)
-
-    def get_parsers(self):
-        if self.request is not None and self.request.method == "POST":
-            return [MultiPartParser()]
-        return super().get_parsers()
 
     @extend_schema(
         summary="Upload a dataset (multipart/form-data, field `file`)",
