@@ -69,6 +69,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.context_processors.portal",
             ],
         },
     },
@@ -98,9 +99,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "catalog"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "registry:catalog"
+LOGOUT_REDIRECT_URL = "core:login"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -209,19 +210,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with WWW-Authenticate: Token.
-        "core.authentication.TokenAuthentication",
+        "core.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON with its nesting bounded before parsing, and no NaN (registry.json_input).
+    # JSON with its nesting bounded before parsing, and no NaN (core.json_input).
     "DEFAULT_PARSER_CLASSES": [
-        "registry.api.parsers.JSONParser",
+        "core.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "registry.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [],
 }
 SPECTACULAR_SETTINGS = {
@@ -276,7 +277,7 @@ SECURE_CSP = {
 # /api/v1/auth/token/; a locked request is answered 429 until the cool-off passes or an
 # operator deletes the access attempt in the admin (Axes > Access attempts).
 AUTHENTICATION_BACKENDS = [
-    "registry.lockout.LockoutBackend",
+    "core.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("SAMHUB_LOGIN_FAILURE_LIMIT", 10)
@@ -288,9 +289,9 @@ AXES_COOLOFF_TIME = (
 # Either parameter alone locks: many passwords tried on one account from many addresses, or
 # many accounts tried from one address.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_LOCKOUT_CALLABLE = "registry.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 AXES_VERBOSE = False  # no banner in every manage.py command's output; lockouts are still logged
-AXES_CLIENT_IP_CALLABLE = "registry.lockout.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_address"
 # Behind proxies, the number of them that append to X-Forwarded-For; 0 uses REMOTE_ADDR.
 SAMHUB_TRUSTED_PROXY_COUNT = env_int("SAMHUB_TRUSTED_PROXY_COUNT", 0)
 for _name, _value, _least in (

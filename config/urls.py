@@ -4,19 +4,26 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config.api_docs import ApiDocsView
 
+# Every route of the API under one namespace, "api:" (the apps' API modules share /api/v1/;
+# sharing's before the registry's, whose router answers the API root).
+api = [
+    path("v1/", include("core.api.urls")),
+    path("v1/", include("sharing.api.urls")),
+    path("v1/", include("registry.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", ApiDocsView.as_view(url_name="api:schema"), name="docs"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("core.api.urls")),
-    path("api/v1/", include("sharing.api.urls")),
-    path("api/v1/", include("registry.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include((api, "api"))),
+    # The portal: namespaces "core:", "sharing:" (before the registry's) and "registry:".
     path("", include("core.urls")),
     path("", include("sharing.urls")),
     path("", include("registry.urls")),
 ]
 
 # Errors raised outside the API's views keep the API's JSON error shape under /api/.
-handler400 = "registry.api.exceptions.bad_request"
-handler404 = "registry.api.exceptions.page_not_found"
-handler500 = "registry.api.exceptions.server_error"
+handler400 = "core.api.exceptions.bad_request"
+handler404 = "core.api.exceptions.page_not_found"
+handler500 = "core.api.exceptions.server_error"

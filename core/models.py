@@ -62,3 +62,17 @@ class ApiToken(models.Model):
         if self.expires_at is not None and self.expires_at <= timezone.now():
             return TokenState.EXPIRED
         return TokenState.ACTIVE
+
+
+class StateChange(models.Model):
+    """A logged change of a lifecycle: which transition, who, when and why (the subclass adds
+    what changed, from and to). Written by core.transitions.transition_apply."""
+
+    name = models.CharField(max_length=32)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "pk"]

@@ -11,11 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import DomainError
 from core.models import PREFIX_LENGTH, ApiToken, key_digest, new_key
-
-# The domain error still lives in registry (it moves to core with the rest of the shared API
-# infrastructure); registry.errors imports nothing, so core stays free of registry's models.
-from registry.errors import DomainError
 
 # Longest lifetime a token may be given, and how stale `last_used_at` may get: it is written
 # at most once per period per token, never on every call.

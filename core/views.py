@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from core import forms, selectors, services
-from registry.errors import DomainError
+from core.errors import DomainError
 
 
 def _tokens_page(request: HttpRequest, form: forms.ApiTokenForm, status: int = 200):
@@ -45,4 +45,4 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "core/api_token_revoke.html", {"nav": "tokens", "token": token})
     services.api_token_revoke(user=request.user, token_id=token.pk)
     messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
-    return redirect("api-tokens")
+    return redirect("core:api-tokens")

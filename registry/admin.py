@@ -17,9 +17,10 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
+from core import roles
+from core.errors import DomainError
 from registry import permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
-from registry.errors import DomainError
 from registry.models import (
     AccessType,
     AuditReview,
@@ -425,7 +426,7 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
         return request.user.has_perm("registry.submit_modelversion")
 
     def has_audit_permission(self, request) -> bool:
-        return request.user.has_perm(permissions.AUDIT)
+        return request.user.has_perm(roles.AUDIT)
 
     def has_register_permission(self, request) -> bool:
         return request.user.has_perm("registry.register_modelversion")

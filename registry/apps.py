@@ -6,3 +6,11 @@ class RegistryConfig(AppConfig):
 
     name = "registry"
     verbose_name = "Model registry"
+
+    def ready(self) -> None:
+        from core import roles
+        from core.navigation import NavLink, nav_link_add
+
+        nav_link_add(NavLink("Catalog", "registry:catalog", 10, nav="catalog"))
+        nav_link_add(NavLink("My models", "registry:my-models", 20, roles.is_provider, "mine"))
+        nav_link_add(NavLink("Audit queue", "registry:audit-queue", 30, roles.is_auditor, "audit"))

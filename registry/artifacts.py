@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from registry.errors import DomainError
+from core.errors import DomainError
 
 CHUNK_SIZE = 1024 * 1024
 

@@ -102,14 +102,14 @@ def cell_load_model() -> DemoModel:
         tags=["load", "forecast", "energy"],
         performance=[
             {
-                "inferenceOutputName": "variable",
-                "performanceMetric": "MAE",
-                "performanceScore": round(float(mean_absolute_error(load[test], predicted)), 4),
+                "inference_output_name": "variable",
+                "performance_metric": "MAE",
+                "performance_score": round(float(mean_absolute_error(load[test], predicted)), 4),
             },
             {
-                "inferenceOutputName": "variable",
-                "performanceMetric": "R2",
-                "performanceScore": round(float(r2_score(load[test], predicted)), 4),
+                "inference_output_name": "variable",
+                "performance_metric": "R2",
+                "performance_score": round(float(r2_score(load[test], predicted)), 4),
             },
         ],
         training_context=_training_context(train.stop, len(x) - train.stop),
@@ -153,15 +153,15 @@ def kpi_anomaly_model() -> DemoModel:
         tags=["anomaly", "assurance", "kpi"],
         performance=[
             {
-                "inferenceOutputName": "label",
-                "performanceMetric": "ACCURACY",
-                "performanceScore": round(float(accuracy_score(anomaly[test], predicted)), 4),
-                "decisionConfidenceScore": round(float(proba.max(axis=1).mean()), 4),
+                "inference_output_name": "label",
+                "performance_metric": "ACCURACY",
+                "performance_score": round(float(accuracy_score(anomaly[test], predicted)), 4),
+                "decision_confidence_score": round(float(proba.max(axis=1).mean()), 4),
             },
             {
-                "inferenceOutputName": "label",
-                "performanceMetric": "F1",
-                "performanceScore": round(float(f1_score(anomaly[test], predicted)), 4),
+                "inference_output_name": "label",
+                "performance_metric": "F1",
+                "performance_score": round(float(f1_score(anomaly[test], predicted)), 4),
             },
         ],
         training_context=_training_context(train.stop, len(x) - train.stop),
@@ -201,9 +201,9 @@ def handover_failure_model() -> DemoModel:
         tags=["assurance", "kpi", "trees"],
         performance=[
             {
-                "inferenceOutputName": "label",
-                "performanceMetric": "ACCURACY",
-                "performanceScore": round(float(accuracy_score(anomaly[test], predicted)), 4),
+                "inference_output_name": "label",
+                "performance_metric": "ACCURACY",
+                "performance_score": round(float(accuracy_score(anomaly[test], predicted)), 4),
             }
         ],
         training_context=_training_context(train.stop, len(x) - train.stop),

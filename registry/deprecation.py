@@ -14,7 +14,7 @@ def deprecation_headers(version: ModelVersion, model_slug: str) -> dict[str, str
     is passed in because the inference hot path has it without loading the model."""
     if version.status != VersionStatus.DEPRECATED or version.deprecated_at is None:
         return {}
-    page = reverse("model-detail", args=[model_slug]) + f"#v-{version.pk}"
+    page = reverse("registry:model-detail", args=[model_slug]) + f"#v-{version.pk}"
     return {
         "Deprecation": f"@{int(version.deprecated_at.timestamp())}",
         "Link": f'<{page}>; rel="deprecation"; type="text/html"',

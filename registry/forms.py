@@ -5,7 +5,7 @@ import json
 from django import forms
 from django.utils.text import slugify
 
-from registry import json_input
+from core import json_input
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import AccessType, InferenceType, ModelVersion, Organisation
 from registry.services import AUDITED_SAM_FIELDS
@@ -171,13 +171,8 @@ class PerformanceForm(forms.Form):
     decision_confidence_score = forms.FloatField(label="decisionConfidenceScore", required=False)
 
     def as_entry(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "inferenceOutputName": data["inference_output_name"],
-            "performanceMetric": data["performance_metric"],
-            "performanceScore": data["performance_score"],
-            "decisionConfidenceScore": data["decision_confidence_score"],
-        }
+        """The row as the services take it (snake_case keys)."""
+        return dict(self.cleaned_data)
 
 
 class _PerformanceFormSet(forms.BaseFormSet):

@@ -27,15 +27,22 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
-from registry.api.exceptions import error_response
+from core.api.exceptions import error_response
 
 # Views that take a model file (registry.views, registry.api.views); URL names, resolved only
 # for bodies over the general limit.
 ARTIFACT_ROUTES = frozenset(
-    {"model-create", "version-create", "version-upload", "version-register", "version-artifact"}
+    {
+        "registry:model-create",
+        "registry:version-create",
+        "registry:version-upload",
+        "registry:version-register",
+        "api:version-register",
+        "api:version-artifact",
+    }
 )
 # Where people and systems sign in: nobody there is signed in yet, whatever they send.
-SIGN_IN_ROUTES = ("login", "api-token", "admin:login")
+SIGN_IN_ROUTES = ("core:login", "api:token", "admin:login")
 # Form fields and multipart boundaries around a model file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
@@ -118,7 +125,7 @@ def _is_artifact_route(request: HttpRequest) -> bool:
 
 
 def _authenticated(request: HttpRequest) -> bool:
-    from core.authentication import TokenAuthentication
+    from core.api.authentication import TokenAuthentication
 
     authorization = get_authorization_header(request).split()
     if authorization:

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.models import StateChange
 from registry import permissions
 
 SEMVER = RegexValidator(
@@ -299,20 +300,6 @@ class ModelPerformance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.performance_metric}={self.performance_score:g}"
-
-
-class StateChange(models.Model):
-    """A logged change of a lifecycle: which transition, who, when and why (the subclass adds
-    what changed, from and to)."""
-
-    name = models.CharField(max_length=32)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        abstract = True
-        ordering = ["created_at", "pk"]
 
 
 class VersionTransition(StateChange):

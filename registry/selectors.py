@@ -4,8 +4,9 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
+from core import roles
+from core.errors import DomainError
 from registry import permissions
-from registry.errors import DomainError
 from registry.models import (
     AuditReview,
     ModelPerformance,
@@ -46,9 +47,7 @@ def version_visible_to(user: User | AnonymousUser, version_id: int) -> ModelVers
         raise ModelVersion.DoesNotExist
     if version.status in PUBLISHED_STATES:
         return version
-    if permissions.sees_every_version(user) or permissions.is_member(
-        user, version.sam.organisation_id
-    ):
+    if permissions.sees_every_version(user) or roles.is_member(user, version.sam.organisation_id):
         return version
     raise ModelVersion.DoesNotExist
 

@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
-from django_fsm import ConcurrentTransition
 
+from core.errors import DomainError
+from core.transitions import transition_apply
 from registry import artifacts, permissions, selectors
 from registry.checklist import REGISTRATION_FIELDS, submission_blockers, version_checklist
-from registry.errors import DomainError
 from registry.models import (
     AccessType,
     AuditDecision,
@@ -24,7 +24,6 @@ from registry.models import (
     SmallAIModel,
     Tag,
     VersionStatus,
-    VersionTransition,
 )
 
 SAM_FIELDS = (
@@ -155,7 +154,7 @@ def _check_audited_fields_unfrozen(
 
 def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None:
     performance = list(performance)
-    keys = [(e.get("inferenceOutputName"), e.get("performanceMetric")) for e in performance]
+    keys = [(e.get("inference_output_name"), e.get("performance_metric")) for e in performance]
     if len(set(keys)) != len(keys):
         raise DomainError(
             "Each output and metric may be scored once.",
@@ -165,10 +164,10 @@ def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None
     for entry in performance:
         row = ModelPerformance(
             version=version,
-            inference_output_name=entry.get("inferenceOutputName", ""),
-            performance_metric=entry.get("performanceMetric", ""),
-            performance_score=entry.get("performanceScore"),
-            decision_confidence_score=entry.get("decisionConfidenceScore"),
+            inference_output_name=entry.get("inference_output_name", ""),
+            performance_metric=entry.get("performance_metric", ""),
+            performance_score=entry.get("performance_score"),
+            decision_confidence_score=entry.get("decision_confidence_score"),
         )
         try:
             row.full_clean(exclude=["version"])
@@ -385,40 +384,22 @@ def _version_transition(
     kwargs: dict | None = None,
 ) -> ModelVersion:
     """Apply one lifecycle transition under a row lock and log it; refuse with a clear message."""
-    try:
-        with transaction.atomic():
-            version = (
-                ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
-            )
-            method = getattr(version, name)
-            sources = sorted(
-                str(t.source) for t in version.get_all_status_transitions() if t.name == name
-            )
-            if version.status not in sources:
-                raise DomainError.conflict(
-                    f"Cannot {name} version {version.version}: it is {version.status}, "
-                    f"and {name} needs {' or '.join(sources)}."
-                )
-            if not allowed(version, user):
-                raise DomainError.not_allowed(_denial_message(name, version, user))
-            if before is not None:
-                before(version)
-            source = version.status
-            method(**(kwargs or {}))
-            version.save()
-            VersionTransition.objects.create(
-                version=version,
-                name=name,
-                source=source,
-                target=version.status,
-                actor=user,
-                reason=reason,
-            )
-            return version
-    except ConcurrentTransition:
-        raise DomainError.conflict(
+    return transition_apply(
+        rows=ModelVersion.objects.select_related("sam"),
+        pk=version_id,
+        name=name,
+        user=user,
+        allowed=allowed,
+        refusal=lambda version, user: _denial_message(name, version, user),
+        label=lambda version: f"version {version.version}",
+        log="transitions",
+        changed_meanwhile=(
             f"Version {version_id} changed while you were working on it; reload and try again."
-        ) from None
+        ),
+        reason=reason,
+        before=before,
+        kwargs=kwargs,
+    )
 
 
 def _denial_message(name: str, version: ModelVersion, user: User) -> str:

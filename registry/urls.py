@@ -1,16 +1,12 @@
-from django.contrib.auth import views as auth_views
+"""Portal routes of the registry, included at /."""
+
 from django.urls import path
 
 from registry import views
 
+app_name = "registry"
 urlpatterns = [
     path("", views.catalog, name="catalog"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("my-models/", views.my_models, name="my-models"),
     path("my-models/new/", views.model_create, name="model-create"),
     path("models/<slug:slug>/", views.model_detail, name="model-detail"),

@@ -2,22 +2,23 @@
 is shown on the form with what the person typed still in it."""
 
 import json
-from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from registry import forms, permissions, selectors, services
+from core import roles
+from core.errors import DomainError, error_message, error_to_form
+from registry import extensions, forms, permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
-from registry.errors import DomainError
 from registry.models import (
     AuditDecision,
     AuditReview,
@@ -27,9 +28,6 @@ from registry.models import (
     VersionStatus,
     VersionTransition,
 )
-from sharing import forms as sharing_forms
-from sharing import selectors as sharing_selectors
-from sharing.models import LIVE_SUBSCRIPTION_STATES
 
 CATALOG_PAGE_SIZE = 12
 # Lifecycle steps a button on the model page takes, and the service behind each.
@@ -47,48 +45,7 @@ TRANSITIONS_WITH_REASON = ("deprecate", "retire")
 
 
 def _version_url(version: ModelVersion) -> str:
-    return reverse("model-detail", args=[version.sam.slug]) + f"#v-{version.pk}"
-
-
-def _flatten(value, prefix: str = "") -> Iterable[str]:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _flatten(inner, f"{prefix}{key}: ")
-    elif isinstance(value, list | tuple):
-        for inner in value:
-            yield from _flatten(inner, prefix)
-    else:
-        yield f"{prefix}{value}"
-
-
-def _show_domain_error(exc: DomainError, *forms_: Form) -> None:
-    """Put a refusal on the forms: its message on top, each detail next to the field it names."""
-    forms_[0].add_error(None, exc.public_message)
-    if exc.status == 500:
-        return  # a failure on SAM Hub's side: nothing to fix in the form
-    details = exc.details if isinstance(exc.details, dict) else {"__all__": exc.details or []}
-    for field, value in details.items():
-        target = next((f for f in forms_ if field in f.fields), None)
-        for message in _flatten(value):
-            if target is not None:
-                target.add_error(field, message)
-            elif field == "__all__":
-                forms_[0].add_error(None, message)
-            else:
-                forms_[0].add_error(None, f"{REGISTRATION_FIELDS.get(field, field)}: {message}")
-
-
-def _error_text(exc: DomainError) -> str:
-    """One line for a flash message: the refusal and, if any, what each field needs."""
-    if not isinstance(exc.details, dict) or exc.status == 500:
-        return exc.public_message
-    lines = [
-        f"{REGISTRATION_FIELDS.get(field, field)}: {message}"
-        for field, value in exc.details.items()
-        for message in _flatten(value)
-        if field != "__all__" or message not in exc.message
-    ]
-    return exc.message + (" — " + "; ".join(lines) if lines else "")
+    return reverse("registry:model-detail", args=[version.sam.slug]) + f"#v-{version.pk}"
 
 
 def _ask_for_file_again(upload_form: Form) -> None:
@@ -118,6 +75,13 @@ def _latest_rejection(version: ModelVersion) -> AuditReview | None:
     return version.reviews.filter(decision=AuditDecision.REJECTED).select_related("auditor").first()
 
 
+def _organisations_for_new_models(user) -> QuerySet[Organisation]:
+    """The user's organisations they may register new models for."""
+    return Organisation.objects.filter(
+        pk__in=[o.pk for o in user.organisations.all() if permissions.can_create_model(user, o)]
+    )
+
+
 # --- catalog -------------------------------------------------------------------------------
 
 
@@ -128,7 +92,13 @@ def catalog(request: HttpRequest) -> HttpResponse:
         form.is_valid()  # invalid fields are reported and left out of the search
     versions = selectors.catalog_search(**form.search_filters())
     page = Paginator(versions, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "registry/catalog.html", {"form": form, "page": page, "nav": "catalog"})
+    context = {
+        "form": form,
+        "page": page,
+        "card_templates": extensions.catalog_card_templates,
+        "nav": "catalog",
+    }
+    return render(request, "registry/catalog.html", context)
 
 
 # --- provider pages ------------------------------------------------------------------------
@@ -136,7 +106,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_models(request: HttpRequest) -> HttpResponse:
-    if not permissions.is_provider(request.user):
+    if not roles.is_provider(request.user):
         raise PermissionDenied("Only providers have models of their own.")
     sams = (
         selectors.models_visible_to(request.user)
@@ -145,15 +115,18 @@ def my_models(request: HttpRequest) -> HttpResponse:
             Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at"))
         )
     )
-    return render(request, "registry/my_models.html", {"sams": sams, "nav": "mine"})
+    context = {
+        "sams": sams,
+        "can_create_model": _organisations_for_new_models(request.user).exists(),
+        "nav": "mine",
+    }
+    return render(request, "registry/my_models.html", context)
 
 
 @login_required
 def model_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    organisations = Organisation.objects.filter(
-        pk__in=[o.pk for o in user.organisations.all() if permissions.can_create_model(user, o)]
-    )
+    organisations = _organisations_for_new_models(user)
     if not organisations:
         raise PermissionDenied("Only providers of an organisation can register models.")
     data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
@@ -177,7 +150,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
                 artifact=(upload, upload.name) if upload else None,
             )
         except DomainError as exc:
-            _show_domain_error(exc, sam_form, version_form, upload_form)
+            error_to_form(exc, sam_form, version_form, upload_form, labels=REGISTRATION_FIELDS)
             _ask_for_file_again(upload_form)
             status = exc.status
         else:
@@ -225,7 +198,7 @@ def version_create(request: HttpRequest, slug: str) -> HttpResponse:
                 **version_form.cleaned_data,
             )
         except DomainError as exc:
-            _show_domain_error(exc, version_form, upload_form)
+            error_to_form(exc, version_form, upload_form, labels=REGISTRATION_FIELDS)
             _ask_for_file_again(upload_form)
             status = exc.status
         else:
@@ -279,7 +252,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 performance=performance.entries(),
             )
         except DomainError as exc:
-            _show_domain_error(exc, sam_form, version_form)
+            error_to_form(exc, sam_form, version_form, labels=REGISTRATION_FIELDS)
             status = exc.status
         else:
             messages.success(request, f"{sam.name} {version.version} is saved.")
@@ -310,19 +283,6 @@ def _available_actions(version: ModelVersion, user) -> set[str]:
     if actions & {"approve", "reject"}:
         actions.add("audit")
     return actions
-
-
-def _sharing_panel(sam: SmallAIModel, user) -> dict:
-    """The methods the model offers, the user's live subscriptions to it, and a subscribe form
-    when the model has a release and the user may subscribe (it posts to sharing's page)."""
-    methods = sharing_selectors.model_sharing_methods(sam)
-    if not permissions.can_subscribe(user):
-        return {"methods": methods, "live": [], "form": None}
-    live = sharing_selectors.subscriptions_of(user).filter(
-        sam=sam, status__in=LIVE_SUBSCRIPTION_STATES
-    )
-    form = sharing_forms.SubscribeForm(methods=methods) if methods else None
-    return {"methods": methods, "live": list(live), "form": form}
 
 
 def _render_model_page(
@@ -363,17 +323,20 @@ def _render_model_page(
                 else "",
             }
         )
-    sharing = _sharing_panel(sam, user)
-    # No release left, only deprecated ones: existing subscribers go on, nobody new comes in.
-    sharing["deprecated"] = not sharing["methods"] and any(
-        v.status == VersionStatus.DEPRECATED for v in versions
-    )
+    # What other apps add to the page (registry.extensions), e.g. sharing's subscribe section.
+    sections = [
+        render_to_string(section.template, section_context, request)
+        for section in extensions.model_page_sections
+        if (section_context := section.context(request, sam)) is not None
+    ]
     context = {
         "sam": sam,
         "panels": panels,
-        "sharing": sharing,
+        "sections": sections,
+        # Released versions are visible to everyone: this is the model's latest release.
+        "has_release": any(v.status == VersionStatus.RELEASED for v in versions),
         "can_add_version": permissions.can_edit_model(sam, user),
-        "nav": "mine" if permissions.is_member(user, sam.organisation_id) else "catalog",
+        "nav": "mine" if roles.is_member(user, sam.organisation_id) else "catalog",
     }
     return render(request, "registry/model_detail.html", context, status=status)
 
@@ -396,7 +359,7 @@ def version_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     try:
         version = TRANSITIONS[action](version_id=version.pk, user=request.user, **kwargs)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        error_message(request, exc, labels=REGISTRATION_FIELDS)
     else:
         messages.success(
             request, f"{version.sam.name} {version.version} is now {version.get_status_display()}."
@@ -417,7 +380,7 @@ def version_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 version_id=pk, user=request.user, stream=upload, filename=upload.name
             )
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form, labels=REGISTRATION_FIELDS)
             status = exc.status
         else:
             messages.success(
@@ -449,7 +412,7 @@ def version_register(request: HttpRequest, pk: int) -> HttpResponse:
                 endpoint_url=data["endpoint_url"],
             )
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form, labels=REGISTRATION_FIELDS)
             status = exc.status
         else:
             messages.success(
@@ -468,7 +431,7 @@ def version_register(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _require_auditor(user) -> None:
-    if not permissions.is_auditor(user):
+    if not roles.is_auditor(user):
         raise PermissionDenied("Only auditors can open the audit queue.")
 
 
@@ -531,7 +494,7 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
                         version_id=pk, user=user, reason=approve_form.cleaned_data["note"]
                     )
                     messages.success(request, f"{version} is approved.")
-                    return redirect("audit-queue")
+                    return redirect("registry:audit-queue")
             elif decision == "reject":
                 reject_form = forms.RejectForm(request.POST)
                 findings = forms.FindingFormSet(request.POST, prefix="findings")
@@ -543,12 +506,16 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
                         findings=findings.findings(),
                     )
                     messages.success(request, f"{version} is rejected; the provider is told why.")
-                    return redirect("audit-queue")
+                    return redirect("registry:audit-queue")
             else:
                 messages.error(request, "Choose approve or reject.")
                 status = 400
         except DomainError as exc:
-            _show_domain_error(exc, approve_form if decision == "approve" else reject_form)
+            error_to_form(
+                exc,
+                approve_form if decision == "approve" else reject_form,
+                labels=REGISTRATION_FIELDS,
+            )
             status = exc.status
     context = {
         "version": version,

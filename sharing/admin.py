@@ -5,10 +5,12 @@ Subscriptions change only by changelist actions that call sharing.services, so t
 the same state machine and guards as the portal and the API; the status is never editable.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin
 
-from registry import permissions
+from core import roles
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
 from sharing import selectors, services
 from sharing.models import (
@@ -82,7 +84,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     def has_decide_permission(self, request) -> bool:
         # Organisation scope is checked per subscription by the services.
-        return permissions.is_operator(request.user) or permissions.is_provider(request.user)
+        return roles.is_operator(request.user) or roles.is_provider(request.user)
 
     @admin.display(description="Organisation", ordering="sam__organisation__name")
     def organisation(self, obj: Subscription):
@@ -100,7 +102,9 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Grant selected subscription requests", permissions=["decide"])
     def grant_subscriptions(self, request, queryset):
-        self._transition(request, queryset, services.subscription_grant, "Granted")
+        self._transition(
+            request, queryset, partial(services.subscription_transition, name="grant"), "Granted"
+        )
 
     @admin.action(
         description="Deny selected subscription requests (reason)…", permissions=["decide"]
@@ -110,7 +114,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request,
             queryset,
             action="deny_subscriptions",
-            service=services.subscription_deny,
+            service=partial(services.subscription_transition, name="deny"),
             done="Denied",
             title="Deny subscription requests",
         )
@@ -121,14 +125,16 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request,
             queryset,
             action="suspend_subscriptions",
-            service=services.subscription_suspend,
+            service=partial(services.subscription_transition, name="suspend"),
             done="Suspended",
             title="Suspend subscriptions",
         )
 
     @admin.action(description="Resume selected suspended subscriptions", permissions=["decide"])
     def resume_subscriptions(self, request, queryset):
-        self._transition(request, queryset, services.subscription_resume, "Resumed")
+        self._transition(
+            request, queryset, partial(services.subscription_transition, name="resume"), "Resumed"
+        )
 
     @admin.action(description="Revoke selected subscriptions (reason)…", permissions=["decide"])
     def revoke_subscriptions(self, request, queryset):
@@ -136,7 +142,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
             request,
             queryset,
             action="revoke_subscriptions",
-            service=services.subscription_revoke,
+            service=partial(services.subscription_transition, name="revoke"),
             done="Revoked",
             title="Revoke subscriptions",
         )

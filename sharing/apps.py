@@ -3,6 +3,46 @@ from django.apps import AppConfig
 
 class SharingConfig(AppConfig):
     """ETSI ENI SAM sharing (retrieval, subscription, the four sharing methods) and NWDAF
-    ML model monitoring. Its models arrive with the sharing issue."""
+    ML model monitoring."""
 
     name = "sharing"
+
+    def ready(self) -> None:
+        from functools import partial
+
+        from core.navigation import NavLink, nav_link_add
+        from registry import extensions
+        from sharing import extraction, permissions, views
+        from sharing.api import fields
+        from sharing.models import DeliveryKind
+
+        nav_link_add(
+            NavLink(
+                "My subscriptions",
+                "sharing:my-subscriptions",
+                40,
+                permissions.can_subscribe,
+                "subscriptions",
+            )
+        )
+        nav_link_add(
+            NavLink(
+                "Subscription requests",
+                "sharing:subscription-requests",
+                50,
+                permissions.decides_subscription_requests,
+                "requests",
+            )
+        )
+        # Sharing on the registry's pages and in its API answers (registry.extensions).
+        extensions.model_page_section_add(
+            extensions.ModelPageSection("sharing/_model_sharing.html", views.model_page_section)
+        )
+        extensions.catalog_card_template_add("sharing/_catalog_card.html")
+        extensions.api_field_add("model", "sharing_methods", fields.model_sharing_methods_field)
+        extensions.api_field_add("version", "sharing_methods", fields.version_sharing_methods_field)
+        extensions.api_field_add("catalog", "sharing_methods", fields.catalog_sharing_methods_field)
+        # Taking the model file out of the warehouse needs a BUNDLE subscription and is logged.
+        extensions.artifact_download_check_add(
+            partial(extraction.delivery_authorise, kind=DeliveryKind.ARTIFACT)
+        )

@@ -20,10 +20,9 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
-from registry import permissions
-from registry.errors import DomainError
+from core.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
-from sharing import packaging
+from sharing import packaging, permissions
 from sharing.models import (
     LOST_AFTER_BEATS,
     Delivery,

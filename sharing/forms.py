@@ -2,7 +2,7 @@
 
 from django import forms
 
-from registry import json_input
+from core import json_input
 from sharing.models import SharingMethod
 
 

@@ -17,12 +17,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.errors import DomainError
 from core.services import api_token_used
-from registry import permissions
-from registry.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from registry.selectors import version_visible_to
-from sharing import broker, inference, selectors
+from sharing import broker, inference, permissions, selectors
 from sharing.models import InferenceOutcome, InferenceRecord, SharingMethod
 from sharing.services import sharing_access_check
 

@@ -5,8 +5,9 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from registry import permissions
-from registry.models import ModelVersion, SmallAIModel, StateChange
+from core.models import StateChange
+from registry.models import ModelVersion, SmallAIModel
+from sharing import permissions
 
 
 class SharingMethod(models.TextChoices):

@@ -3,8 +3,8 @@
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
+from core import roles
 from core.models import key_digest
-from registry import permissions
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel, VersionStatus
 from sharing.models import (
     RESTORING_DECISIONS,
@@ -103,7 +103,7 @@ def model_sharing_methods(sam: SmallAIModel) -> list[str]:
 # (token, user, version, subscription) cost three times the model's prediction
 # (docs/benchmarks.md). The tables are the models' db_table names. The token is found by the
 # sha256 of the presented key and must be neither revoked nor expired (by the database's
-# clock, as core.authentication checks it). Only the version's columns that the call uses are
+# clock, as core.api.authentication checks it). Only the version's columns that the call uses are
 # read (the others are deferred: reading one costs a query); converting the rest, the
 # training context's JSON above all, was a tenth of the call.
 _INFERENCE_GRANT_SQL = """
@@ -145,7 +145,7 @@ def subscriptions_visible_to(user: User | AnonymousUser) -> QuerySet[Subscriptio
     subscriptions = Subscription.objects.select_related("consumer", "sam", "sam__organisation")
     if not user.is_authenticated:
         return subscriptions.none()
-    if permissions.is_operator(user):
+    if roles.is_operator(user):
         return subscriptions
     return subscriptions.filter(Q(consumer=user) | Q(sam__organisation__members=user)).distinct()
 
@@ -159,7 +159,7 @@ def pending_requests_for(user: User) -> QuerySet[Subscription]:
     pending = Subscription.objects.filter(status=SubscriptionStatus.PENDING).select_related(
         "consumer", "sam", "sam__organisation"
     )
-    if not permissions.is_operator(user):
+    if not roles.is_operator(user):
         pending = pending.filter(sam__organisation__members=user)
     return pending.order_by("created_at", "pk")
 
@@ -198,7 +198,7 @@ def active_subscription(user: User, sam_id: int, method: str) -> Subscription | 
 
 def subscription_available_actions(subscription: Subscription, user: User) -> list[str]:
     """Transitions the user may take now: the state allows them and their guard (the one the
-    service checks, from registry.permissions) allows the user."""
+    service checks, from sharing.permissions) allows the user."""
     allowed = {
         t.name
         for t in subscription.get_all_status_transitions()
@@ -212,7 +212,7 @@ def subscriptions_decided_by(user: User) -> QuerySet[Subscription]:
     decided = subscriptions_visible_to(user).filter(
         status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED]
     )
-    if not permissions.is_operator(user):
+    if not roles.is_operator(user):
         decided = decided.filter(sam__organisation__in=user.organisations.all())
     return decided.order_by("sam__name", "-updated_at", "-pk")
 
@@ -225,7 +225,7 @@ def inferences_visible_to(user: User | AnonymousUser) -> QuerySet[InferenceRecor
     )
     if not user.is_authenticated:
         return records.none()
-    if permissions.is_operator(user):
+    if roles.is_operator(user):
         return records
     # A subquery rather than a join on members: no duplicate rows, so no DISTINCT over JSON.
     return records.filter(

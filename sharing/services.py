@@ -6,12 +6,11 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django_fsm import ConcurrentTransition
 
-from registry import permissions
-from registry.errors import DomainError
+from core.errors import DomainError
+from core.transitions import transition_apply
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
-from sharing import selectors
+from sharing import permissions, selectors
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
     SharingMethod,
@@ -98,117 +97,40 @@ def _held_reason(sam: SmallAIModel, method: str, withdrawal: SubscriptionEvent) 
     )
 
 
-def _subscription_transition(
-    *,
-    subscription_id: int,
-    user: User,
-    name: str,
-    allowed: Callable[[Subscription, User], bool],
-    reason: str = "",
+# Each change of a subscription after its request: who may make it (the guard its model's
+# @transition carries too) and whether it needs a reason (the consumer sees it in the log).
+SUBSCRIPTION_TRANSITIONS: dict[str, tuple[Callable[[Subscription, User], bool], bool]] = {
+    "grant": (permissions.can_decide_subscription, False),
+    "deny": (permissions.can_decide_subscription, True),
+    "suspend": (permissions.can_decide_subscription, True),
+    "resume": (permissions.can_decide_subscription, False),
+    "revoke": (permissions.can_decide_subscription, True),
+    "cancel": (permissions.can_cancel_subscription, False),
+}
+
+
+def subscription_transition(
+    *, subscription_id: int, user: User, name: str, reason: str = ""
 ) -> Subscription:
-    try:
-        with transaction.atomic():
-            subscription = (
-                Subscription.objects.select_for_update()
-                .select_related("sam", "sam__organisation")
-                .get(pk=subscription_id)
-            )
-            sources = sorted(
-                str(t.source) for t in subscription.get_all_status_transitions() if t.name == name
-            )
-            if subscription.status not in sources:
-                raise DomainError.conflict(
-                    f"Cannot {name} this subscription: it is {subscription.status}, "
-                    f"and {name} needs {' or '.join(sources)}."
-                )
-            if not allowed(subscription, user):
-                raise DomainError.not_allowed(
-                    "Only the consumer can cancel a subscription."
-                    if name == "cancel"
-                    else f"Only {subscription.sam.organisation} or an operator can {name} it."
-                )
-            source = subscription.status
-            getattr(subscription, name)()
-            subscription.save()
-            SubscriptionEvent.objects.create(
-                subscription=subscription,
-                name=name,
-                source=source,
-                target=subscription.status,
-                actor=user,
-                reason=reason,
-            )
-            return subscription
-    except ConcurrentTransition:
-        raise DomainError.conflict(
-            "The subscription changed meanwhile; reload and try again."
-        ) from None
-
-
-def _needs_reason(reason: str, name: str) -> None:
-    if not reason.strip():
+    """Grant, deny, suspend, resume or revoke a subscription (the model's organisation or an
+    operator), or cancel it (its consumer); deny, suspend and revoke need a reason."""
+    allowed, needs_reason = SUBSCRIPTION_TRANSITIONS[name]
+    if needs_reason and not reason.strip():
         raise DomainError(f"Say why you {name} the subscription.", details={"reason": ["required"]})
-
-
-def subscription_grant(*, subscription_id: int, user: User, reason: str = "") -> Subscription:
-    return _subscription_transition(
-        subscription_id=subscription_id,
+    return transition_apply(
+        rows=Subscription.objects.select_related("sam", "sam__organisation"),
+        pk=subscription_id,
+        name=name,
         user=user,
-        name="grant",
-        allowed=permissions.can_decide_subscription,
-        reason=reason,
-    )
-
-
-def subscription_deny(*, subscription_id: int, user: User, reason: str) -> Subscription:
-    _needs_reason(reason, "deny")
-    return _subscription_transition(
-        subscription_id=subscription_id,
-        user=user,
-        name="deny",
-        allowed=permissions.can_decide_subscription,
-        reason=reason,
-    )
-
-
-def subscription_suspend(*, subscription_id: int, user: User, reason: str) -> Subscription:
-    _needs_reason(reason, "suspend")
-    return _subscription_transition(
-        subscription_id=subscription_id,
-        user=user,
-        name="suspend",
-        allowed=permissions.can_decide_subscription,
-        reason=reason,
-    )
-
-
-def subscription_resume(*, subscription_id: int, user: User, reason: str = "") -> Subscription:
-    return _subscription_transition(
-        subscription_id=subscription_id,
-        user=user,
-        name="resume",
-        allowed=permissions.can_decide_subscription,
-        reason=reason,
-    )
-
-
-def subscription_revoke(*, subscription_id: int, user: User, reason: str) -> Subscription:
-    _needs_reason(reason, "revoke")
-    return _subscription_transition(
-        subscription_id=subscription_id,
-        user=user,
-        name="revoke",
-        allowed=permissions.can_decide_subscription,
-        reason=reason,
-    )
-
-
-def subscription_cancel(*, subscription_id: int, user: User, reason: str = "") -> Subscription:
-    return _subscription_transition(
-        subscription_id=subscription_id,
-        user=user,
-        name="cancel",
-        allowed=permissions.can_cancel_subscription,
+        allowed=allowed,
+        refusal=lambda subscription, user: (
+            "Only the consumer can cancel a subscription."
+            if name == "cancel"
+            else f"Only {subscription.sam.organisation} or an operator can {name} it."
+        ),
+        label=lambda subscription: "this subscription",
+        log="events",
+        changed_meanwhile="The subscription changed meanwhile; reload and try again.",
         reason=reason,
     )
 

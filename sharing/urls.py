@@ -4,6 +4,7 @@ from django.urls import path
 
 from sharing import views
 
+app_name = "sharing"
 urlpatterns = [
     path("models/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
     path("subscriptions/", views.my_subscriptions, name="my-subscriptions"),

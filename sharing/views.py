@@ -5,7 +5,6 @@ decides requests and suspends, resumes or revokes what it granted. A form checks
 and a refusal (DomainError) is shown on the form with what the person typed still in it."""
 
 import json
-from collections.abc import Callable
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -18,13 +17,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from registry import permissions
+from core.errors import DomainError, error_message, error_to_form
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
-from registry.errors import DomainError
-from registry.models import VersionStatus
-from registry.views import _error_text, _show_domain_error
-from sharing import extraction, forms, metering, packaging, selectors, services
+from registry.models import SmallAIModel, VersionStatus
+from sharing import extraction, forms, metering, packaging, permissions, selectors, services
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
     PackageStatus,
@@ -35,15 +32,16 @@ from sharing.models import (
 )
 
 PAGE_SIZE = 20
-# Each action a portal button takes: its service, the form of its reason, and whose page it is
-# on ("mine": the consumer's list; "requests": the deciding organisation's list).
-ACTIONS: dict[str, tuple[Callable[..., Subscription], type[django_forms.Form], str]] = {
-    "grant": (services.subscription_grant, forms.ReasonForm, "requests"),
-    "deny": (services.subscription_deny, forms.RequiredReasonForm, "requests"),
-    "suspend": (services.subscription_suspend, forms.RequiredReasonForm, "requests"),
-    "resume": (services.subscription_resume, forms.ReasonForm, "requests"),
-    "revoke": (services.subscription_revoke, forms.RequiredReasonForm, "requests"),
-    "cancel": (services.subscription_cancel, forms.ReasonForm, "mine"),
+# Each transition a portal button takes (services.subscription_transition): the form of its
+# reason, and whose page it is on ("mine": the consumer's list; "requests": the deciding
+# organisation's list).
+ACTIONS: dict[str, tuple[type[django_forms.Form], str]] = {
+    "grant": (forms.ReasonForm, "requests"),
+    "deny": (forms.RequiredReasonForm, "requests"),
+    "suspend": (forms.RequiredReasonForm, "requests"),
+    "resume": (forms.ReasonForm, "requests"),
+    "revoke": (forms.RequiredReasonForm, "requests"),
+    "cancel": (forms.ReasonForm, "mine"),
 }
 DONE = {
     "grant": "granted",
@@ -74,7 +72,7 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
                 "subscription": subscription,
                 "status_reason": selectors.subscription_status_reason(subscription),
                 "forms": {
-                    action: own.get(action) or ACTIONS[action][1](auto_id=f"id_%s_{action}_{pk}")
+                    action: own.get(action) or ACTIONS[action][0](auto_id=f"id_%s_{action}_{pk}")
                     for action in actions
                 },
             }
@@ -83,11 +81,34 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
 
 
 def _page_url(page: str, subscription: Subscription) -> str:
-    name = "my-subscriptions" if page == "mine" else "subscription-requests"
+    name = "sharing:my-subscriptions" if page == "mine" else "sharing:subscription-requests"
     return reverse(name) + f"#s-{subscription.pk}"
 
 
 # --- subscribe -------------------------------------------------------------------------------
+
+
+def model_page_section(request: HttpRequest, sam: SmallAIModel) -> dict:
+    """Sharing's section of the registry's model page (registry.extensions): the methods the
+    model offers, whether only deprecated versions are left, the user's live subscriptions to
+    it, and a subscribe form (posting to `subscribe`) when it has a release and the user may
+    subscribe."""
+    user = request.user
+    methods = selectors.model_sharing_methods(sam)
+    context = {
+        "sam": sam,
+        "methods": methods,
+        # No release left, only deprecated ones: existing subscribers go on, nobody new comes in.
+        "deprecated": not methods and bool(selectors.deprecated_versions(sam)),
+        "live": [],
+        "form": None,
+    }
+    if permissions.can_subscribe(user):
+        context["live"] = list(
+            selectors.subscriptions_of(user).filter(sam=sam, status__in=LIVE_SUBSCRIPTION_STATES)
+        )
+        context["form"] = forms.SubscribeForm(methods=methods) if methods else None
+    return context
 
 
 @login_required
@@ -104,7 +125,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.subscription_offer_check(sam=sam)
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form)
             status = exc.status
     elif request.method == "POST" and form.is_valid():
         try:
@@ -115,7 +136,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
                 purpose=form.cleaned_data["purpose"],
             )
         except DomainError as exc:
-            _show_domain_error(exc, form)
+            error_to_form(exc, form)
             status = exc.status
         else:
             if subscription.status == SubscriptionStatus.PENDING:
@@ -179,7 +200,7 @@ def my_subscriptions(request: HttpRequest) -> HttpResponse:
 
 def _render_requests(request: HttpRequest, *, bound: dict | None = None, status: int = 200):
     user = request.user
-    if not (permissions.is_operator(user) or user.organisations.exists()):
+    if not permissions.decides_subscription_requests(user):
         raise PermissionDenied(
             "Only providers of an organisation and operators decide subscription requests."
         )
@@ -210,20 +231,23 @@ def subscription_requests(request: HttpRequest) -> HttpResponse:
 @require_POST
 def subscription_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     subscription = get_object_or_404(selectors.subscriptions_visible_to(request.user), pk=pk)
-    service, form_class, page = ACTIONS[action]
+    form_class, page = ACTIONS[action]
     form = form_class(request.POST, auto_id=f"id_%s_{action}_{pk}")
     if not form.is_valid():
         messages.error(request, f"The subscription was not {DONE[action]}; see the form below.")
         status = 400
     else:
         try:
-            subscription = service(
-                subscription_id=pk, user=request.user, reason=form.cleaned_data["reason"]
+            subscription = services.subscription_transition(
+                subscription_id=pk,
+                user=request.user,
+                name=action,
+                reason=form.cleaned_data["reason"],
             )
         except DomainError as exc:
             # Also as a message: the subscription may have moved to where this form is not.
-            messages.error(request, f"The subscription was not {DONE[action]}: {_error_text(exc)}")
-            _show_domain_error(exc, form)
+            error_message(request, exc, prefix=f"The subscription was not {DONE[action]}: ")
+            error_to_form(exc, form)
             status = exc.status
         else:
             messages.success(
@@ -248,7 +272,7 @@ def _own_subscription(request: HttpRequest, pk: int) -> Subscription:
 
 
 def _use_url(subscription: Subscription) -> str:
-    return reverse("subscription-use", args=[subscription.pk])
+    return reverse("sharing:subscription-use", args=[subscription.pk])
 
 
 def _answer_rows(outputs: dict, count: int) -> list[list[str]]:
@@ -301,13 +325,15 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
                 context["answer_names"] = list(answer.outputs)
                 context["answer_rows"] = _answer_rows(answer.outputs, answer.count)
             except DomainError as exc:
-                _show_domain_error(exc, form)
+                error_to_form(exc, form)
                 status = exc.status
         elif request.method == "POST":
             status = 400
         context["form"] = form
-        context["api_url"] = request.build_absolute_uri(reverse("version-infer", args=[version.pk]))
-        context["token_url"] = request.build_absolute_uri(reverse("api-token"))
+        context["api_url"] = request.build_absolute_uri(
+            reverse("api:version-infer", args=[version.pk])
+        )
+        context["token_url"] = request.build_absolute_uri(reverse("api:token"))
         context["example_body"] = json.dumps({"inputs": json.loads(example)})
     elif usable and subscription.method in PACKAGE_METHODS:
         package = selectors.version_package(version, subscription.method)
@@ -336,7 +362,7 @@ def subscription_package_build(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user, version_id=version.pk, kind=subscription.method, retry=True
         )
     except DomainError as exc:
-        messages.error(request, f"The {label} was not built: {_error_text(exc)}")
+        error_message(request, exc, prefix=f"The {label} was not built: ")
     return redirect(_use_url(subscription))
 
 
@@ -355,7 +381,7 @@ def subscription_package_download(request: HttpRequest, pk: int) -> HttpResponse
             return redirect(_use_url(subscription))
         handle = extraction.package_open(user=request.user, package=package)
     except DomainError as exc:
-        messages.error(request, f"Nothing was downloaded: {_error_text(exc)}")
+        error_message(request, exc, prefix="Nothing was downloaded: ")
         return redirect(_use_url(subscription))
     response = FileResponse(handle, as_attachment=True, filename=package.filename)
     response["X-Checksum-SHA256"] = package.sha256

@@ -84,7 +84,7 @@ SAM_FIELDS = {
     "limitations": "Synthetic training data.",
 }
 PERFORMANCE = [
-    {"inferenceOutputName": "variable", "performanceMetric": "MAE", "performanceScore": 2.5}
+    {"inference_output_name": "variable", "performance_metric": "MAE", "performance_score": 2.5}
 ]
 
 

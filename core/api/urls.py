@@ -7,9 +7,9 @@ from core.api import views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("auth/tokens", views.TokenViewSet, basename="api-tokens")
+router.register("auth/tokens", views.TokenViewSet, basename="token")
 
 urlpatterns = [
-    path("auth/token/", views.TokenCreateView.as_view(), name="api-token"),
+    path("auth/token/", views.TokenCreateView.as_view(), name="token"),
     *router.urls,
 ]

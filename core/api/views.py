@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 
 from core import selectors, services
 from core.api import serializers as s
-from registry.api.serializers import ErrorSerializer
 
 
 class TokenCreateView(APIView):
@@ -24,7 +23,7 @@ class TokenCreateView(APIView):
         request=s.TokenCreateSerializer,
         responses={
             200: s.ApiTokenCreatedSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Wrong username or password."),
+            400: OpenApiResponse(s.ErrorSerializer, description="Wrong username or password."),
         },
         summary="Create an API token",
         description=(
@@ -59,7 +58,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         responses={
             204: None,
-            404: OpenApiResponse(ErrorSerializer, description="Not one of your tokens."),
+            404: OpenApiResponse(s.ErrorSerializer, description="Not one of your tokens."),
         },
         summary="Revoke an API token",
     )

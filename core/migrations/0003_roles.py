@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from registry.roles import grant_role_permissions
+from core.roles import grant_role_permissions
 
 
 def grant(apps, schema_editor):

@@ -6,7 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry import selectors
+from core.api.serializers import IdOrSlugField
+from registry import extensions, selectors
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import (
     AccessType,
@@ -18,8 +19,6 @@ from registry.models import (
     VersionStatus,
     VersionTransition,
 )
-from sharing import selectors as sharing_selectors
-from sharing.models import SharingMethod
 
 LIFECYCLE_ACTIONS = (
     "submit",
@@ -33,47 +32,6 @@ LIFECYCLE_ACTIONS = (
 )
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class IdOrSlugField(serializers.RelatedField):
-    """A reference by numeric id or by slug, looked up in get_queryset()."""
-
-    default_error_messages = {
-        "does_not_exist": "There is no {kind} with id or slug {value!r} that you can see.",
-        "incorrect_type": "Give the {kind}'s id (a number) or slug (a string).",
-    }
-
-    def __init__(self, *, kind: str, **kwargs):
-        self.kind = kind
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
-            self.fail("incorrect_type", kind=self.kind)
-        queryset, found = self.get_queryset(), None
-        if str(data).isdigit():
-            found = queryset.filter(pk=int(data)).first()
-        if found is None and isinstance(data, str):
-            found = queryset.filter(slug=data).first()
-        if found is None:
-            self.fail("does_not_exist", kind=self.kind, value=data)
-        return found
-
-    def to_representation(self, value):
-        return value.slug
-
-
-class VisibleOrganisationField(IdOrSlugField):
-    # Only organisations the user can see: another one answers exactly like an unknown id,
-    # so the answer does not confirm that it exists or name it.
-    def get_queryset(self):
-        return selectors.organisations_visible_to(self.context["request"].user)
-
-
-class VisibleModelField(IdOrSlugField):
-    def get_queryset(self):
-        return selectors.models_visible_to(self.context["request"].user)
-
-
 @extend_schema_field(OpenApiTypes.INT)
 class VisibleVersionField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {
@@ -82,14 +40,6 @@ class VisibleVersionField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return selectors.versions_visible_to(self.context["request"].user)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The body of an error answer (registry.api.exceptions)."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)
-    errors = serializers.JSONField(required=False, help_text="Messages per field, when known.")
 
 
 # --- organisations -----------------------------------------------------------------------
@@ -123,8 +73,10 @@ class SamUpdateInputSerializer(serializers.Serializer):
 
 
 class SamCreateInputSerializer(SamUpdateInputSerializer):
-    organisation = VisibleOrganisationField(
-        kind="organisation", help_text="Id or slug of one of your organisations."
+    organisation = IdOrSlugField(
+        kind="organisation",
+        visible=selectors.organisations_visible_to,
+        help_text="Id or slug of one of your organisations.",
     )
 
 
@@ -157,10 +109,17 @@ class SamSerializer(serializers.ModelSerializer):
         ]
 
 
-# The sharing methods (ENI SAM clause 6.1) a released version offers, as the schema shows them.
-SHARING_METHODS = serializers.ListField(
-    child=serializers.ChoiceField(choices=SharingMethod.choices)
-)
+class ExtendedSerializer(serializers.Serializer):
+    """A registry answer with the read-only fields other apps add to its shape
+    (registry.extensions.api_field_add), e.g. sharing's `sharing_methods`."""
+
+    extension_shape: extensions.ApiShape
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in extensions.api_fields[self.extension_shape]:
+            fields[name] = field()
+        return fields
 
 
 class VersionSummarySerializer(serializers.ModelSerializer):
@@ -169,21 +128,14 @@ class VersionSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "version", "status"]
 
 
-class SamDetailSerializer(SamSerializer):
+class SamDetailSerializer(ExtendedSerializer, SamSerializer):
+    extension_shape = "model"
     versions = serializers.SerializerMethodField(
         help_text="The versions of the model you can see, newest first."
     )
-    sharing_methods = serializers.SerializerMethodField(
-        help_text="What a subscription to the model can choose: the methods its latest release "
-        "offers (none until a version is released)."
-    )
 
     class Meta(SamSerializer.Meta):
-        fields = [*SamSerializer.Meta.fields, "sharing_methods", "versions"]
-
-    @extend_schema_field(SHARING_METHODS)
-    def get_sharing_methods(self, sam: SmallAIModel) -> list[str]:
-        return sharing_selectors.model_sharing_methods(sam)
+        fields = [*SamSerializer.Meta.fields, "versions"]
 
     @extend_schema_field(VersionSummarySerializer(many=True))
     def get_versions(self, sam: SmallAIModel) -> list[dict]:
@@ -195,12 +147,15 @@ class SamDetailSerializer(SamSerializer):
 
 
 class PerformanceInputSerializer(serializers.Serializer):
-    """TS 28.105 ModelPerformance, with its camelCase keys."""
+    """TS 28.105 ModelPerformance, with its camelCase keys; validated into the snake_case keys
+    the services take."""
 
-    inferenceOutputName = serializers.CharField()  # noqa: N815 (TS 28.105 attribute name)
-    performanceMetric = serializers.CharField()  # noqa: N815
-    performanceScore = serializers.FloatField()  # noqa: N815
-    decisionConfidenceScore = serializers.FloatField(required=False, allow_null=True)  # noqa: N815
+    inferenceOutputName = serializers.CharField(source="inference_output_name")  # noqa: N815 (TS 28.105 attribute name)
+    performanceMetric = serializers.CharField(source="performance_metric")  # noqa: N815
+    performanceScore = serializers.FloatField(source="performance_score")  # noqa: N815
+    decisionConfidenceScore = serializers.FloatField(  # noqa: N815
+        source="decision_confidence_score", required=False, allow_null=True
+    )
 
 
 class PerformanceSerializer(serializers.Serializer):
@@ -229,7 +184,7 @@ class VersionUpdateInputSerializer(serializers.Serializer):
     performance = PerformanceInputSerializer(many=True, required=False)
 
     def validate_performance(self, value: list[dict]) -> list[dict]:
-        keys = [(p["inferenceOutputName"], p["performanceMetric"]) for p in value]
+        keys = [(p["inference_output_name"], p["performance_metric"]) for p in value]
         repeated = sorted(
             {f"{output}/{metric}" for output, metric in keys if keys.count((output, metric)) > 1}
         )
@@ -241,7 +196,9 @@ class VersionUpdateInputSerializer(serializers.Serializer):
 
 
 class VersionCreateInputSerializer(VersionUpdateInputSerializer):
-    model = VisibleModelField(kind="model", help_text="Id or slug of the model.")
+    model = IdOrSlugField(
+        kind="model", visible=selectors.models_visible_to, help_text="Id or slug of the model."
+    )
     parent = VisibleVersionField(
         required=False, allow_null=True, help_text="Id of the version this one derives from."
     )
@@ -252,7 +209,8 @@ class LineageEntrySerializer(serializers.Serializer):
     version = serializers.CharField()
 
 
-class VersionSerializer(serializers.ModelSerializer):
+class VersionSerializer(ExtendedSerializer, serializers.ModelSerializer):
+    extension_shape = "version"
     model = serializers.SlugRelatedField(source="sam", slug_field="slug", read_only=True)
     model_name = serializers.CharField(source="sam.name", read_only=True)
     organisation = serializers.SlugRelatedField(
@@ -274,9 +232,6 @@ class VersionSerializer(serializers.ModelSerializer):
     )
     available_actions = serializers.SerializerMethodField(
         help_text="Lifecycle actions you may take on the version now."
-    )
-    sharing_methods = serializers.SerializerMethodField(
-        help_text="How the version is shared while it is RELEASED (empty otherwise)."
     )
 
     class Meta:
@@ -311,7 +266,6 @@ class VersionSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "available_actions",
-            "sharing_methods",
         ]
         read_only_fields = fields
 
@@ -327,12 +281,6 @@ class VersionSerializer(serializers.ModelSerializer):
     )
     def get_available_actions(self, version: ModelVersion) -> list[str]:
         return selectors.version_available_actions(version, self.context["request"].user)
-
-    @extend_schema_field(SHARING_METHODS)
-    def get_sharing_methods(self, version: ModelVersion) -> list[str]:
-        if version.status != VersionStatus.RELEASED:
-            return []
-        return sharing_selectors.version_sharing_methods(version)
 
 
 class VersionFilterSerializer(serializers.Serializer):
@@ -466,8 +414,10 @@ class CatalogQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class CatalogEntrySerializer(serializers.ModelSerializer):
+class CatalogEntrySerializer(ExtendedSerializer, serializers.ModelSerializer):
     """A released version with the categories it is found by (ENI SAM clause 5, step 5)."""
+
+    extension_shape = "catalog"
 
     model = serializers.SlugRelatedField(source="sam", slug_field="slug", read_only=True)
     model_name = serializers.CharField(source="sam.name", read_only=True)
@@ -484,9 +434,6 @@ class CatalogEntrySerializer(serializers.ModelSerializer):
     licence = serializers.CharField(source="sam.licence", read_only=True)
     performance = PerformanceSerializer(many=True, read_only=True)
     approval_required = serializers.BooleanField(source="sam.approval_required", read_only=True)
-    sharing_methods = serializers.SerializerMethodField(
-        help_text="How the version can be shared: INFERENCE, SDK, BUNDLE, RETRAINING."
-    )
 
     class Meta:
         model = ModelVersion
@@ -511,12 +458,7 @@ class CatalogEntrySerializer(serializers.ModelSerializer):
             "artifact_size",
             "signature",
             "performance",
-            "sharing_methods",
             "approval_required",
             "released_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(SHARING_METHODS)
-    def get_sharing_methods(self, version: ModelVersion) -> list[str]:
-        return sharing_selectors.version_sharing_methods(version)

@@ -12,6 +12,6 @@ router.register("versions", views.VersionViewSet, basename="version")
 
 urlpatterns = [
     path("audit-queue/", views.AuditQueueView.as_view(), name="audit-queue"),
-    path("catalog/", views.CatalogView.as_view(), name="api-catalog"),
+    path("catalog/", views.CatalogView.as_view(), name="catalog"),
     *router.urls,
 ]

@@ -18,19 +18,19 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from registry import permissions, selectors, services
+from core import roles
+from core.api.negotiation import JsonOnlyNegotiation
+from core.api.serializers import ErrorSerializer
+from core.errors import DomainError
+from registry import extensions, selectors, services
 from registry.api import serializers as s
 from registry.checklist import version_checklist
 from registry.deprecation import deprecation_headers
-from registry.errors import DomainError
 from registry.models import ModelVersion, Organisation, SmallAIModel
-from sharing import extraction
-from sharing.models import DeliveryKind
 
 # Token first, so that a request without credentials gets 401 with `WWW-Authenticate: Token`
 # (DRF takes that header from the first class; session auth has none and would give 403).
@@ -40,24 +40,24 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 ERRORS = {
     400: OpenApiResponse(
-        s.ErrorSerializer, description="Invalid input; `detail` or per-field messages say why."
+        ErrorSerializer, description="Invalid input; `detail` or per-field messages say why."
     ),
-    403: OpenApiResponse(s.ErrorSerializer, description="You are not allowed to do this."),
-    404: OpenApiResponse(s.ErrorSerializer, description="No such object, or you cannot see it."),
+    403: OpenApiResponse(ErrorSerializer, description="You are not allowed to do this."),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or you cannot see it."),
     409: OpenApiResponse(
-        s.ErrorSerializer, description="The version's state does not allow this action."
+        ErrorSerializer, description="The version's state does not allow this action."
     ),
 }
 
 
 def _downloadable_version(user, version_id: int) -> ModelVersion:
-    """The version whose model file the user may download, else 404; 403 without an active
-    BUNDLE subscription (warehouse extraction, ENI SAM clause 5 sharing step 6). The delivery
-    is logged."""
+    """The version whose model file the user may download, else 404; then the checks other apps
+    add (registry.extensions): sharing's answers 403 without an active BUNDLE subscription
+    (warehouse extraction, ENI SAM clause 5 sharing step 6) and logs the delivery."""
     version = get_object_or_404(selectors.versions_visible_to(user), pk=version_id)
     if not version.artifact:
         raise Http404("This version has no model file in the warehouse.")
-    extraction.delivery_authorise(user=user, version=version, kind=DeliveryKind.ARTIFACT)
+    extensions.artifact_download_check(user=user, version=version)
     return version
 
 
@@ -99,14 +99,6 @@ def _raw_upload_filename(request) -> str:
             details={"filename": ["required"]},
         )
     return filename
-
-
-class JsonOnlyNegotiation(DefaultContentNegotiation):
-    """The artifact route answers a download with the file itself (not rendered), and
-    everything else (upload results, errors) in JSON, whatever the client accepts."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 @extend_schema(tags=["organisations"])
@@ -359,7 +351,7 @@ class VersionViewSet(viewsets.GenericViewSet):
                 description="The file, with `X-Checksum-SHA256` holding its sha256.",
             ),
             403: OpenApiResponse(
-                s.ErrorSerializer, description="You need an active BUNDLE subscription."
+                ErrorSerializer, description="You need an active BUNDLE subscription."
             ),
             404: ERRORS[404],
         },
@@ -396,8 +388,8 @@ class VersionViewSet(viewsets.GenericViewSet):
         responses={
             200: s.VersionSerializer,
             **ERRORS,
-            411: OpenApiResponse(s.ErrorSerializer, description="No Content-Length."),
-            413: OpenApiResponse(s.ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
+            411: OpenApiResponse(ErrorSerializer, description="No Content-Length."),
+            413: OpenApiResponse(ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
         },
     )
     @artifact.mapping.put
@@ -421,7 +413,7 @@ class VersionViewSet(viewsets.GenericViewSet):
         responses={
             200: s.VersionSerializer,
             **ERRORS,
-            413: OpenApiResponse(s.ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
+            413: OpenApiResponse(ErrorSerializer, description="Over SAMHUB_ARTIFACT_MAX_BYTES."),
         },
     )
     @artifact.mapping.post
@@ -449,7 +441,7 @@ class AuditQueueView(GenericAPIView):
         responses={200: s.VersionSerializer(many=True), 403: ERRORS[403]},
     )
     def get(self, request):
-        if not permissions.is_auditor(request.user):
+        if not roles.is_auditor(request.user):
             raise DomainError.not_allowed("Only auditors can see the audit queue.")
         page = self.paginate_queryset(selectors.audit_queue(request.user))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from registry.roles import ROLE_PERMISSIONS, grant_role_permissions
+from core.roles import ROLE_PERMISSIONS, grant_role_permissions
 
 
 def create_roles(apps, schema_editor):

@@ -1,8 +1,8 @@
-"""Operators may read sign-in attempts and lift lockouts (django-axes, registry.lockout)."""
+"""Operators may read sign-in attempts and lift lockouts (django-axes, core.lockout)."""
 
 from django.db import migrations
 
-from registry.roles import grant_role_permissions
+from core.roles import grant_role_permissions
 
 
 def grant(apps, schema_editor):

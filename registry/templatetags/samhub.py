@@ -5,7 +5,6 @@ import math
 
 from django import template
 
-from registry import permissions
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import VersionStatus
 
@@ -24,17 +23,7 @@ LIFECYCLE_PATH = [
 ERROR_METRICS = {"MAE", "MSE", "RMSE", "MEAN_ABSOLUTE_ERROR", "MEAN_SQUARED_ERROR", "LOSS"}
 
 
-@register.simple_tag
-def portal_roles(user) -> dict:
-    """Which navigation entries the user's roles open."""
-    return {
-        "provider": user.has_perm("registry.add_smallaimodel"),
-        "auditor": permissions.is_auditor(user),
-        "staff": user.is_staff,
-    }
-
-
-@register.inclusion_tag("registry/_lifecycle.html")
+@register.inclusion_tag("components/lifecycle.html")
 def lifecycle(status: str) -> dict:
     """The ENI SAM lifecycle as a stepper, with REJECTED as the branch off SUBMITTED."""
     rejected = status == VersionStatus.REJECTED
@@ -58,7 +47,7 @@ def _bar_width(score: float, scale: float) -> str:
     return f"{100 * min(fraction, 1):.1f}"
 
 
-@register.inclusion_tag("registry/_metric_bars.html")
+@register.inclusion_tag("components/metric_bars.html")
 def metric_bars(rows, compact: bool = False) -> dict:
     """Performance scores as horizontal bars: scores in [0, 1] on their own scale, larger ones
     relative to the largest score of the set."""
@@ -83,7 +72,7 @@ def metric_bars(rows, compact: bool = False) -> dict:
     return {"bars": bars, "compact": compact}
 
 
-@register.inclusion_tag("registry/_field.html")
+@register.inclusion_tag("components/field.html")
 def field_row(field, findings=None) -> dict:
     """A labelled input with its help, its errors and the auditor's findings on it."""
     return {"field": field, "findings": (findings or {}).get(field.name, [])}

@@ -12,9 +12,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry import json_input
-from registry.api.parsers import JSONParser
-from registry.api.serializers import ErrorSerializer
+from core import json_input
+from core.api.parsers import JSONParser
+from core.api.serializers import ErrorSerializer
 from registry.deprecation import deprecation_headers
 from sharing import metering, selectors
 from sharing.models import InferenceOutcome, InferenceRecord

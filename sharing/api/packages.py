@@ -11,11 +11,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.negotiation import JsonOnlyNegotiation
+from core.api.serializers import ErrorSerializer
+from core.errors import DomainError
 from registry import selectors
-from registry.api.serializers import ErrorSerializer
-from registry.api.views import JsonOnlyNegotiation
 from registry.deprecation import deprecation_headers
-from registry.errors import DomainError
 from sharing import extraction
 from sharing.models import PackageKind, PackageStatus, VersionPackage
 

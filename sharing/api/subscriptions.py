@@ -15,10 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from registry import permissions
-from registry.api.serializers import ErrorSerializer, VisibleModelField
-from registry.errors import DomainError
-from sharing import selectors, services
+from core.api.serializers import ErrorSerializer, IdOrSlugField
+from core.errors import DomainError
+from registry import selectors as registry_selectors
+from sharing import permissions, selectors, services
 from sharing.models import SharingMethod, Subscription, SubscriptionEvent, SubscriptionStatus
 
 ERRORS = {
@@ -94,7 +94,11 @@ class SubscriptionEventSerializer(serializers.ModelSerializer):
 
 
 class SubscriptionCreateInputSerializer(serializers.Serializer):
-    model = VisibleModelField(kind="model", help_text="Id or slug of a released model.")
+    model = IdOrSlugField(
+        kind="model",
+        visible=registry_selectors.models_visible_to,
+        help_text="Id or slug of a released model.",
+    )
     method = serializers.ChoiceField(
         choices=SharingMethod.choices, help_text="One of the sharing methods the model offers."
     )
@@ -190,12 +194,17 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return self._out(self.get_object())
 
-    def _transition(self, service, body_serializer) -> Response:
+    def _transition(self, name: str, body_serializer) -> Response:
         subscription = self.get_object()
         body = body_serializer(data=self.request.data)
         body.is_valid(raise_exception=True)
         return self._out(
-            service(subscription_id=subscription.pk, user=self.request.user, **body.validated_data)
+            services.subscription_transition(
+                subscription_id=subscription.pk,
+                user=self.request.user,
+                name=name,
+                **body.validated_data,
+            )
         )
 
     @_action_schema(
@@ -204,7 +213,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def grant(self, request, pk=None):
-        return self._transition(services.subscription_grant, SubscriptionReasonInputSerializer)
+        return self._transition("grant", SubscriptionReasonInputSerializer)
 
     @_action_schema(
         "Deny a PENDING request with a reason (the model's organisation, operators)",
@@ -212,9 +221,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def deny(self, request, pk=None):
-        return self._transition(
-            services.subscription_deny, SubscriptionRequiredReasonInputSerializer
-        )
+        return self._transition("deny", SubscriptionRequiredReasonInputSerializer)
 
     @_action_schema(
         "Suspend an ACTIVE subscription with a reason (the model's organisation, operators)",
@@ -222,9 +229,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        return self._transition(
-            services.subscription_suspend, SubscriptionRequiredReasonInputSerializer
-        )
+        return self._transition("suspend", SubscriptionRequiredReasonInputSerializer)
 
     @_action_schema(
         "Resume a SUSPENDED subscription (the model's organisation, operators)",
@@ -232,7 +237,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        return self._transition(services.subscription_resume, SubscriptionReasonInputSerializer)
+        return self._transition("resume", SubscriptionReasonInputSerializer)
 
     @_action_schema(
         "Revoke an ACTIVE or SUSPENDED subscription with a reason (the model's organisation, "
@@ -241,9 +246,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        return self._transition(
-            services.subscription_revoke, SubscriptionRequiredReasonInputSerializer
-        )
+        return self._transition("revoke", SubscriptionRequiredReasonInputSerializer)
 
     @_action_schema(
         "Cancel your own live subscription (the consumer); a suspension is not lifted by it",
@@ -251,7 +254,7 @@ class SubscriptionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._transition(services.subscription_cancel, SubscriptionReasonInputSerializer)
+        return self._transition("cancel", SubscriptionReasonInputSerializer)
 
     @extend_schema(
         summary="The subscription's change log, oldest first",
@@ -276,7 +279,7 @@ class SubscriptionRequestsView(GenericAPIView):
     )
     def get(self, request):
         user = request.user
-        if not (permissions.is_operator(user) or user.organisations.exists()):
+        if not permissions.decides_subscription_requests(user):
             raise DomainError.not_allowed(
                 "Only providers of an organisation and operators decide subscription requests."
             )

@@ -27,7 +27,7 @@ urlpatterns = [
     path(
         "subscription-requests/",
         subscriptions.SubscriptionRequestsView.as_view(),
-        name="subscription-requests-api",
+        name="subscription-requests",
     ),
     *router.urls,
 ]

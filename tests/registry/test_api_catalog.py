@@ -49,15 +49,15 @@ def catalog(provider, auditor):
             },
             [
                 {
-                    "inferenceOutputName": "load",
-                    "performanceMetric": "MAE",
-                    "performanceScore": 2.5,
+                    "inference_output_name": "load",
+                    "performance_metric": "MAE",
+                    "performance_score": 2.5,
                 },
                 {
-                    "inferenceOutputName": "load",
-                    "performanceMetric": "R2",
-                    "performanceScore": 0.93,
-                    "decisionConfidenceScore": 0.8,
+                    "inference_output_name": "load",
+                    "performance_metric": "R2",
+                    "performance_score": 0.93,
+                    "decision_confidence_score": 0.8,
                 },
             ],
         ),
@@ -73,7 +73,13 @@ def catalog(provider, auditor):
                 "scenario": "Fault detection",
                 "tags": ["anomaly"],
             },
-            [{"inferenceOutputName": "label", "performanceMetric": "F1", "performanceScore": 0.88}],
+            [
+                {
+                    "inference_output_name": "label",
+                    "performance_metric": "F1",
+                    "performance_score": 0.88,
+                }
+            ],
         ),
         "handover": (
             {
@@ -87,7 +93,13 @@ def catalog(provider, auditor):
                 "scenario": "Mobility",
                 "tags": ["handover", "ran"],
             },
-            [{"inferenceOutputName": "label", "performanceMetric": "F1", "performanceScore": 0.71}],
+            [
+                {
+                    "inference_output_name": "label",
+                    "performance_metric": "F1",
+                    "performance_score": 0.71,
+                }
+            ],
         ),
     }
     released = {}

@@ -214,7 +214,7 @@ def test_it_refuses_to_submit_an_incomplete_version_naming_the_fields(api, provi
 
 def test_it_refuses_repeated_performance_metrics(api, provider):
     version = factories.make_draft(provider)
-    repeated = [factories.PERFORMANCE[0], factories.PERFORMANCE[0]]
+    repeated = [PERFORMANCE[0], PERFORMANCE[0]]
 
     answer = api(provider).patch(
         f"/api/v1/versions/{version.pk}/", {"performance": repeated}, format="json"

@@ -9,8 +9,8 @@ import skops.io as sio
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.tree import DecisionTreeClassifier
 
+from core.errors import DomainError
 from registry import services
-from registry.errors import DomainError
 from registry.models import ModelVersion
 from tests import factories
 

@@ -61,26 +61,29 @@ def stored_files(tmp_path) -> list:
 # --- who may open which page -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["catalog", "my-models", "model-create", "audit-queue"])
+@pytest.mark.parametrize(
+    "name",
+    ["registry:catalog", "registry:my-models", "registry:model-create", "registry:audit-queue"],
+)
 def test_it_sends_anonymous_visitors_to_sign_in(client, db, name):
     response = client.get(reverse(name))
 
     assert response.status_code == 302
-    assert response.url.startswith(reverse("login") + "?next=")
+    assert response.url.startswith(reverse("core:login") + "?next=")
 
 
 def test_it_signs_in_and_out(client, provider):
     response = client.post(
-        reverse("login"), {"username": "provider", "password": "pw-for-tests-123"}
+        reverse("core:login"), {"username": "provider", "password": "pw-for-tests-123"}
     )
     assert response.status_code == 302
-    assert response.url == reverse("catalog")
-    assert "provider" in client.get(reverse("catalog")).content.decode()
+    assert response.url == reverse("registry:catalog")
+    assert "provider" in client.get(reverse("registry:catalog")).content.decode()
 
-    response = client.post(reverse("logout"))
+    response = client.post(reverse("core:logout"))
     assert response.status_code == 302
-    assert response.url == reverse("login")
-    assert client.get(reverse("catalog")).status_code == 302
+    assert response.url == reverse("core:login")
+    assert client.get(reverse("registry:catalog")).status_code == 302
 
 
 def test_it_shows_the_navigation_each_role_opens(client, provider, auditor, operator, consumer):
@@ -92,7 +95,7 @@ def test_it_shows_the_navigation_each_role_opens(client, provider, auditor, oper
     }
     for user, shown in expectations.items():
         client.force_login(user)
-        page = client.get(reverse("catalog")).content.decode()
+        page = client.get(reverse("registry:catalog")).content.decode()
         assert user.username in page
         assert "Sign out" in page and "/api/docs/" in page
         for label, visible in shown.items():
@@ -103,8 +106,8 @@ def test_it_shows_the_navigation_each_role_opens(client, provider, auditor, oper
 def test_it_refuses_provider_pages_to_other_roles(client, db, role):
     client.force_login(factories.make_user(role))
 
-    assert client.get(reverse("my-models")).status_code == 403
-    assert client.get(reverse("model-create")).status_code == 403
+    assert client.get(reverse("registry:my-models")).status_code == 403
+    assert client.get(reverse("registry:model-create")).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["consumer", "provider"])
@@ -112,9 +115,11 @@ def test_it_refuses_the_audit_pages_to_non_auditors(client, provider, auditor, r
     version = factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
     client.force_login(provider if role == "provider" else factories.make_user(role))
 
-    assert client.get(reverse("audit-queue")).status_code == 403
-    assert client.get(reverse("audit-version", args=[version.pk])).status_code == 403
-    response = client.post(reverse("audit-version", args=[version.pk]), {"decision": "approve"})
+    assert client.get(reverse("registry:audit-queue")).status_code == 403
+    assert client.get(reverse("registry:audit-version", args=[version.pk])).status_code == 403
+    response = client.post(
+        reverse("registry:audit-version", args=[version.pk]), {"decision": "approve"}
+    )
     assert response.status_code == 403
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.SUBMITTED
 
@@ -123,9 +128,9 @@ def test_it_hides_another_organisations_drafts(client, provider, other_provider)
     version = factories.make_draft(provider)
     client.force_login(other_provider)
 
-    assert client.get(reverse("model-detail", args=[version.sam.slug])).status_code == 404
-    assert client.post(reverse("version-submit", args=[version.pk])).status_code == 404
-    assert client.get(reverse("version-edit", args=[version.pk])).status_code == 404
+    assert client.get(reverse("registry:model-detail", args=[version.sam.slug])).status_code == 404
+    assert client.post(reverse("registry:version-submit", args=[version.pk])).status_code == 404
+    assert client.get(reverse("registry:version-edit", args=[version.pk])).status_code == 404
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.DRAFT
 
 
@@ -134,7 +139,7 @@ def test_my_models_lists_only_the_providers_organisations(client, provider, othe
     theirs = factories.make_draft(other_provider)
     client.force_login(provider)
 
-    page = client.get(reverse("my-models")).content.decode()
+    page = client.get(reverse("registry:my-models")).content.decode()
 
     assert mine.sam.name in page and "DRAFT" in page
     assert theirs.sam.name not in page
@@ -148,14 +153,14 @@ def test_the_registration_form_creates_a_model_and_its_first_version(
     client, provider, organisation
 ):
     client.force_login(provider)
-    assert client.get(reverse("model-create")).status_code == 200
+    assert client.get(reverse("registry:model-create")).status_code == 200
 
-    response = client.post(reverse("model-create"), registration_data(organisation))
+    response = client.post(reverse("registry:model-create"), registration_data(organisation))
 
     assert response.status_code == 302
     sam = SmallAIModel.objects.get()
     version = sam.versions.get()
-    assert response.url == reverse("model-detail", args=[sam.slug]) + f"#v-{version.pk}"
+    assert response.url == reverse("registry:model-detail", args=[sam.slug]) + f"#v-{version.pk}"
     assert (sam.organisation, sam.domain, version.version) == (organisation, "RAN", "1.0.0")
     assert sorted(t.name for t in sam.tags.all()) == ["forecast", "load"]
     assert version.status == VersionStatus.DRAFT
@@ -173,7 +178,8 @@ def test_the_registration_form_stores_an_uploaded_onnx_file(
     client.force_login(provider)
 
     response = client.post(
-        reverse("model-create"), {**registration_data(organisation), "artifact": onnx_upload()}
+        reverse("registry:model-create"),
+        {**registration_data(organisation), "artifact": onnx_upload()},
     )
 
     assert response.status_code == 302
@@ -193,7 +199,7 @@ def test_the_registration_form_refuses_a_pickle_and_keeps_what_was_typed(
     pickled = SimpleUploadedFile("model.pkl", pickle.dumps({"weights": [1, 2, 3]}))
 
     response = client.post(
-        reverse("model-create"),
+        reverse("registry:model-create"),
         {**registration_data(organisation, name="My pickled model"), "artifact": pickled},
     )
 
@@ -212,7 +218,9 @@ def test_the_registration_form_refuses_a_pickle_and_keeps_what_was_typed(
 def test_the_registration_form_shows_service_errors_next_to_fields(client, provider, organisation):
     client.force_login(provider)
 
-    response = client.post(reverse("model-create"), registration_data(organisation, version="1.0"))
+    response = client.post(
+        reverse("registry:model-create"), registration_data(organisation, version="1.0")
+    )
 
     assert response.status_code == 400
     page = response.content.decode()
@@ -231,7 +239,7 @@ def test_the_registration_form_needs_a_performance_row_and_valid_json(
         if key.startswith(("perf-0-", "perf-1-")):
             data[key] = ""
 
-    response = client.post(reverse("model-create"), data)
+    response = client.post(reverse("registry:model-create"), data)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -243,7 +251,7 @@ def test_the_registration_form_needs_a_performance_row_and_valid_json(
 def test_a_provider_adds_a_version_with_its_parent(client, provider, auditor):
     first = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
     client.force_login(provider)
-    url = reverse("version-create", args=[first.sam.slug])
+    url = reverse("registry:version-create", args=[first.sam.slug])
     assert 'value="MAE"' in client.get(url).content.decode()  # rows start from the latest
 
     data = registration_data(first.sam.organisation, version="1.1.0", parent=first.pk)
@@ -252,7 +260,7 @@ def test_a_provider_adds_a_version_with_its_parent(client, provider, auditor):
     assert response.status_code == 302
     second = first.sam.versions.get(version="1.1.0")
     assert second.parent == first
-    page = client.get(reverse("model-detail", args=[first.sam.slug])).content.decode()
+    page = client.get(reverse("registry:model-detail", args=[first.sam.slug])).content.decode()
     assert "(derived)" in page
 
 
@@ -262,10 +270,10 @@ def test_a_provider_adds_a_version_with_its_parent(client, provider, auditor):
 def test_a_provider_submits_a_draft(client, provider):
     version = factories.make_draft(provider)
     client.force_login(provider)
-    page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
+    page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
     assert f'id="action-submit-{version.pk}"' in page
 
-    response = client.post(reverse("version-submit", args=[version.pk]), follow=True)
+    response = client.post(reverse("registry:version-submit", args=[version.pk]), follow=True)
 
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.SUBMITTED
     assert "is now Submitted for audit" in response.content.decode()
@@ -276,7 +284,7 @@ def test_submitting_an_incomplete_draft_says_which_fields_are_missing(client, pr
     services.sam_update(sam=version.sam, user=provider, licence="")
     client.force_login(provider)
 
-    response = client.post(reverse("version-submit", args=[version.pk]), follow=True)
+    response = client.post(reverse("registry:version-submit", args=[version.pk]), follow=True)
 
     page = response.content.decode()
     assert "Required registration fields are missing" in page and "Licence" in page
@@ -286,13 +294,13 @@ def test_submitting_an_incomplete_draft_says_which_fields_are_missing(client, pr
 def test_an_auditor_rejects_with_findings_and_the_provider_sees_them(client, provider, auditor):
     version = factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
     client.force_login(auditor)
-    queue = client.get(reverse("audit-queue")).content.decode()
-    assert reverse("audit-version", args=[version.pk]) in queue
-    audit_page = client.get(reverse("audit-version", args=[version.pk])).content.decode()
+    queue = client.get(reverse("registry:audit-queue")).content.decode()
+    assert reverse("registry:audit-version", args=[version.pk]) in queue
+    audit_page = client.get(reverse("registry:audit-version", args=[version.pk])).content.decode()
     assert 'id="checklist"' in audit_page and "Registration fields" in audit_page
 
     response = client.post(
-        reverse("audit-version", args=[version.pk]),
+        reverse("registry:audit-version", args=[version.pk]),
         {
             "decision": "reject",
             "reason": "Limitations are vague.",
@@ -305,7 +313,7 @@ def test_an_auditor_rejects_with_findings_and_the_provider_sees_them(client, pro
         },
     )
 
-    assert response.status_code == 302 and response.url == reverse("audit-queue")
+    assert response.status_code == 302 and response.url == reverse("registry:audit-queue")
     version.refresh_from_db()
     assert version.status == VersionStatus.REJECTED
     assert version.reviews.get().findings == [
@@ -314,11 +322,11 @@ def test_an_auditor_rejects_with_findings_and_the_provider_sees_them(client, pro
     ]
 
     client.force_login(provider)
-    page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
+    page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
     assert "Say which cell types were never tested." in page
     assert f'id="action-revise-{version.pk}"' in page
-    client.post(reverse("version-revise", args=[version.pk]))
-    edit = client.get(reverse("version-edit", args=[version.pk])).content.decode()
+    client.post(reverse("registry:version-revise", args=[version.pk]))
+    edit = client.get(reverse("registry:version-edit", args=[version.pk])).content.decode()
     assert 'data-finding-field="limitations"' in edit
     assert "Say which cell types were never tested." in edit
 
@@ -328,7 +336,7 @@ def test_a_rejection_needs_findings_and_keeps_the_reason(client, provider, audit
     client.force_login(auditor)
 
     response = client.post(
-        reverse("audit-version", args=[version.pk]),
+        reverse("registry:audit-version", args=[version.pk]),
         {
             "decision": "reject",
             "reason": "Too thin.",
@@ -347,8 +355,8 @@ def test_a_rejection_needs_findings_and_keeps_the_reason(client, provider, audit
 def test_the_provider_revises_the_named_field_and_resubmits(client, provider, auditor):
     version = factories.make_version_in("REJECTED", provider=provider, auditor=auditor)
     client.force_login(provider)
-    client.post(reverse("version-revise", args=[version.pk]))
-    edit_url = reverse("version-edit", args=[version.pk])
+    client.post(reverse("registry:version-revise", args=[version.pk]))
+    edit_url = reverse("registry:version-edit", args=[version.pk])
     form = client.get(edit_url).context
     data = {
         **{name: form["sam_form"][name].value() or "" for name in form["sam_form"].fields},
@@ -367,7 +375,7 @@ def test_the_provider_revises_the_named_field_and_resubmits(client, provider, au
     version.refresh_from_db()
     assert version.sam.limitations == "Not tested on rural or indoor cells."
     assert [p.performance_score for p in version.performance.all()] == [2.1]
-    client.post(reverse("version-submit", args=[version.pk]))
+    client.post(reverse("registry:version-submit", args=[version.pk]))
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.SUBMITTED
 
 
@@ -376,7 +384,7 @@ def test_an_auditor_approves(client, provider, auditor):
     client.force_login(auditor)
 
     response = client.post(
-        reverse("audit-version", args=[version.pk]),
+        reverse("registry:audit-version", args=[version.pk]),
         {"decision": "approve", "note": "Complete and clear."},
         follow=True,
     )
@@ -395,10 +403,12 @@ def test_an_auditor_cannot_decide_on_their_own_submission(client, organisation, 
     services.version_submit(version_id=version.pk, user=both)
     client.force_login(both)
 
-    page = client.get(reverse("audit-version", args=[version.pk])).content.decode()
+    page = client.get(reverse("registry:audit-version", args=[version.pk])).content.decode()
     assert "separation of duties" in page and 'id="approve-form"' not in page
 
-    response = client.post(reverse("audit-version", args=[version.pk]), {"decision": "approve"})
+    response = client.post(
+        reverse("registry:audit-version", args=[version.pk]), {"decision": "approve"}
+    )
     assert response.status_code == 403
     assert "separation of duties" in response.content.decode()
 
@@ -407,13 +417,13 @@ def test_a_provider_registers_the_approved_file_and_releases(client, provider, a
     # The file was uploaded to the DRAFT and approved with it; the register form takes none.
     version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
     client.force_login(provider)
-    page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
+    page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
     assert f'id="register-form-{version.pk}"' in page
     assert 'type="file"' not in page
     assert version.approved_sha256 in page
 
     response = client.post(
-        reverse("version-register", args=[version.pk]),
+        reverse("registry:version-register", args=[version.pk]),
         {"access_type": "MODEL_FILE", "endpoint_url": ""},
     )
 
@@ -423,11 +433,11 @@ def test_a_provider_registers_the_approved_file_and_releases(client, provider, a
     assert version.access_type == "MODEL_FILE" and len(version.artifact_sha256) == 64
     assert len(stored_files(tmp_path)) == 1
 
-    response = client.post(reverse("version-release", args=[version.pk]), follow=True)
+    response = client.post(reverse("registry:version-release", args=[version.pk]), follow=True)
 
     assert "is now Released" in response.content.decode()
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.RELEASED
-    catalog = client.get(reverse("catalog")).content.decode()
+    catalog = client.get(reverse("registry:catalog")).content.decode()
     assert version.sam.name in catalog and f"v{version.version}" in catalog
 
 
@@ -438,7 +448,7 @@ def test_registering_a_model_file_without_a_file_is_refused_clearly(client, prov
     client.force_login(provider)
 
     response = client.post(
-        reverse("version-register", args=[version.pk]),
+        reverse("registry:version-register", args=[version.pk]),
         {"access_type": "MODEL_FILE", "endpoint_url": ""},
     )
 
@@ -452,7 +462,7 @@ def test_registering_an_external_endpoint_keeps_the_typed_url_on_error(client, p
     client.force_login(provider)
 
     response = client.post(
-        reverse("version-register", args=[version.pk]),
+        reverse("registry:version-register", args=[version.pk]),
         {"access_type": "EXTERNAL_ENDPOINT", "endpoint_url": ""},
     )
 
@@ -460,7 +470,7 @@ def test_registering_an_external_endpoint_keeps_the_typed_url_on_error(client, p
     assert "An external endpoint needs its URL." in response.content.decode()
 
     response = client.post(
-        reverse("version-register", args=[version.pk]),
+        reverse("registry:version-register", args=[version.pk]),
         {"access_type": "EXTERNAL_ENDPOINT", "endpoint_url": "https://infer.example.net/load"},
     )
     assert response.status_code == 302
@@ -472,7 +482,7 @@ def test_a_draft_upload_of_a_pickle_is_refused_on_the_model_page(client, provide
     client.force_login(provider)
 
     response = client.post(
-        reverse("version-upload", args=[version.pk]),
+        reverse("registry:version-upload", args=[version.pk]),
         {"artifact": SimpleUploadedFile("m.joblib", pickle.dumps([1, 2]))},
     )
 
@@ -486,8 +496,10 @@ def test_a_provider_deprecates_and_retires_with_a_reason(client, provider, audit
     version = make_released(provider, auditor)
     client.force_login(provider)
 
-    client.post(reverse("version-deprecate", args=[version.pk]), {"reason": "Superseded by 2.0"})
-    client.post(reverse("version-retire", args=[version.pk]), {"reason": "No more users"})
+    client.post(
+        reverse("registry:version-deprecate", args=[version.pk]), {"reason": "Superseded by 2.0"}
+    )
+    client.post(reverse("registry:version-retire", args=[version.pk]), {"reason": "No more users"})
 
     version.refresh_from_db()
     assert version.status == VersionStatus.RETIRED
@@ -503,11 +515,11 @@ def test_a_consumer_sees_a_released_model_without_action_buttons(
     version = make_released(provider, auditor)
     client.force_login(consumer)
 
-    page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
+    page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
 
     assert version.sam.name in page
     assert 'id="action-' not in page
-    response = client.post(reverse("version-deprecate", args=[version.pk]), follow=True)
+    response = client.post(reverse("registry:version-deprecate", args=[version.pk]), follow=True)
     assert "You are not allowed to deprecate" in response.content.decode()
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.RELEASED
 
@@ -516,7 +528,7 @@ def test_the_model_page_shows_history_signature_and_lifecycle(client, provider, 
     version = factories.make_version_in("RELEASED", provider=provider, auditor=auditor)
     client.force_login(provider)
 
-    response = client.get(reverse("model-detail", args=[version.sam.slug]))
+    response = client.get(reverse("registry:model-detail", args=[version.sam.slug]))
 
     page = response.content.decode()
     history = page[page.index(f'id="history-{version.pk}"') :]
@@ -545,9 +557,9 @@ def test_the_catalog_filters_released_versions(client, provider, auditor, consum
         tags=["anomaly"],
         performance=[
             {
-                "inferenceOutputName": "label",
-                "performanceMetric": "ACCURACY",
-                "performanceScore": 0.97,
+                "inference_output_name": "label",
+                "performance_metric": "ACCURACY",
+                "performance_score": 0.97,
             }
         ],
     )
@@ -555,7 +567,7 @@ def test_the_catalog_filters_released_versions(client, provider, auditor, consum
     client.force_login(consumer)
 
     def names(**params) -> set[str]:
-        page = client.get(reverse("catalog"), params).context["page"]
+        page = client.get(reverse("registry:catalog"), params).context["page"]
         return {v.sam.name for v in page.object_list}
 
     assert names() == {ran.sam.name, core.sam.name}
@@ -567,7 +579,7 @@ def test_the_catalog_filters_released_versions(client, provider, auditor, consum
     assert names(metric="ACCURACY", min_score="0.9") == {"Core anomalies"}
     assert names(metric="ACCURACY", min_score="0.99") == set()
     assert names(q="anomalies") == {"Core anomalies"}
-    page = client.get(reverse("catalog"), {"min_score": "lots"}).content.decode()
+    page = client.get(reverse("registry:catalog"), {"min_score": "lots"}).content.decode()
     assert "Enter a number." in page
 
 
@@ -578,8 +590,8 @@ def test_the_catalog_paginates_and_keeps_the_filters(client, provider, auditor, 
     make_released(provider, auditor, name="Elsewhere", domain="Core")
     client.force_login(provider)
 
-    first = client.get(reverse("catalog"), {"domain": "RAN"})
-    second = client.get(reverse("catalog"), {"domain": "RAN", "page": "2"})
+    first = client.get(reverse("registry:catalog"), {"domain": "RAN"})
+    second = client.get(reverse("registry:catalog"), {"domain": "RAN", "page": "2"})
 
     assert len(first.context["page"].object_list) == 2
     assert len(second.context["page"].object_list) == 1

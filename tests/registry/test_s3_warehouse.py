@@ -11,8 +11,8 @@ import boto3
 import pytest
 from django.core.files.storage import default_storage
 
+from core.errors import DomainError
 from registry import services
-from registry.errors import DomainError
 from tests import factories
 
 BUCKET = "samhub-warehouse-test"

@@ -1,7 +1,7 @@
 import pytest
 
+from core.errors import DomainError
 from registry import services
-from registry.errors import DomainError
 from registry.models import ModelVersion, VersionStatus
 from tests import factories
 

@@ -100,14 +100,14 @@ def test_the_portal_takes_no_file_after_draft(client, provider, auditor):
     client.force_login(provider)
     skops = factories.demo_model("skops")
 
-    page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
+    page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
     upload = client.post(
-        reverse("version-upload", args=[version.pk]),
+        reverse("registry:version-upload", args=[version.pk]),
         {"artifact": SimpleUploadedFile(skops.filename, skops.content)},
     )
     # The old "register-with-upload": a file posted with the register form is not taken.
     register = client.post(
-        reverse("version-register", args=[version.pk]),
+        reverse("registry:version-register", args=[version.pk]),
         {
             "access_type": "MODEL_FILE",
             "endpoint_url": "",
@@ -139,11 +139,11 @@ def test_the_approval_records_the_sha256_and_checklist_it_approved(client, provi
     artifact_item = next(i for i in reviews[0]["checklist"] if i["field"] == "artifact")
     assert artifact_item["ok"] and artifact_item["required"]
     client.force_login(auditor)
-    audit_page = client.get(reverse("audit-version", args=[version.pk])).content.decode()
+    audit_page = client.get(reverse("registry:audit-version", args=[version.pk])).content.decode()
     assert f'review-sha256">{_sha("onnx")}' in audit_page
     # ... and on the model page.
     client.force_login(provider)
-    page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
+    page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
     assert f'id="approved-sha256-{version.pk}">{_sha("onnx")}' in page
 
 
@@ -276,7 +276,7 @@ def test_the_portal_edit_form_and_the_admin_keep_frozen_fields(client, provider,
 
     # The portal edit form of the other, DRAFT version shows the model's fields read-only
     # and ignores a posted change to them.
-    edit_url = reverse("version-edit", args=[draft.pk])
+    edit_url = reverse("registry:version-edit", args=[draft.pk])
     page = client.get(edit_url).content.decode()
     assert 'id="sam-frozen"' in page and "SUBMITTED" in page
     form = client.get(edit_url).context

@@ -33,7 +33,7 @@ def ask_token(username: str, password: str, address: str = "198.51.100.1", **hea
 
 def sign_in_page(client, username: str, password: str, address: str = "198.51.100.1"):
     return client.post(
-        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address
+        reverse("core:login"), {"username": username, "password": password}, REMOTE_ADDR=address
     )
 
 

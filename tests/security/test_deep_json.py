@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from registry import json_input
+from core import json_input
 from sharing.models import InferenceRecord, Subscription
 from tests import factories
 
@@ -78,7 +78,8 @@ def test_the_portal_try_it_form_explains_deep_json(client, consumer, version, su
     client.force_login(consumer)
 
     answer = client.post(
-        reverse("subscription-use", args=[subscription.pk]), {"inputs": '{"input": ' + DEEP + "}"}
+        reverse("sharing:subscription-use", args=[subscription.pk]),
+        {"inputs": '{"input": ' + DEEP + "}"},
     )
 
     assert answer.status_code == 400
@@ -94,7 +95,7 @@ def test_the_portal_training_context_field_explains_deep_json(client, provider):
     client.force_login(provider)
 
     answer = client.post(
-        reverse("version-create", args=[sam.slug]),
+        reverse("registry:version-create", args=[sam.slug]),
         {
             "version": "2.0.0",
             "training_context": DEEP_OBJECTS,

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 import config.urls
+from core import services as core_services
 from sharing import services as sharing_services
 from tests import factories
 from tests.browser.conftest import page, sign_in, sign_out  # noqa: F401 (the browser fixture)
@@ -162,21 +163,29 @@ def portal_objects(db):
     subscription = sharing_services.subscription_request(
         user=consumer, sam=released.sam, method="INFERENCE"
     )
+    token, _ = core_services.api_token_create(user=consumer, name="probe")
     return {
         "sam": released.sam,
         "released": released,
         "version": submitted,
         "subscription": subscription,
+        "token": token,
     }
 
 
 def portal_paths(objects) -> list[str]:
-    """Every route of the portal (registry and sharing pages), its arguments filled in."""
+    """Every route of the portal (core, registry and sharing pages), its arguments filled in."""
+    from core import urls as core_urls
     from registry import urls as registry_urls
     from sharing import urls as sharing_urls
 
     paths = []
-    for pattern in [*registry_urls.urlpatterns, *sharing_urls.urlpatterns]:
+    patterns = [
+        (urls.app_name, pattern)
+        for urls in (core_urls, registry_urls, sharing_urls)
+        for pattern in urls.urlpatterns
+    ]
+    for namespace, pattern in patterns:
         assert isinstance(pattern, URLPattern)
         route = str(pattern.pattern)
         kwargs = {}
@@ -187,9 +196,11 @@ def portal_paths(objects) -> list[str]:
                 kwargs[name] = objects["subscription"].pk
             elif name == "pk" and route.startswith(("versions/", "audit/")):
                 kwargs[name] = objects["version"].pk
+            elif name == "pk" and route.startswith("account/api-tokens/"):
+                kwargs[name] = objects["token"].pk
             else:
                 raise AssertionError(f"give the new route {route!r} an object to point at")
-        paths.append(reverse(pattern.name, kwargs=kwargs))
+        paths.append(reverse(f"{namespace}:{pattern.name}", kwargs=kwargs))
     return paths
 
 
@@ -400,7 +411,7 @@ def test_the_portals_try_it_form_shows_no_warehouse_path_either(client, portal_o
     name = version.signature["inputs"][0]["name"]
 
     answer = client.post(
-        reverse("subscription-use", args=[subscription.pk]),
+        reverse("sharing:subscription-use", args=[subscription.pk]),
         {"inputs": json.dumps({name: [[0.5] * 6]})},
     )
 

@@ -182,7 +182,7 @@ def test_a_package_of_a_deprecated_version_is_downloaded_with_the_header(
     package = extraction.package_build(package_id=queued[0])  # what the Celery worker runs
     by_api = api.get(f"/api/v1/versions/{version.pk}/bundle/")
     client.force_login(consumer)
-    by_portal = client.get(reverse("subscription-package-download", args=[subscription.pk]))
+    by_portal = client.get(reverse("sharing:subscription-package-download", args=[subscription.pk]))
 
     assert package.kind == PackageKind.BUNDLE
     for answer in (by_api, by_portal):
@@ -212,9 +212,10 @@ def test_a_deprecated_model_takes_no_new_subscription_in_the_portal(
     deprecate(version, provider)
     client.force_login(consumer)
 
-    page = client.get(reverse("subscribe", args=[version.sam.slug]))
+    page = client.get(reverse("sharing:subscribe", args=[version.sam.slug]))
     answer = client.post(
-        reverse("subscribe", args=[version.sam.slug]), {"method": "INFERENCE", "purpose": "x"}
+        reverse("sharing:subscribe", args=[version.sam.slug]),
+        {"method": "INFERENCE", "purpose": "x"},
     )
 
     assert 'id="model-deprecated"' in page.content.decode()
@@ -248,7 +249,9 @@ def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprec
 ):
     deprecate(version, provider)
     released_successor(provider, auditor, version)
-    sharing_services.subscription_cancel(subscription_id=subscription.pk, user=consumer)
+    sharing_services.subscription_transition(
+        name="cancel", subscription_id=subscription.pk, user=consumer
+    )
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
     assert infer(factories.token_client_by_password(consumer, PASSWORD), version).status_code == 403
@@ -261,11 +264,14 @@ def test_the_portal_warns_existing_subscribers(client, consumer, provider, versi
     deprecate(version, provider)
     client.force_login(consumer)
 
-    model_page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
-    mine = client.get(reverse("my-subscriptions")).content.decode()
-    use = client.get(reverse("subscription-use", args=[subscription.pk])).content.decode()
+    model_page = client.get(
+        reverse("registry:model-detail", args=[version.sam.slug])
+    ).content.decode()
+    mine = client.get(reverse("sharing:my-subscriptions")).content.decode()
+    use = client.get(reverse("sharing:subscription-use", args=[subscription.pk])).content.decode()
     tried = client.post(
-        reverse("subscription-use", args=[subscription.pk]), {"inputs": f'{{"input": [{ROW}]}}'}
+        reverse("sharing:subscription-use", args=[subscription.pk]),
+        {"inputs": f'{{"input": [{ROW}]}}'},
     )
 
     assert f'id="deprecated-{version.pk}"' in model_page
@@ -283,8 +289,10 @@ def test_with_a_newer_release_the_portal_points_to_it(
     successor = released_successor(provider, auditor, version)
     client.force_login(consumer)
 
-    use = client.get(reverse("subscription-use", args=[subscription.pk])).content.decode()
-    model_page = client.get(reverse("model-detail", args=[version.sam.slug])).content.decode()
+    use = client.get(reverse("sharing:subscription-use", args=[subscription.pk])).content.decode()
+    model_page = client.get(
+        reverse("registry:model-detail", args=[version.sam.slug])
+    ).content.decode()
 
     assert f'id="deprecated-{subscription.pk}-{version.pk}"' in use
     assert "Move to 2.0.0, the latest release." in use
@@ -309,6 +317,6 @@ def test_a_retired_version_is_cut_off(client, consumer, provider, version, subsc
     assert token.get(f"/api/v1/versions/{version.pk}/artifact/").status_code == 404
     assert token.get(f"/api/v1/versions/{version.pk}/bundle/").status_code == 404
     client.force_login(consumer)
-    use = client.get(reverse("subscription-use", args=[subscription.pk])).content.decode()
+    use = client.get(reverse("sharing:subscription-use", args=[subscription.pk])).content.decode()
     assert 'id="not-usable"' in use
     assert not InferenceRecord.objects.exists()

@@ -261,7 +261,7 @@ def test_a_lost_build_is_queued_again_by_the_next_request_and_shown_in_the_porta
     lost = timezone.now() - timedelta(seconds=16)  # more than three beats missed: lost
     VersionPackage.objects.filter(pk=package.pk).update(heartbeat_at=lost)
     client.force_login(consumer)
-    page = client.get(reverse("subscription-use", args=[subscription.pk])).content.decode()
+    page = client.get(reverse("sharing:subscription-use", args=[subscription.pk])).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         again = api(consumer).get(url)
 

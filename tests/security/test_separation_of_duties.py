@@ -108,7 +108,7 @@ def test_the_portal_audit_page_refuses_and_says_why(client, organisation, provid
     member_auditor = factories.make_user("auditor", organisation=organisation, username="insider")
     version = factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
     client.force_login(member_auditor)
-    url = reverse("audit-version", args=[version.pk])
+    url = reverse("registry:audit-version", args=[version.pk])
 
     page = client.get(url).content.decode()
     answer = client.post(url, {"decision": "approve"})

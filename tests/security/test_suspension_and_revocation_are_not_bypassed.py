@@ -54,10 +54,13 @@ def request(user, sam, method="INFERENCE") -> Subscription:
 
 def suspended_then_cancelled(consumer, provider, sam) -> Subscription:
     first = request(consumer, sam)
-    services.subscription_suspend(
-        subscription_id=first.pk, user=provider, reason="Calls from an unknown network"
+    services.subscription_transition(
+        name="suspend",
+        subscription_id=first.pk,
+        user=provider,
+        reason="Calls from an unknown network",
     )
-    return services.subscription_cancel(subscription_id=first.pk, user=consumer)
+    return services.subscription_transition(name="cancel", subscription_id=first.pk, user=consumer)
 
 
 # --- through the service ---------------------------------------------------------------------
@@ -77,7 +80,9 @@ def test_suspend_cancel_resubscribe_is_pending_through_the_service(consumer, pro
 
 def test_revoke_resubscribe_is_pending_through_the_service(consumer, provider, sam):
     first = request(consumer, sam)
-    services.subscription_revoke(subscription_id=first.pk, user=provider, reason="Contract ended")
+    services.subscription_transition(
+        name="revoke", subscription_id=first.pk, user=provider, reason="Contract ended"
+    )
 
     again = request(consumer, sam)
 
@@ -87,8 +92,12 @@ def test_revoke_resubscribe_is_pending_through_the_service(consumer, provider, s
 
 def test_suspend_then_revoke_then_resubscribe_is_pending(consumer, operator, sam):
     first = request(consumer, sam)
-    services.subscription_suspend(subscription_id=first.pk, user=operator, reason="Abuse")
-    services.subscription_revoke(subscription_id=first.pk, user=operator, reason="Abuse, again")
+    services.subscription_transition(
+        name="suspend", subscription_id=first.pk, user=operator, reason="Abuse"
+    )
+    services.subscription_transition(
+        name="revoke", subscription_id=first.pk, user=operator, reason="Abuse, again"
+    )
 
     assert request(consumer, sam).status == SubscriptionStatus.PENDING
 
@@ -99,7 +108,9 @@ def test_a_denial_holds_even_when_the_model_stops_requiring_approval(consumer, p
     sam.approval_required = True
     sam.save()
     first = request(consumer, sam)
-    services.subscription_deny(subscription_id=first.pk, user=provider, reason="Unknown project")
+    services.subscription_transition(
+        name="deny", subscription_id=first.pk, user=provider, reason="Unknown project"
+    )
     sam.approval_required = False
     sam.save()
 
@@ -112,12 +123,12 @@ def test_a_denial_holds_even_when_the_model_stops_requiring_approval(consumer, p
 def test_cancelling_the_held_request_and_asking_again_is_still_pending(consumer, provider, sam):
     suspended_then_cancelled(consumer, provider, sam)
     held = request(consumer, sam)
-    services.subscription_cancel(subscription_id=held.pk, user=consumer)
+    services.subscription_transition(name="cancel", subscription_id=held.pk, user=consumer)
 
     for _ in range(3):
         again = request(consumer, sam)
         assert again.status == SubscriptionStatus.PENDING
-        services.subscription_cancel(subscription_id=again.pk, user=consumer)
+        services.subscription_transition(name="cancel", subscription_id=again.pk, user=consumer)
     assert not Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).exists()
 
 
@@ -128,13 +139,15 @@ def test_a_grant_by_the_organisation_or_an_operator_lifts_the_hold(
     suspended_then_cancelled(consumer, provider, sam)
     held = request(consumer, sam)
 
-    granted = services.subscription_grant(
-        subscription_id=held.pk, user={"provider": provider, "operator": operator}[decider]
+    granted = services.subscription_transition(
+        name="grant",
+        subscription_id=held.pk,
+        user={"provider": provider, "operator": operator}[decider],
     )
 
     assert granted.status == SubscriptionStatus.ACTIVE
     # The organisation trusts the consumer again: the model's own setting applies from now on.
-    services.subscription_cancel(subscription_id=held.pk, user=consumer)
+    services.subscription_transition(name="cancel", subscription_id=held.pk, user=consumer)
     assert request(consumer, sam).status == SubscriptionStatus.ACTIVE
 
 
@@ -150,9 +163,11 @@ def test_the_consumer_cannot_grant_their_own_held_request(consumer, provider, sa
 
 def test_a_resume_lifts_the_suspension(consumer, provider, sam):
     first = request(consumer, sam)
-    services.subscription_suspend(subscription_id=first.pk, user=provider, reason="Check")
-    services.subscription_resume(subscription_id=first.pk, user=provider)
-    services.subscription_cancel(subscription_id=first.pk, user=consumer)
+    services.subscription_transition(
+        name="suspend", subscription_id=first.pk, user=provider, reason="Check"
+    )
+    services.subscription_transition(name="resume", subscription_id=first.pk, user=provider)
+    services.subscription_transition(name="cancel", subscription_id=first.pk, user=consumer)
 
     assert request(consumer, sam).status == SubscriptionStatus.ACTIVE
 
@@ -251,7 +266,7 @@ def test_a_suspended_subscription_still_blocks_a_second_one_through_the_api(
 
 def portal_subscribe(client, sam, method="INFERENCE"):
     return client.post(
-        reverse("subscribe", args=[sam.slug]), {"method": method, "purpose": "Planning"}
+        reverse("sharing:subscribe", args=[sam.slug]), {"method": method, "purpose": "Planning"}
     )
 
 
@@ -259,10 +274,15 @@ def test_suspend_cancel_resubscribe_through_the_portal(client, consumer, provide
     client.force_login(consumer)
     assert portal_subscribe(client, sam).status_code == 302
     first = Subscription.objects.get(consumer=consumer)
-    services.subscription_suspend(
-        subscription_id=first.pk, user=provider, reason="Calls from an unknown network"
+    services.subscription_transition(
+        name="suspend",
+        subscription_id=first.pk,
+        user=provider,
+        reason="Calls from an unknown network",
     )
-    cancel = client.post(reverse("subscription-cancel", args=[first.pk]), {"reason": "Moving on"})
+    cancel = client.post(
+        reverse("sharing:subscription-cancel", args=[first.pk]), {"reason": "Moving on"}
+    )
     assert cancel.status_code == 302
     assert Subscription.objects.get(pk=first.pk).status == SubscriptionStatus.CANCELLED
 
@@ -273,18 +293,20 @@ def test_suspend_cancel_resubscribe_through_the_portal(client, consumer, provide
     assert again.status == SubscriptionStatus.PENDING
     message = " ".join(m.message for m in get_messages(answer.wsgi_request))
     assert "is pending" in message and "suspended" in message
-    page = client.get(reverse("my-subscriptions")).content.decode()
+    page = client.get(reverse("sharing:my-subscriptions")).content.decode()
     assert f'id="pending-reason-{again.pk}"' in page
     assert "Calls from an unknown network" in page
     # Not usable until granted.
-    use = client.get(reverse("subscription-use", args=[again.pk])).content.decode()
+    use = client.get(reverse("sharing:subscription-use", args=[again.pk])).content.decode()
     assert 'id="not-usable"' in use
 
     # The organisation sees why it waits, and grants it from its requests page.
     client.force_login(provider)
-    requests_page = client.get(reverse("subscription-requests")).content.decode()
+    requests_page = client.get(reverse("sharing:subscription-requests")).content.decode()
     assert f'id="pending-reason-{again.pk}"' in requests_page
-    granted = client.post(reverse("subscription-grant", args=[again.pk]), {"reason": "Cleared"})
+    granted = client.post(
+        reverse("sharing:subscription-grant", args=[again.pk]), {"reason": "Cleared"}
+    )
     assert granted.status_code == 302
     assert Subscription.objects.get(pk=again.pk).status == SubscriptionStatus.ACTIVE
 
@@ -295,7 +317,7 @@ def test_revoke_resubscribe_through_the_portal(client, consumer, provider, sam):
     first = Subscription.objects.get(consumer=consumer)
     client.force_login(provider)
     revoked = client.post(
-        reverse("subscription-revoke", args=[first.pk]), {"reason": "Contract ended"}
+        reverse("sharing:subscription-revoke", args=[first.pk]), {"reason": "Contract ended"}
     )
     assert revoked.status_code == 302
     client.force_login(consumer)

@@ -16,7 +16,7 @@ CATALOG = "/api/v1/catalog/"
 
 def f1(score: float, *extra: dict) -> list[dict]:
     return [
-        {"inferenceOutputName": "label", "performanceMetric": "F1", "performanceScore": score},
+        {"inference_output_name": "label", "performance_metric": "F1", "performance_score": score},
         *extra,
     ]
 
@@ -56,9 +56,9 @@ def scored(provider, auditor):
             performance=f1(
                 0.62,
                 {
-                    "inferenceOutputName": "severity",
-                    "performanceMetric": "F1",
-                    "performanceScore": 0.93,
+                    "inference_output_name": "severity",
+                    "performance_metric": "F1",
+                    "performance_score": 0.93,
                 },
             ),
         ),

@@ -19,7 +19,7 @@ from sharing.models import (
     SubscriptionStatus,
     VersionPackage,
 )
-from sharing.services import subscription_grant, subscription_request, subscription_revoke
+from sharing.services import subscription_request, subscription_transition
 from sharing.tasks import package_build_task
 from tests import factories
 from tests.registry import conftest as registry_conftest
@@ -77,7 +77,9 @@ def test_a_consumer_downloads_only_with_an_active_subscription_by_that_method(
     with_other_method = _get(api, consumer, released, path)
     subscription = subscription_request(user=consumer, sam=released.sam, method=method)
     granted = _get(api, consumer, released, path)
-    subscription_revoke(subscription_id=subscription.pk, user=provider, reason="Contract ended")
+    subscription_transition(
+        name="revoke", subscription_id=subscription.pk, user=provider, reason="Contract ended"
+    )
     revoked = _get(api, consumer, released, path)
 
     assert without.status_code == 403
@@ -136,7 +138,7 @@ def test_a_subscription_waiting_for_approval_does_not_open_the_warehouse(
     subscription = subscription_request(user=consumer, sam=sam, method=DOWNLOADS[path][1])
 
     pending = _get(api, consumer, version, path)
-    subscription_grant(subscription_id=subscription.pk, user=provider)
+    subscription_transition(name="grant", subscription_id=subscription.pk, user=provider)
     granted = _get(api, consumer, version, path)
 
     assert subscription.status == SubscriptionStatus.PENDING

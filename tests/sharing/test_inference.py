@@ -241,8 +241,8 @@ def test_after_revocation_the_consumer_gets_403(api, onnx_version, consumer, pro
     client, inputs = api(consumer), {"X": features(1).tolist()}
     assert infer(client, onnx_version, inputs).status_code == 200
 
-    sharing_services.subscription_revoke(
-        subscription_id=subscription.pk, user=provider, reason="Contract ended"
+    sharing_services.subscription_transition(
+        name="revoke", subscription_id=subscription.pk, user=provider, reason="Contract ended"
     )
     answer = infer(client, onnx_version, inputs)
 
@@ -252,8 +252,8 @@ def test_after_revocation_the_consumer_gets_403(api, onnx_version, consumer, pro
 
 def test_a_suspended_subscription_says_so(api, onnx_version, consumer, provider):
     subscription = subscribe(consumer, onnx_version)
-    sharing_services.subscription_suspend(
-        subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
+    sharing_services.subscription_transition(
+        name="suspend", subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
     )
 
     answer = infer(api(consumer), onnx_version, {"X": features(1).tolist()})

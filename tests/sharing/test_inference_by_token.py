@@ -145,14 +145,16 @@ def test_after_revocation_or_suspension_the_next_call_is_refused(
     client = factories.token_client(consumer)
     assert post(client, version, {"inputs": {"input": [ROW]}}).status_code == 200
 
-    sharing_services.subscription_suspend(
-        subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
+    sharing_services.subscription_transition(
+        name="suspend", subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
     )
     suspended = post(client, version, {"inputs": {"input": [ROW]}})
-    sharing_services.subscription_resume(subscription_id=subscription.pk, user=provider)
+    sharing_services.subscription_transition(
+        name="resume", subscription_id=subscription.pk, user=provider
+    )
     resumed = post(client, version, {"inputs": {"input": [ROW]}})
-    sharing_services.subscription_revoke(
-        subscription_id=subscription.pk, user=provider, reason="Contract ended"
+    sharing_services.subscription_transition(
+        name="revoke", subscription_id=subscription.pk, user=provider, reason="Contract ended"
     )
     revoked = post(client, version, {"inputs": {"input": [ROW]}})
 

@@ -57,17 +57,21 @@ def test_the_model_page_offers_a_subscribe_form_with_the_models_methods(
 ):
     onnx = factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="onnx")
 
-    page = html(signed_in(client, consumer).get(reverse("model-detail", args=[onnx.sam.slug])))
+    page = html(
+        signed_in(client, consumer).get(reverse("registry:model-detail", args=[onnx.sam.slug]))
+    )
 
     assert 'id="subscribe-form"' in page
-    assert f'action="{reverse("subscribe", args=[onnx.sam.slug])}"' in page
+    assert f'action="{reverse("sharing:subscribe", args=[onnx.sam.slug])}"' in page
     assert options(page, "id_method") == ["INFERENCE", "SDK", "BUNDLE"]
     assert 'id="approval-required"' not in page
     assert ">Subscribe</button>" in page
 
 
 def test_the_subscribe_form_says_when_approval_is_required(client, consumer, gated_model):
-    page = html(signed_in(client, consumer).get(reverse("model-detail", args=[gated_model.slug])))
+    page = html(
+        signed_in(client, consumer).get(reverse("registry:model-detail", args=[gated_model.slug]))
+    )
 
     assert 'id="approval-required"' in page
     assert options(page, "id_method") == ["INFERENCE"]
@@ -78,8 +82,10 @@ def test_a_model_without_a_release_has_no_subscribe_form(client, provider, audit
     draft = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
     client = signed_in(client, provider)
 
-    page = html(client.get(reverse("model-detail", args=[draft.sam.slug])))
-    refused = client.post(reverse("subscribe", args=[draft.sam.slug]), {"method": "INFERENCE"})
+    page = html(client.get(reverse("registry:model-detail", args=[draft.sam.slug])))
+    refused = client.post(
+        reverse("sharing:subscribe", args=[draft.sam.slug]), {"method": "INFERENCE"}
+    )
 
     assert 'id="subscribe-form"' not in page
     assert "none until a version is released" in page
@@ -90,13 +96,13 @@ def test_a_model_without_a_release_has_no_subscribe_form(client, provider, audit
 
 def test_subscribing_from_the_portal_creates_an_active_subscription(client, consumer, open_model):
     response = signed_in(client, consumer).post(
-        reverse("subscribe", args=[open_model.slug]),
+        reverse("sharing:subscribe", args=[open_model.slug]),
         {"method": "INFERENCE", "purpose": "Energy saving"},
     )
 
     subscription = Subscription.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("my-subscriptions") + f"#s-{subscription.pk}"
+    assert response.url == reverse("sharing:my-subscriptions") + f"#s-{subscription.pk}"
     assert (subscription.status, subscription.consumer, subscription.purpose) == (
         "ACTIVE",
         consumer,
@@ -109,7 +115,7 @@ def test_subscribing_from_the_portal_creates_an_active_subscription(client, cons
 
 def test_a_request_for_a_gated_model_says_it_waits_for_approval(client, consumer, gated_model):
     response = signed_in(client, consumer).post(
-        reverse("subscribe", args=[gated_model.slug]), {"method": "INFERENCE"}
+        reverse("sharing:subscribe", args=[gated_model.slug]), {"method": "INFERENCE"}
     )
 
     assert Subscription.objects.get().status == "PENDING"
@@ -125,7 +131,7 @@ def test_a_refused_subscription_is_shown_on_the_form_with_the_input_kept(
     request(consumer, open_model)
 
     response = signed_in(client, consumer).post(
-        reverse("subscribe", args=[open_model.slug]),
+        reverse("sharing:subscribe", args=[open_model.slug]),
         {"method": "INFERENCE", "purpose": "A second try"},
     )
 
@@ -142,7 +148,8 @@ def test_a_refused_subscription_is_shown_on_the_form_with_the_input_kept(
 
 def test_a_method_the_model_does_not_offer_is_refused_on_the_form(client, consumer, open_model):
     response = signed_in(client, consumer).post(
-        reverse("subscribe", args=[open_model.slug]), {"method": "SDK", "purpose": "Embed it"}
+        reverse("sharing:subscribe", args=[open_model.slug]),
+        {"method": "SDK", "purpose": "Embed it"},
     )
 
     assert response.status_code == 400
@@ -154,8 +161,10 @@ def test_a_method_the_model_does_not_offer_is_refused_on_the_form(client, consum
 def test_an_auditor_cannot_subscribe(client, auditor, open_model):
     client = signed_in(client, auditor)
 
-    page = html(client.get(reverse("model-detail", args=[open_model.slug])))
-    refused = client.post(reverse("subscribe", args=[open_model.slug]), {"method": "INFERENCE"})
+    page = html(client.get(reverse("registry:model-detail", args=[open_model.slug])))
+    refused = client.post(
+        reverse("sharing:subscribe", args=[open_model.slug]), {"method": "INFERENCE"}
+    )
 
     assert 'id="subscribe-form"' not in page
     assert refused.status_code == 403
@@ -170,11 +179,13 @@ def test_my_subscriptions_lists_status_and_change_log(
 ):
     active = request(consumer, open_model)
     denied = request(consumer, gated_model)
-    services.subscription_deny(subscription_id=denied.pk, user=provider, reason="RAN teams only")
+    services.subscription_transition(
+        name="deny", subscription_id=denied.pk, user=provider, reason="RAN teams only"
+    )
     someone_else = factories.make_user("consumer", username="someone")
     request(someone_else, open_model)
 
-    page = html(signed_in(client, consumer).get(reverse("my-subscriptions")))
+    page = html(signed_in(client, consumer).get(reverse("sharing:my-subscriptions")))
 
     assert f'id="s-{active.pk}"' in page and f'id="s-{denied.pk}"' in page
     assert page.count('class="card subscription"') == 2
@@ -191,11 +202,11 @@ def test_the_consumer_cancels_from_my_subscriptions(client, consumer, open_model
     subscription = request(consumer, open_model)
 
     response = signed_in(client, consumer).post(
-        reverse("subscription-cancel", args=[subscription.pk]), {"reason": "Project over"}
+        reverse("sharing:subscription-cancel", args=[subscription.pk]), {"reason": "Project over"}
     )
 
     assert response.status_code == 302
-    assert response.url == reverse("my-subscriptions") + f"#s-{subscription.pk}"
+    assert response.url == reverse("sharing:my-subscriptions") + f"#s-{subscription.pk}"
     subscription.refresh_from_db()
     assert subscription.status == "CANCELLED"
     assert SubscriptionEvent.objects.filter(subscription=subscription).last().reason == (
@@ -209,10 +220,10 @@ def test_the_consumer_cancels_from_my_subscriptions(client, consumer, open_model
 
 def test_cancelling_twice_says_why_it_cannot(client, consumer, open_model):
     subscription = request(consumer, open_model)
-    services.subscription_cancel(subscription_id=subscription.pk, user=consumer)
+    services.subscription_transition(name="cancel", subscription_id=subscription.pk, user=consumer)
 
     response = signed_in(client, consumer).post(
-        reverse("subscription-cancel", args=[subscription.pk])
+        reverse("sharing:subscription-cancel", args=[subscription.pk])
     )
 
     assert response.status_code == 409
@@ -233,7 +244,7 @@ def test_the_requests_page_lists_pending_requests_with_grant_and_deny(
     south = make_released(other_provider, auditor, name="South model", approval_required=True)
     elsewhere = request(consumer, south.sam)
 
-    page = html(signed_in(client, provider).get(reverse("subscription-requests")))
+    page = html(signed_in(client, provider).get(reverse("sharing:subscription-requests")))
 
     assert f'id="grant-form-{pending.pk}"' in page
     assert f'id="deny-form-{pending.pk}"' in page
@@ -249,11 +260,11 @@ def test_the_provider_grants_a_request_from_the_portal(client, consumer, provide
     pending = request(consumer, gated_model)
 
     response = signed_in(client, provider).post(
-        reverse("subscription-grant", args=[pending.pk]), {"reason": ""}
+        reverse("sharing:subscription-grant", args=[pending.pk]), {"reason": ""}
     )
 
     assert response.status_code == 302
-    assert response.url == reverse("subscription-requests") + f"#s-{pending.pk}"
+    assert response.url == reverse("sharing:subscription-requests") + f"#s-{pending.pk}"
     pending.refresh_from_db()
     assert pending.status == "ACTIVE"
     assert shown(response) == [
@@ -266,9 +277,10 @@ def test_a_denial_without_a_reason_is_shown_on_its_form(client, consumer, provid
     pending = request(consumer, gated_model)
     client = signed_in(client, provider)
 
-    refused = client.post(reverse("subscription-deny", args=[pending.pk]), {"reason": ""})
+    refused = client.post(reverse("sharing:subscription-deny", args=[pending.pk]), {"reason": ""})
     denied = client.post(
-        reverse("subscription-deny", args=[pending.pk]), {"reason": "Only RAN planning teams."}
+        reverse("sharing:subscription-deny", args=[pending.pk]),
+        {"reason": "Only RAN planning teams."},
     )
 
     assert refused.status_code == 400
@@ -290,18 +302,18 @@ def test_the_provider_suspends_resumes_and_revokes_from_the_portal(
 
     def post(action, reason=""):
         response = client.post(
-            reverse(f"subscription-{action}", args=[subscription.pk]), {"reason": reason}
+            reverse(f"sharing:subscription-{action}", args=[subscription.pk]), {"reason": reason}
         )
         subscription.refresh_from_db()
         return response.status_code, subscription.status
 
     assert post("suspend", "Unusual volume") == (302, "SUSPENDED")
-    page = html(client.get(reverse("subscription-requests")))
+    page = html(client.get(reverse("sharing:subscription-requests")))
     assert f'id="action-resume-{subscription.pk}"' in page
     assert post("resume") == (302, "ACTIVE")
     assert post("revoke", "") == (400, "ACTIVE")
     assert post("revoke", "Contract ended") == (302, "REVOKED")
-    page = html(client.get(reverse("subscription-requests")))
+    page = html(client.get(reverse("sharing:subscription-requests")))
     assert f'id="s-{subscription.pk}"' not in page
 
 
@@ -311,7 +323,7 @@ def test_an_operator_decides_requests_of_every_organisation(
     south = make_released(other_provider, auditor, name="South model", approval_required=True)
     north_request, south_request = request(consumer, gated_model), request(consumer, south.sam)
 
-    page = html(signed_in(client, operator).get(reverse("subscription-requests")))
+    page = html(signed_in(client, operator).get(reverse("sharing:subscription-requests")))
 
     assert f'id="grant-form-{north_request.pk}"' in page
     assert f'id="grant-form-{south_request.pk}"' in page
@@ -322,26 +334,28 @@ def test_an_operator_decides_requests_of_every_organisation(
 
 def test_consumers_and_auditors_cannot_open_the_requests_page(client, consumer, auditor):
     for user in (consumer, auditor):
-        assert signed_in(client, user).get(reverse("subscription-requests")).status_code == 403
+        assert (
+            signed_in(client, user).get(reverse("sharing:subscription-requests")).status_code == 403
+        )
 
 
 def test_an_auditor_has_no_subscriptions_page(client, auditor):
-    assert signed_in(client, auditor).get(reverse("my-subscriptions")).status_code == 403
+    assert signed_in(client, auditor).get(reverse("sharing:my-subscriptions")).status_code == 403
 
 
-@pytest.mark.parametrize("name", ["my-subscriptions", "subscription-requests"])
+@pytest.mark.parametrize("name", ["sharing:my-subscriptions", "sharing:subscription-requests"])
 def test_anonymous_visitors_are_sent_to_sign_in(client, db, name):
     response = client.get(reverse(name))
 
     assert response.status_code == 302
-    assert response.url.startswith(reverse("login"))
+    assert response.url.startswith(reverse("core:login"))
 
 
 def test_the_consumer_cannot_grant_their_own_request(client, consumer, gated_model):
     pending = request(consumer, gated_model)
 
     response = signed_in(client, consumer).post(
-        reverse("subscription-grant", args=[pending.pk]), {"reason": "please"}
+        reverse("sharing:subscription-grant", args=[pending.pk]), {"reason": "please"}
     )
 
     assert response.status_code == 403
@@ -355,8 +369,8 @@ def test_another_organisations_provider_cannot_see_or_decide_a_request(
     pending = request(consumer, gated_model)
     client = signed_in(client, other_provider)
 
-    page = html(client.get(reverse("subscription-requests")))
-    answer = client.post(reverse("subscription-grant", args=[pending.pk]), {"reason": ""})
+    page = html(client.get(reverse("sharing:subscription-requests")))
+    answer = client.post(reverse("sharing:subscription-grant", args=[pending.pk]), {"reason": ""})
 
     assert f'id="s-{pending.pk}"' not in page
     assert answer.status_code == 404
@@ -368,7 +382,7 @@ def test_a_provider_cannot_cancel_a_consumers_subscription(client, consumer, pro
     subscription = request(consumer, open_model)
 
     response = signed_in(client, provider).post(
-        reverse("subscription-cancel", args=[subscription.pk])
+        reverse("sharing:subscription-cancel", args=[subscription.pk])
     )
 
     assert response.status_code == 403
@@ -379,7 +393,9 @@ def test_a_provider_cannot_cancel_a_consumers_subscription(client, consumer, pro
 def test_actions_are_posted_not_fetched(client, consumer, open_model):
     subscription = request(consumer, open_model)
 
-    answer = signed_in(client, consumer).get(reverse("subscription-cancel", args=[subscription.pk]))
+    answer = signed_in(client, consumer).get(
+        reverse("sharing:subscription-cancel", args=[subscription.pk])
+    )
 
     assert answer.status_code == 405
 
@@ -391,10 +407,10 @@ def test_actions_are_posted_not_fetched(client, consumer, open_model):
 def test_the_navigation_links_follow_the_role(client, organisation, role, mine, requests):
     user = factories.make_user(role, organisation=organisation if role == "provider" else None)
 
-    page = html(signed_in(client, user).get(reverse("catalog")))
+    page = html(signed_in(client, user).get(reverse("registry:catalog")))
 
-    assert (f'href="{reverse("my-subscriptions")}"' in page) is mine
-    assert (f'href="{reverse("subscription-requests")}"' in page) is requests
+    assert (f'href="{reverse("sharing:my-subscriptions")}"' in page) is mine
+    assert (f'href="{reverse("sharing:subscription-requests")}"' in page) is requests
 
 
 # --- catalog and registration ----------------------------------------------------------------
@@ -406,7 +422,7 @@ def test_catalog_cards_show_the_sharing_methods_and_approval(
     skops = factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
     external = gated_model.versions.get()
 
-    page = html(signed_in(client, consumer).get(reverse("catalog")))
+    page = html(signed_in(client, consumer).get(reverse("registry:catalog")))
 
     def card(version: ModelVersion) -> str:
         found = re.search(rf'<li class="card model-card" id="catalog-v-{version.pk}">.*?</li>\s*'
@@ -427,7 +443,11 @@ def scored(provider, auditor):
     versions = {}
     for days, (name, score) in enumerate([("Low", 0.71), ("High", 0.93), ("Mid", 0.88)]):
         performance = [
-            {"inferenceOutputName": "label", "performanceMetric": "F1", "performanceScore": score}
+            {
+                "inference_output_name": "label",
+                "performance_metric": "F1",
+                "performance_score": score,
+            }
         ]
         version = make_released(provider, auditor, name=f"{name} F1", performance=performance)
         ModelVersion.objects.filter(pk=version.pk).update(
@@ -450,7 +470,7 @@ def card_order(page: str) -> list[int]:
     ],
 )
 def test_the_catalog_sorts_by_recency_and_best_score(client, consumer, scored, params, expected):
-    page = html(signed_in(client, consumer).get(reverse("catalog"), params))
+    page = html(signed_in(client, consumer).get(reverse("registry:catalog"), params))
 
     assert card_order(page) == [scored[name] for name in expected]
     assert options(page, "id_sort") == ["", "oldest", "best"]
@@ -459,21 +479,27 @@ def test_the_catalog_sorts_by_recency_and_best_score(client, consumer, scored, p
 def test_best_score_of_an_error_metric_is_the_lowest(client, consumer, provider, auditor):
     def mae(score):
         performance = [
-            {"inferenceOutputName": "load", "performanceMetric": "MAE", "performanceScore": score}
+            {
+                "inference_output_name": "load",
+                "performance_metric": "MAE",
+                "performance_score": score,
+            }
         ]
         return make_released(provider, auditor, performance=performance).pk
 
     worse, better = mae(4.0), mae(1.5)
 
     page = html(
-        signed_in(client, consumer).get(reverse("catalog"), {"sort": "best", "metric": "mae"})
+        signed_in(client, consumer).get(
+            reverse("registry:catalog"), {"sort": "best", "metric": "mae"}
+        )
     )
 
     assert card_order(page) == [better, worse]
 
 
 def test_best_score_without_a_metric_asks_for_one_and_keeps_newest_first(client, consumer, scored):
-    response = signed_in(client, consumer).get(reverse("catalog"), {"sort": "best"})
+    response = signed_in(client, consumer).get(reverse("registry:catalog"), {"sort": "best"})
 
     assert response.status_code == 200
     assert "Give a metric above to sort by its best score." in html(response)
@@ -481,11 +507,11 @@ def test_best_score_without_a_metric_asks_for_one_and_keeps_newest_first(client,
 
 
 def test_a_provider_registers_a_model_that_needs_approval(client, provider, organisation):
-    page = html(signed_in(client, provider).get(reverse("model-create")))
+    page = html(signed_in(client, provider).get(reverse("registry:model-create")))
     assert 'name="approval_required"' in page
 
     response = client.post(
-        reverse("model-create"), registration_data(organisation, approval_required="on")
+        reverse("registry:model-create"), registration_data(organisation, approval_required="on")
     )
 
     assert response.status_code == 302
@@ -496,12 +522,12 @@ def test_a_provider_turns_approval_off_when_editing_a_draft(client, provider):
     sam = factories.make_model(provider, approval_required=True)
     draft = factories.make_draft(provider, sam=sam)
     client = signed_in(client, provider)
-    page = html(client.get(reverse("version-edit", args=[draft.pk])))
+    page = html(client.get(reverse("registry:version-edit", args=[draft.pk])))
     assert re.search(r'<input type="checkbox" name="approval_required"[^>]* checked', page)
 
     data = registration_data(sam.organisation, name=sam.name)
     data.pop("organisation")
-    response = client.post(reverse("version-edit", args=[draft.pk]), data)
+    response = client.post(reverse("registry:version-edit", args=[draft.pk]), data)
 
     assert response.status_code == 302, html(response)
     sam.refresh_from_db()

@@ -111,7 +111,7 @@ def test_denying_asks_for_a_reason_on_an_intermediate_page(client, operator, req
 
 def test_an_operator_suspends_resumes_and_revokes_in_the_admin(client, operator, requests_):
     first, _ = requests_
-    services.subscription_grant(subscription_id=first.pk, user=operator)
+    services.subscription_transition(name="grant", subscription_id=first.pk, user=operator)
 
     apply(client, operator, "suspend_subscriptions", first, reason="Abuse report")
     assert statuses(first) == ["SUSPENDED"]
@@ -126,7 +126,7 @@ def test_a_refusal_is_reported_per_subscription_and_the_rest_goes_ahead(
     client, operator, requests_
 ):
     granted, pending = requests_
-    services.subscription_grant(subscription_id=granted.pk, user=operator)
+    services.subscription_transition(name="grant", subscription_id=granted.pk, user=operator)
 
     response = act(client, operator, "grant_subscriptions", granted, pending)
 

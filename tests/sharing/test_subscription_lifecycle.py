@@ -3,7 +3,7 @@ once or after approval, denied, suspended, resumed, revoked, cancelled, and ever
 
 import pytest
 
-from registry.errors import DomainError
+from core.errors import DomainError
 from sharing import services
 from sharing.models import Subscription, SubscriptionEvent, SubscriptionStatus
 from tests import factories
@@ -268,9 +268,10 @@ def test_another_organisations_provider_cannot_decide(
     # The API does not even show them the subscription ...
     assert act(api(other_provider), pk, action, reason="Mine now").status_code == 404
     # ... and the service refuses them as well.
-    service = getattr(services, f"subscription_{action}")
     with pytest.raises(DomainError) as refused:
-        service(subscription_id=pk, user=other_provider, reason="Mine now")
+        services.subscription_transition(
+            subscription_id=pk, user=other_provider, name=action, reason="Mine now"
+        )
     assert refused.value.status == 403
     assert status_of(pk) == "PENDING"
 

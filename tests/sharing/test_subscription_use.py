@@ -32,7 +32,7 @@ def subscribe(consumer, version, method):
 
 
 def use_url(subscription) -> str:
-    return reverse("subscription-use", args=[subscription.pk])
+    return reverse("sharing:subscription-use", args=[subscription.pk])
 
 
 def text(response) -> str:
@@ -43,7 +43,7 @@ def test_my_subscriptions_links_each_active_subscription_to_its_use(client, cons
     active = subscribe(consumer, version, "INFERENCE")
     client.force_login(consumer)
 
-    page = text(client.get(reverse("my-subscriptions")))
+    page = text(client.get(reverse("sharing:my-subscriptions")))
 
     assert f'href="{use_url(active)}"' in page
 
@@ -109,8 +109,8 @@ def test_a_refused_call_is_explained_on_the_form_with_the_input_kept(
 
 def test_a_suspended_subscription_cannot_be_used(client, consumer, provider, version):
     subscription = subscribe(consumer, version, "INFERENCE")
-    sharing_services.subscription_suspend(
-        subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
+    sharing_services.subscription_transition(
+        name="suspend", subscription_id=subscription.pk, user=provider, reason="Unpaid invoice"
     )
     client.force_login(consumer)
 
@@ -130,7 +130,9 @@ def test_nobody_else_opens_a_consumers_subscription(client, consumer, other_prov
 
     assert client.get(use_url(subscription)).status_code == 404
     assert (
-        client.post(reverse("subscription-package-build", args=[subscription.pk])).status_code
+        client.post(
+            reverse("sharing:subscription-package-build", args=[subscription.pk])
+        ).status_code
         == 404
     )
 
@@ -146,11 +148,11 @@ def test_a_package_is_built_followed_and_downloaded(
 
     before = text(client.get(use_url(subscription)))
     with django_capture_on_commit_callbacks(execute=True):
-        built = client.post(reverse("subscription-package-build", args=[subscription.pk]))
+        built = client.post(reverse("sharing:subscription-package-build", args=[subscription.pk]))
     building = text(client.get(use_url(subscription)))
     package = extraction.package_build(package_id=queued[0])  # what the Celery worker runs
     ready = text(client.get(use_url(subscription)))
-    download = client.get(reverse("subscription-package-download", args=[subscription.pk]))
+    download = client.get(reverse("sharing:subscription-package-download", args=[subscription.pk]))
 
     assert 'id="build"' in before and "Not built yet" in before
     assert built.status_code == 302 and built["Location"] == use_url(subscription)
@@ -175,7 +177,7 @@ def test_a_failed_build_is_shown_and_can_be_started_again(
     queued = []
     monkeypatch.setattr(package_build_task, "delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("subscription-package-build", args=[subscription.pk]))
+        client.post(reverse("sharing:subscription-package-build", args=[subscription.pk]))
     model = default_storage.open(version.artifact.name, "rb").read()
     default_storage.delete(version.artifact.name)
     extraction.package_build(package_id=queued[0])
@@ -183,7 +185,7 @@ def test_a_failed_build_is_shown_and_can_be_started_again(
     failed = text(client.get(use_url(subscription)))
     default_storage.save(version.artifact.name, ContentFile(model))
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("subscription-package-build", args=[subscription.pk]))
+        client.post(reverse("sharing:subscription-package-build", args=[subscription.pk]))
 
     assert 'id="build-error"' in failed and "missing from the warehouse" in failed
     assert "Build it again" in failed

@@ -3,8 +3,8 @@ them, or all of them): the web process loads only measured models."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import DomainError
 from registry import services
-from registry.errors import DomainError
 from registry.models import ModelVersion
 
 

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core.roles import Role
 from registry import demo, services
 from registry.models import AccessType, Organisation, SmallAIModel
-from registry.roles import Role
 
 DEMO_ORGANISATION = "Demo Operator"
 
@@ -86,6 +86,6 @@ class Command(BaseCommand):
         )
         services.version_release(version_id=version.pk, user=provider)
         scores = ", ".join(
-            f"{p['performanceMetric']}={p['performanceScore']}" for p in trained.performance
+            f"{p['performance_metric']}={p['performance_score']}" for p in trained.performance
         )
         self.stdout.write(f"  {name} 1.0.0 ({trained.filename}): released, {scores}")

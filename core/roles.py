@@ -1,5 +1,12 @@
-"""The four roles of SAM Hub. Each is a Django group created by a migration."""
+"""The four roles of SAM Hub and the questions every app asks about them.
 
+Each role is a Django group created by a migration, holding ROLE_PERMISSIONS. Organisation
+scope (membership) is checked on top of the roles by each app's permissions module
+(registry.permissions, sharing.permissions); templates get the roles from
+core.context_processors, never re-deriving them.
+"""
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 
@@ -10,8 +17,7 @@ class Role(models.TextChoices):
     CONSUMER = "consumer", "Consumer"
 
 
-# Django permissions (app_label.codename) each role's group holds. Organisation scope is
-# checked on top of these in registry.permissions.
+# Django permissions (app_label.codename) each role's group holds.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PROVIDER: [
         "registry.add_smallaimodel",
@@ -54,7 +60,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 for _role in (Role.PROVIDER, Role.OPERATOR):
     ROLE_PERMISSIONS[_role] += ["sharing.add_subscription", "sharing.view_subscription"]
-# Operators read sign-in attempts and lift lockouts by deleting them (registry.lockout).
+# Operators read sign-in attempts and lift lockouts by deleting them (core.lockout).
 ROLE_PERMISSIONS[Role.OPERATOR] += [
     "axes.view_accessattempt",
     "axes.delete_accessattempt",
@@ -69,6 +75,38 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "core.view_apitoken",
     "core.change_apitoken",  # revoke, through core.services.api_token_revoke
 ]
+
+
+OPERATE_WAREHOUSE = "registry.operate_warehouse"
+AUDIT = "registry.audit_modelversion"
+PROVIDE = "registry.add_smallaimodel"
+SUBSCRIBE = "sharing.add_subscription"
+
+
+def is_operator(user: User | AnonymousUser) -> bool:
+    return user.is_authenticated and (user.is_superuser or user.has_perm(OPERATE_WAREHOUSE))
+
+
+def is_auditor(user: User | AnonymousUser) -> bool:
+    return user.is_authenticated and user.has_perm(AUDIT)
+
+
+def is_provider(user: User | AnonymousUser) -> bool:
+    return user.is_authenticated and user.has_perm(PROVIDE)
+
+
+def is_subscriber(user: User | AnonymousUser) -> bool:
+    """Consumers subscribe; so may providers and operators, e.g. to try another team's model."""
+    return user.is_authenticated and user.has_perm(SUBSCRIBE)
+
+
+def is_member(user: User | AnonymousUser, organisation_id: int) -> bool:
+    return user.is_authenticated and user.organisations.filter(pk=organisation_id).exists()
+
+
+def has_organisation(user: User | AnonymousUser) -> bool:
+    """Whether the user belongs to any organisation (works for a provider of models)."""
+    return user.is_authenticated and user.organisations.exists()
 
 
 def grant_role_permissions(apps, app_label: str) -> None:

@@ -3,7 +3,7 @@
 Python's json module recurses once per nesting level, so a body of a few thousand `[` raises
 RecursionError (an HTML 500) or worse. loads() measures the depth without recursion before
 parsing and refuses NaN and infinity, which JSON does not have. The REST API's parser
-(registry.api.parsers), the inference hot path and the portal's JSON fields all use it.
+(core.api.parsers), the inference hot path and the portal's JSON fields all use it.
 """
 
 import json

@@ -8,8 +8,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from registry import lockout
-from registry.errors import INTERNAL_ERROR_MESSAGE, DomainError
+from core import lockout
+from core.errors import INTERNAL_ERROR_MESSAGE, DomainError
 
 # An unhandled exception's text is the operator's to read in the log, not the caller's.
 INTERNAL_ERROR = {"detail": INTERNAL_ERROR_MESSAGE, "code": "server_error"}

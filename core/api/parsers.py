@@ -1,10 +1,10 @@
 """The REST API's JSON parser: DRF's, with the nesting bounded before parsing and plain
-messages (registry.json_input)."""
+messages (core.json_input)."""
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from registry import json_input
+from core import json_input
 
 
 class JSONParser(parsers.JSONParser):

@@ -1,0 +1,74 @@
+"""The extension point of the registry: how apps built on it (sharing, training) add to its
+pages, its API answers and its downloads while the registry never imports them
+(registry ← sharing ← training).
+
+An app registers its additions from its AppConfig.ready(); the registry reads these lists when
+it renders a page or an answer. Four kinds:
+
+- model_page_section_add(ModelPageSection(template, context)): a section of the model page,
+  under "About the model". `context(request, sam)` returns the template's context, or None to
+  show nothing; the template is rendered with the request (CSRF token, user).
+- catalog_card_template_add(template): a template included in each catalog card, with the
+  card's released version as `v`.
+- api_field_add(shape, name, field): a read-only field of the registry's API answers. `shape`
+  is "model" (a model's detail), "version" or "catalog" (a catalog entry); `field()` makes a DRF
+  field whose representation is computed from the whole object (source="*"), annotated for
+  the schema (drf_spectacular's extend_schema_field).
+- artifact_download_check_add(check): called as `check(user=..., version=...)` before the
+  registry hands out a version's model file to someone who can see the version; it refuses
+  with DomainError (e.g. 403 without a subscription) and may log the delivery.
+
+Sharing uses all four (sharing.apps): the subscribe section and the sharing methods on the
+model page, method badges on catalog cards, `sharing_methods` in the API, and the BUNDLE
+subscription a download of the model file needs.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+from rest_framework import serializers
+
+from registry.models import ModelVersion, SmallAIModel
+
+ApiShape = Literal["model", "version", "catalog"]
+
+
+@dataclass(frozen=True)
+class ModelPageSection:
+    template: str
+    context: Callable[[HttpRequest, SmallAIModel], dict | None]
+
+
+model_page_sections: list[ModelPageSection] = []
+catalog_card_templates: list[str] = []
+api_fields: dict[str, list[tuple[str, Callable[[], serializers.Field]]]] = {
+    "model": [],
+    "version": [],
+    "catalog": [],
+}
+artifact_download_checks: list[Callable[..., object]] = []
+
+
+def model_page_section_add(section: ModelPageSection) -> None:
+    model_page_sections.append(section)
+
+
+def catalog_card_template_add(template: str) -> None:
+    catalog_card_templates.append(template)
+
+
+def api_field_add(shape: ApiShape, name: str, field: Callable[[], serializers.Field]) -> None:
+    api_fields[shape].append((name, field))
+
+
+def artifact_download_check_add(check: Callable[..., object]) -> None:
+    """`check(user=..., version=...)`, raising DomainError to refuse."""
+    artifact_download_checks.append(check)
+
+
+def artifact_download_check(*, user: User, version: ModelVersion) -> None:
+    for check in artifact_download_checks:
+        check(user=user, version=version)
