@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.forms import ReasonForm
 from registry import forms, permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
 from registry.errors import DomainError
@@ -357,7 +358,7 @@ def _render_model_page(
                 or forms.ArtifactForm(auto_id=f"id_%s_{pk}"),
                 "register_form": forms_for.get("register_form")
                 or forms.RegisterForm(auto_id=f"id_%s_{pk}"),
-                "reason_form": forms.ReasonForm(auto_id=f"id_%s_{pk}"),
+                "reason_form": ReasonForm(auto_id=f"id_%s_{pk}"),
                 "training_context": json.dumps(version.training_context, indent=2)
                 if version.training_context
                 else "",
@@ -390,7 +391,7 @@ def version_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     version = _visible_version(request, pk)
     kwargs = {}
     if action in TRANSITIONS_WITH_REASON:
-        reason_form = forms.ReasonForm(request.POST)
+        reason_form = ReasonForm(request.POST)
         reason_form.is_valid()
         kwargs["reason"] = reason_form.cleaned_data.get("reason", "")
     try:

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.forms import ReasonForm, RequiredReasonForm
 from registry import permissions
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
@@ -38,12 +39,12 @@ PAGE_SIZE = 20
 # Each action a portal button takes: its service, the form of its reason, and whose page it is
 # on ("mine": the consumer's list; "requests": the deciding organisation's list).
 ACTIONS: dict[str, tuple[Callable[..., Subscription], type[django_forms.Form], str]] = {
-    "grant": (services.subscription_grant, forms.ReasonForm, "requests"),
-    "deny": (services.subscription_deny, forms.RequiredReasonForm, "requests"),
-    "suspend": (services.subscription_suspend, forms.RequiredReasonForm, "requests"),
-    "resume": (services.subscription_resume, forms.ReasonForm, "requests"),
-    "revoke": (services.subscription_revoke, forms.RequiredReasonForm, "requests"),
-    "cancel": (services.subscription_cancel, forms.ReasonForm, "mine"),
+    "grant": (services.subscription_grant, ReasonForm, "requests"),
+    "deny": (services.subscription_deny, RequiredReasonForm, "requests"),
+    "suspend": (services.subscription_suspend, RequiredReasonForm, "requests"),
+    "resume": (services.subscription_resume, ReasonForm, "requests"),
+    "revoke": (services.subscription_revoke, RequiredReasonForm, "requests"),
+    "cancel": (services.subscription_cancel, ReasonForm, "mine"),
 }
 DONE = {
     "grant": "granted",
