@@ -156,7 +156,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
         pk__in=[o.pk for o in user.organisations.all() if permissions.can_create_model(user, o)]
     )
     if not organisations:
-        raise PermissionDenied("Only providers of an organisation can register models.")
+        raise PermissionDenied("Only providers of an organisation can create models.")
     data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
     sam_form = forms.SamCreateForm(data, organisations=organisations)
     version_form = forms.VersionForm(data)
@@ -184,7 +184,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{version.sam.name} {version.version} is registered as a DRAFT. "
+                f"{version.sam.name} {version.version} is created as a DRAFT. "
                 "Submit it for audit when it is complete.",
             )
             return redirect(_version_url(version))
@@ -202,7 +202,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
 def version_create(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     sam = get_object_or_404(selectors.models_visible_to(user), slug=slug)
-    if not permissions.can_edit_model(sam, user):
+    if not permissions.can_add_version(sam, user):
         raise PermissionDenied("Only providers of the model's organisation can add versions.")
     parents = selectors.versions_visible_to(user).filter(sam=sam).order_by("-created_at")
     latest = parents.first()
@@ -230,7 +230,7 @@ def version_create(request: HttpRequest, slug: str) -> HttpResponse:
             _ask_for_file_again(upload_form)
             status = exc.status
         else:
-            messages.success(request, f"Version {version.version} is registered as a DRAFT.")
+            messages.success(request, f"Version {version.version} is created as a DRAFT.")
             return redirect(_version_url(version))
     context = {
         "sam": sam,
@@ -373,7 +373,7 @@ def _render_model_page(
         "sam": sam,
         "panels": panels,
         "sharing": sharing,
-        "can_add_version": permissions.can_edit_model(sam, user),
+        "can_add_version": permissions.can_add_version(sam, user),
         "nav": "mine" if permissions.is_member(user, sam.organisation_id) else "catalog",
     }
     return render(request, "registry/model_detail.html", context, status=status)

@@ -54,7 +54,7 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     page.fill("#id_perf-1-performance_score", "0.94")
     page.set_input_files("#id_artifact", str(onnx_file))
     page.click("#save-model")
-    expect_message(page, "is registered as a DRAFT")
+    expect_message(page, "is created as a DRAFT")
     expect(page.locator(".version-panel .badge").first).to_have_text("DRAFT")
     model_url = page.url.split("#")[0]
     page.click("button[id^=action-submit-]")
