@@ -23,8 +23,11 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     onnx_sha256 = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
     base = live_server.url
 
-    # The stylesheet is local and served by the live server.
+    # The stylesheets are local and served by the live server (the stepper's is shared with
+    # the admin).
     css = page.request.get(base + "/static/css/samhub.css")
+    assert css.status == 200 and 'url("stepper.css")' in css.text()
+    css = page.request.get(base + "/static/css/stepper.css")
     assert css.status == 200 and ".stepper" in css.text()
 
     # Provider signs the model in with its first version and its file, and submits it: the
