@@ -433,7 +433,8 @@ def _next_step_hint(version: ModelVersion, needed: list[str]) -> str:
     )
     if step is None:
         return ""
-    return f" {permissions.who_takes(step, version).capitalize()} must {step} it first."
+    who = permissions.who_takes(step, version)
+    return f" {who[0].upper()}{who[1:]} must {step} it first."
 
 
 def _denial_message(name: str, version: ModelVersion, user: User) -> str:
