@@ -469,7 +469,9 @@ def test_a_provider_sees_only_their_organisations_work_in_progress(
 # --- the version page drives the lifecycle ---------------------------------------------------
 
 
-def test_the_version_page_shows_lifecycle_checklist_audit_record_and_log(client, provider, auditor, operator):
+def test_the_version_page_shows_lifecycle_checklist_audit_record_and_log(
+    client, provider, auditor, operator
+):
     version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
     client.force_login(operator)
 
@@ -632,13 +634,13 @@ def test_the_dashboard_shows_where_work_waits(
     factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
     factories.make_draft(provider)
     approval = factories.make_model(provider, approval_required=True)
-    released = factories.make_version_in("RELEASED", provider=provider, auditor=auditor, sam=approval)
+    released = factories.make_version_in(
+        "RELEASED", provider=provider, auditor=auditor, sam=approval
+    )
     sharing_services.subscription_request(
         user=consumer, sam=released.sam, method="INFERENCE", purpose="Capacity planning"
     )
-    VersionPackage.objects.create(
-        version=released, kind=PackageKind.SDK, requested_by=provider
-    )
+    VersionPackage.objects.create(version=released, kind=PackageKind.SDK, requested_by=provider)
     VersionPackage.objects.filter(version=released).update(
         status=PackageStatus.FAILED, error="pip: no network"
     )
