@@ -21,7 +21,7 @@ from tests import factories
 from tests.registry.test_portal_views import make_released
 
 SUBSCRIPTIONS = "admin:sharing_subscription_changelist"
-ACTION_FORM = "admin/registry/modelversion/action_form.html"
+ACTION_FORM = "admin/action_form.html"
 
 
 @pytest.fixture
