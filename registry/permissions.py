@@ -119,7 +119,7 @@ def who_takes(step: str, version) -> str:
     """Who may take a lifecycle step of the version, in words, for a refusal to say (the rules
     are the can_* functions above: keep the two together)."""
     if step in ("approve", "reject"):
-        return f"an auditor from outside {version.sam.organisation}"
+        return f"an auditor from outside {version.sam.organisation} who took no part in it"
     return f"a provider of {version.sam.organisation} or an operator"
 
 
