@@ -10,6 +10,7 @@ from sharing.models import (
     RESTORING_DECISIONS,
     WITHDRAWING_DECISIONS,
     InferenceRecord,
+    PackageStatus,
     SharingMethod,
     Subscription,
     SubscriptionEvent,
@@ -230,4 +231,25 @@ def inferences_visible_to(user: User | AnonymousUser) -> QuerySet[InferenceRecor
     # A subquery rather than a join on members: no duplicate rows, so no DISTINCT over JSON.
     return records.filter(
         Q(caller=user) | Q(version__sam__organisation__in=user.organisations.values("pk"))
+    )
+
+
+def subscriptions_waiting_for_grant() -> QuerySet[Subscription]:
+    """Requests no one has decided yet, oldest first (the operators' dashboard)."""
+    return (
+        Subscription.objects.filter(status=SubscriptionStatus.PENDING)
+        .select_related("sam", "consumer")
+        .order_by("created_at")
+    )
+
+
+def package_builds_unfinished() -> QuerySet[VersionPackage]:
+    """SDK wheels and bundles queued, building or failed, oldest first (the operators'
+    dashboard; a failed one is queued again when someone retries it)."""
+    return (
+        VersionPackage.objects.filter(
+            status__in=(PackageStatus.PENDING, PackageStatus.BUILDING, PackageStatus.FAILED)
+        )
+        .select_related("version__sam")
+        .order_by("created_at")
     )

@@ -143,7 +143,7 @@ def test_my_models_lists_only_the_providers_organisations(client, provider, othe
 
     assert mine.sam.name in page and "DRAFT" in page
     assert theirs.sam.name not in page
-    assert "Register a new model" in page
+    assert "New model" in page
 
 
 # --- registration -------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def test_the_registration_form_creates_a_model_and_its_first_version(
     assert scores == {("MAE", 2.5), ("R2", 0.93)}
     assert not version.artifact_sha256
     page = client.get(response.url).content.decode()
-    assert "is registered as a DRAFT" in page
+    assert "is created as a DRAFT" in page
 
 
 def test_the_registration_form_stores_an_uploaded_onnx_file(
