@@ -23,6 +23,7 @@ from registry.errors import DomainError
 from registry.models import AccessType, ModelVersion, VersionStatus
 from registry.selectors import version_visible_to
 from sharing import broker, inference, selectors
+from sharing.runtime import samhub_runtime
 from sharing.models import InferenceOutcome, InferenceRecord, SharingMethod
 from sharing.services import sharing_access_check
 
@@ -46,7 +47,7 @@ def inference_call(
             answers, count = _brokered(version, inputs, outputs, str(inference_id))
         else:
             answers, count = inference.run(version, inputs, outputs=outputs)
-    except inference.InvalidInput as exc:
+    except samhub_runtime.InvalidInput as exc:
         outcome, count = InferenceOutcome.INVALID_INPUT, exc.count
         failure = DomainError(
             exc.message,
@@ -68,7 +69,7 @@ def inference_call(
     except broker.UpstreamError as exc:
         outcome = InferenceOutcome.UPSTREAM_ERROR
         failure = DomainError(str(exc), code="upstream_error", status=502)
-    except inference.ModelFailure as exc:
+    except samhub_runtime.ModelFailure as exc:
         logger.exception("Inference on version %s failed", version.pk)
         outcome = InferenceOutcome.ERROR
         failure = DomainError(str(exc), code="model_error", status=500)
@@ -165,10 +166,10 @@ def _brokered(
     if version.signature.get("inputs"):
         # A signature is known (a file was uploaded too): refuse bad inputs here, as for
         # models the hub runs itself, without a round trip.
-        count = inference.prepare_inputs(
+        count = samhub_runtime.prepare_inputs(
             version.signature, inputs, max_batch=settings.SAMHUB_INFERENCE_MAX_BATCH
         ).count
-        wanted = inference.output_names(version.signature, wanted) if wanted else None
+        wanted = samhub_runtime.output_names(version.signature, wanted) if wanted else None
     answer = broker.forward(
         url=version.endpoint_url,
         inputs=inputs,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from sharing.bundle_template import samhub_runtime
+from sharing.runtime import samhub_runtime
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
 

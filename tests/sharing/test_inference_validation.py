@@ -3,7 +3,7 @@ what was expected, and are metered as INVALID_INPUT."""
 
 import pytest
 
-from sharing.inference import InvalidInput, prepare_inputs
+from sharing.runtime.samhub_runtime import InvalidInput, prepare_inputs
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
 
