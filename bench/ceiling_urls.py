@@ -6,7 +6,8 @@ from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from config.urls import handler400, handler404, handler500, urlpatterns as product  # noqa: F401
+from config.urls import handler400, handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as product
 
 # The size of a single-row answer of the reasoning call.
 CONSTANT = {

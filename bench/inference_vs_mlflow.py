@@ -414,7 +414,9 @@ def check_same_predictions(servers: list[Server], onnx_path: Path, rows: list[li
         if isinstance(got, dict):
             got = got.get(OUTPUT_NAME)
         if status != 200 or not np.allclose(got, expected[OUTPUT_NAME], rtol=1e-6):
-            raise SystemExit(f"{server.name} predicts {str(got)[:300]} ({status}), the model {expected}")
+            raise SystemExit(
+                f"{server.name} predicts {str(got)[:300]} ({status}), the model {expected}"
+            )
 
 
 def main() -> None:

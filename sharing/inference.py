@@ -22,7 +22,6 @@ from sharing.runtime.samhub_runtime import (
     prepare_inputs,
 )
 
-
 # --- the per-process cache (Django side) -----------------------------------------------------
 
 
@@ -121,7 +120,9 @@ def run(version, inputs: Any, *, outputs: list[str] | None = None) -> tuple[dict
     """Validate the inputs against the version's signature (before loading its model: a bad
     call costs no load) and predict the outputs asked for, all of the signature's by default:
     (outputs, count). Raises the runtime's InvalidInput or ModelFailure."""
-    prepared = prepare_inputs(version.signature, inputs, max_batch=settings.SAMHUB_INFERENCE_MAX_BATCH)
+    prepared = prepare_inputs(
+        version.signature, inputs, max_batch=settings.SAMHUB_INFERENCE_MAX_BATCH
+    )
     names = output_names(version.signature, outputs)
     runtime = Runtime(version_model(version), version.signature)
     return runtime.run(prepared, outputs=names), prepared.count

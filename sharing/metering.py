@@ -24,7 +24,6 @@ from registry.errors import DomainError
 from registry.models import AccessType, ModelVersion, SmallAIModel, VersionStatus
 from registry.selectors import PUBLISHED_STATES, version_visible_to
 from sharing import broker, inference, selectors
-from sharing.runtime import samhub_runtime
 from sharing.models import (
     InferenceOutcome,
     InferenceRecord,
@@ -32,6 +31,7 @@ from sharing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from sharing.runtime import samhub_runtime
 from sharing.services import sharing_access_check
 
 logger = logging.getLogger(__name__)
@@ -104,23 +104,24 @@ def inference_call(*, caller: User, version_id: int, body: Any) -> InferenceReco
     return record
 
 
-def _call_body(body: Any) -> tuple[Any, list[str] | None]:
+def _call_body(body: Any) -> tuple[dict, list[str] | None]:
     """The inputs and the output names asked for, once the body has the call's shape; the
     inputs themselves are the runtime's to check against the signature."""
-    errors = {}
     if not isinstance(body, dict):
-        errors["body"] = ['Send a JSON object: {"inputs": {"<input name>": [[...], ...]}}.']
-    elif "inputs" not in body:
-        errors["inputs"] = ["This field is required."]
-    elif not isinstance(body["inputs"], dict):
-        errors["inputs"] = ["Send an object mapping each input name to a nested list."]
-    outputs = body.get("outputs") if isinstance(body, dict) else None
-    if isinstance(body, dict) and "outputs" in body:
-        names = outputs if isinstance(outputs, list) else []
-        if not names or not all(isinstance(name, str) and name.strip() for name in names):
-            errors["outputs"] = ["Send a non-empty list of output names, or leave it out."]
+        body = {}  # a list or a single value: no inputs
+    errors = {}
+    if not isinstance(body.get("inputs"), dict):
+        errors["inputs"] = ["Required: an object mapping each input name to a nested list."]
+    outputs = body.get("outputs")
+    if "outputs" in body:
+        if (
+            isinstance(outputs, list)
+            and outputs
+            and all(isinstance(name, str) and name.strip() for name in outputs)
+        ):
+            outputs = [name.strip() for name in outputs]  # as the names are shown, trimmed
         else:
-            outputs = [name.strip() for name in names]
+            errors["outputs"] = ["A non-empty list of output names, or left out for all."]
     if errors:
         raise DomainError("Some fields are not valid.", code="invalid", details=errors)
     return body["inputs"], outputs
@@ -140,7 +141,7 @@ _GRANT_READ = {
                          "artifact", "artifact_format", "artifact_sha256",
                          "artifact_loaded_bytes", "signature", "deprecated_at")),
     "m": (SmallAIModel, ("id", "slug", "name")),
-    "s": (Subscription, ("id", "created_at")),
+    "s": (Subscription, ("id", "status", "created_at")),  # status: django-fsm reads it on load
 }  # fmt: skip
 _GRANT_JOINS = """
     LEFT JOIN {version} v ON v.id = %s

@@ -29,8 +29,8 @@ from packaging.version import InvalidVersion, Version
 
 from registry.artifacts import CHUNK_SIZE
 from registry.models import ArtifactFormat, ModelVersion
-from sharing.runtime import RUNTIME_DIR
 from sharing.models import PackageKind
+from sharing.runtime import RUNTIME_DIR
 
 # What the runtime imports for each format; pinned to the versions this SAM Hub runs.
 RUNTIME_DISTRIBUTIONS = {

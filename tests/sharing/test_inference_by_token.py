@@ -47,7 +47,9 @@ def test_the_common_call_is_one_select_and_one_insert_and_answers_like_the_model
         answer = post(client, version, {"inputs": {"input": x[:5].tolist()}})
 
     assert answer.status_code == 200, answer.content
-    assert [query["sql"].split()[0] for query in queries] == ["SELECT", "INSERT"], queries
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT", "INSERT"], [
+        query["sql"] for query in queries
+    ]
     assert queries[1]["sql"].startswith('INSERT INTO "sharing_inferencerecord"')
     estimator = factories.demo_model("skops").estimator
     assert answer.json()["outputs"]["label"] == estimator.predict(x[:5]).tolist()
@@ -82,7 +84,15 @@ def test_the_schema_documents_the_call(provider):
     operation = schema["paths"]["/api/v1/versions/{version_id}/infer/"]["post"]
     assert operation["tags"] == ["inference"]
     assert {"200", "400", "401", "403", "404", "409", "413", "429"} <= set(operation["responses"])
-    assert "inputs" in str(operation["requestBody"])
+    body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]) == {
+        "inputs",
+        "outputs",
+    }
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(schema["components"]["schemas"][answer.rsplit("/", 1)[1]]["properties"]) == set(
+        InferResultSerializer().fields
+    )
 
 
 def test_a_signed_in_caller_is_answered_too(version, subscription, consumer):

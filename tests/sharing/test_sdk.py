@@ -22,8 +22,8 @@ import pytest
 from registry.artifact_inspection import inspect_artifact
 from registry.demo import cell_kpi_dataset
 from sharing import extraction, packaging
-from sharing.runtime import samhub_runtime
 from sharing.models import PackageKind, PackageStatus
+from sharing.runtime import samhub_runtime
 from tests import factories
 from tests.registry import conftest as registry_conftest
 
