@@ -320,7 +320,9 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             try:
                 answer = metering.inference_call(
-                    user=request.user, version_id=version.pk, inputs=form.cleaned_data["inputs"]
+                    caller=request.user,
+                    version_id=version.pk,
+                    body={"inputs": form.cleaned_data["inputs"]},
                 )
                 context["answer"] = answer
                 context["answer_names"] = list(answer.outputs)
