@@ -10,6 +10,7 @@ import pytest
 
 from tests.processes import ROOT, free_port, http_get
 
+
 @pytest.fixture
 def portal(tmp_path):
     port = free_port()

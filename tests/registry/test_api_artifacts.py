@@ -2,7 +2,6 @@ import hashlib
 import io
 import pickle
 
-
 from registry.artifacts import CHUNK_SIZE
 from registry.models import ModelVersion
 from tests import factories

@@ -40,7 +40,9 @@ def subscribed(consumer, released):
 def issue_token(username: str, **body) -> dict:
     """POST /api/v1/auth/token/ with the username and password, as scripts do."""
     answer = APIClient().post(
-        "/api/v1/auth/token/", {"username": username, "password": factories.PASSWORD, **body}, format="json"
+        "/api/v1/auth/token/",
+        {"username": username, "password": factories.PASSWORD, **body},
+        format="json",
     )
     assert answer.status_code == 200, answer.content
     return answer.json()

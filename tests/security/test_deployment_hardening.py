@@ -458,4 +458,3 @@ def test_the_portal_keeps_its_own_500_page(client, db):
     assert answer.status_code == 500
     assert answer["Content-Type"].startswith("text/html")
     assert SECRET_PATH not in answer.content.decode()
-

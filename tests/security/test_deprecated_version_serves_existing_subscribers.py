@@ -239,7 +239,10 @@ def test_a_subscriber_who_came_after_the_deprecation_cannot_use_the_deprecated_v
         assert "use 2.0.0, the latest release" in answer.json()["detail"]
     assert not InferenceRecord.objects.filter(version=version).exists()
     # The release that took its place serves the late subscriber.
-    assert infer(factories.token_client_by_password(late, factories.PASSWORD), successor).status_code == 200
+    assert (
+        infer(factories.token_client_by_password(late, factories.PASSWORD), successor).status_code
+        == 200
+    )
 
 
 def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprecated_version(
@@ -250,7 +253,10 @@ def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprec
     sharing_services.subscription_cancel(subscription_id=subscription.pk, user=consumer)
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
-    assert infer(factories.token_client_by_password(consumer, factories.PASSWORD), version).status_code == 403
+    assert (
+        infer(factories.token_client_by_password(consumer, factories.PASSWORD), version).status_code
+        == 403
+    )
 
 
 # --- the portal warns --------------------------------------------------------------------------
@@ -290,7 +296,10 @@ def test_with_a_newer_release_the_portal_points_to_it(
     assert f"/api/v1/versions/{successor.pk}/infer/" in use
     assert 'id="model-deprecated"' not in model_page  # new subscribers get 2.0.0
     # The deprecated version still answers the existing subscriber.
-    assert infer(factories.token_client_by_password(consumer, factories.PASSWORD), version).status_code == 200
+    assert (
+        infer(factories.token_client_by_password(consumer, factories.PASSWORD), version).status_code
+        == 200
+    )
 
 
 # --- cut off at RETIRED ------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from sharing.tasks import package_build_task
 from tests import factories
 from tests.processes import database_url
 
-
 HEARTBEAT_SECONDS = 1  # the worker's; a build is lost after 3 missed beats
 WORKER_START_SECONDS = 90
 # A killed build is detected after a few heartbeats and then built again (a few seconds of

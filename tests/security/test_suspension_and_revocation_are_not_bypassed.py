@@ -135,7 +135,9 @@ def test_the_consumer_cannot_grant_their_own_held_request(consumer, provider, sa
     suspended_then_cancelled(consumer, provider, sam)
     held = request(consumer, sam)
 
-    answer = act_api(factories.token_client_by_password(consumer, factories.PASSWORD), held.pk, "grant")
+    answer = act_api(
+        factories.token_client_by_password(consumer, factories.PASSWORD), held.pk, "grant"
+    )
 
     assert answer.status_code == 403
     assert Subscription.objects.get(pk=held.pk).status == SubscriptionStatus.PENDING
@@ -231,7 +233,12 @@ def test_a_suspended_subscription_still_blocks_a_second_one_through_the_api(
 ):
     client = factories.token_client_by_password(consumer, factories.PASSWORD)
     first = subscribe_api(client, sam).json()
-    act_api(factories.token_client_by_password(provider, factories.PASSWORD), first["id"], "suspend", "Check")
+    act_api(
+        factories.token_client_by_password(provider, factories.PASSWORD),
+        first["id"],
+        "suspend",
+        "Check",
+    )
 
     again = subscribe_api(client, sam)
 

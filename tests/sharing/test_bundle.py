@@ -32,7 +32,6 @@ from sharing.tasks import package_build_task
 from tests import factories
 from tests.processes import database_url
 
-
 ROWS = cell_kpi_dataset(n_samples=5, seed=5)[0]
 WORKER_START_SECONDS = 90
 BUILD_SECONDS = 120

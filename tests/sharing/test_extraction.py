@@ -23,7 +23,6 @@ from sharing.services import subscription_grant, subscription_request, subscript
 from sharing.tasks import package_build_task
 from tests import factories
 
-
 # download path -> (delivery kind, the subscription method it needs)
 DOWNLOADS = {
     "artifact": (DeliveryKind.ARTIFACT, SharingMethod.BUNDLE),

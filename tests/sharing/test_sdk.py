@@ -26,7 +26,6 @@ from sharing.bundle_template import samhub_runtime
 from sharing.models import PackageKind, PackageStatus
 from tests import factories
 
-
 ROWS = cell_kpi_dataset(n_samples=7, seed=3)[0]
 PIP_TIMEOUT_SECONDS = 900
 

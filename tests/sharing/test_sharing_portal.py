@@ -220,7 +220,9 @@ def test_the_requests_page_lists_pending_requests_with_grant_and_deny(
 ):
     pending = request(consumer, gated_model)
     active = request(consumer, open_model)
-    south = factories.make_released(other_provider, auditor, name="South model", approval_required=True)
+    south = factories.make_released(
+        other_provider, auditor, name="South model", approval_required=True
+    )
     elsewhere = request(consumer, south.sam)
 
     page = html(signed_in(client, provider).get(reverse("subscription-requests")))
@@ -298,7 +300,9 @@ def test_the_provider_suspends_resumes_and_revokes_from_the_portal(
 def test_an_operator_decides_requests_of_every_organisation(
     client, consumer, operator, other_provider, auditor, gated_model
 ):
-    south = factories.make_released(other_provider, auditor, name="South model", approval_required=True)
+    south = factories.make_released(
+        other_provider, auditor, name="South model", approval_required=True
+    )
     north_request, south_request = request(consumer, gated_model), request(consumer, south.sam)
 
     page = html(signed_in(client, operator).get(reverse("subscription-requests")))
@@ -419,7 +423,9 @@ def scored(provider, auditor):
         performance = [
             {"inferenceOutputName": "label", "performanceMetric": "F1", "performanceScore": score}
         ]
-        version = factories.make_released(provider, auditor, name=f"{name} F1", performance=performance)
+        version = factories.make_released(
+            provider, auditor, name=f"{name} F1", performance=performance
+        )
         ModelVersion.objects.filter(pk=version.pk).update(
             released_at=timezone.now() - timedelta(days=2 * days)
         )
