@@ -6,7 +6,7 @@ releases it (steps 3-5); every step is in the version's log on its admin page, w
 import pytest
 
 from tests import factories
-from tests.browser.conftest import sign_in, sign_out
+from tests.browser_helpers import sign_in, sign_out
 
 
 def admin_message(page, text: str) -> None:

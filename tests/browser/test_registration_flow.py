@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from tests import factories
-from tests.browser.conftest import expect_message, sign_in, sign_out
+from tests.browser_helpers import expect_message, sign_in, sign_out
 
 
 @pytest.mark.browser

@@ -18,6 +18,7 @@ from registry.models import (
     VersionTransition,
 )
 from tests import factories
+from tests.form_data import change_form_data
 
 VERSIONS = "admin:registry_modelversion_changelist"
 STEP_PAGE = "admin/registry/modelversion/step.html"
@@ -105,20 +106,6 @@ def offered_actions(client, user: User) -> set[str]:
     page = client.get(reverse(VERSIONS))
     assert page.status_code == 200
     return {name for name, _ in page.context["action_form"].fields["action"].choices if name}
-
-
-def change_form_data(page) -> dict:
-    """What a browser posts back from an admin change page when nothing is edited."""
-    forms = [page.context["adminform"].form]
-    for inline in page.context["inline_admin_formsets"]:
-        forms.append(inline.formset.management_form)
-        forms.extend(inline.formset.forms)
-    data = {}
-    for form in forms:
-        for field in form:
-            if field.value() is not None:
-                data[field.html_name] = field.value()
-    return data
 
 
 def reject_data(reason: str, *findings: tuple[str, str]) -> dict:

@@ -20,7 +20,6 @@ from sharing import services as sharing_services
 from sharing.models import InferenceRecord
 from tests import factories
 
-PASSWORD = "pw-for-tests-123"
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
 TOKENS_PAGE = "/account/api-tokens/"
 
@@ -40,7 +39,9 @@ def subscribed(consumer, released):
 def issue_token(username: str, **body) -> dict:
     """POST /api/v1/auth/token/ with the username and password, as scripts do."""
     answer = APIClient().post(
-        "/api/v1/auth/token/", {"username": username, "password": PASSWORD, **body}, format="json"
+        "/api/v1/auth/token/",
+        {"username": username, "password": factories.PASSWORD, **body},
+        format="json",
     )
     assert answer.status_code == 200, answer.content
     return answer.json()
@@ -173,7 +174,7 @@ def test_another_users_token_can_be_neither_seen_nor_revoked(consumer, provider)
 
 
 def test_the_portal_page_creates_lists_and_revokes_tokens(client, consumer, released, subscribed):
-    assert client.login(username="consumer", password=PASSWORD)
+    assert client.login(username="consumer", password=factories.PASSWORD)
     page = client.get(TOKENS_PAGE)
     assert page.status_code == 200
     html = page.content.decode()

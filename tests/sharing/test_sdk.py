@@ -25,9 +25,6 @@ from sharing import extraction, packaging
 from sharing.models import PackageKind, PackageStatus
 from sharing.runtime import samhub_runtime
 from tests import factories
-from tests.registry import conftest as registry_conftest
-
-api = registry_conftest.api  # api(user): an APIClient signed in as user
 
 ROWS = cell_kpi_dataset(n_samples=7, seed=3)[0]
 PIP_TIMEOUT_SECONDS = 900

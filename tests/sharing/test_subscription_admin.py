@@ -18,15 +18,9 @@ from sharing.models import (
     VersionPackage,
 )
 from tests import factories
-from tests.registry.test_portal_views import make_released
 
 SUBSCRIPTIONS = "admin:sharing_subscription_changelist"
 ACTION_FORM = "admin/action_form.html"
-
-
-@pytest.fixture
-def gated_model(provider, auditor):
-    return make_released(provider, auditor, name="KPI anomaly detector", approval_required=True).sam
 
 
 @pytest.fixture
