@@ -1,18 +1,23 @@
 """Where a reasoning call spends its time. On the same scratch data as
 bench/inference_vs_mlflow.py (SQLite, seeded demo, demo-consumer with an INFERENCE
-subscription), in this process:
+subscription to the demo's ONNX model), in this process:
 
 1. N calls of POST /api/v1/versions/{id}/infer/ with the consumer's API token through
    Django's WSGI handler (all middleware, the view, the database, request_finished as under
    gunicorn): wall time per call (best of 5 rounds) and CPU.
-2. Each stage of that path alone, timed in loops (no profiler, so no distortion): the service
-   (its statement of rights, the engine, predict, the INSERT) and JSON. What the stages leave
-   of the whole call is Django's handler, middleware and the view.
+2. Each stage of that path alone, timed in loops (no profiler, so no distortion): the token's
+   statement (which reads the call's grant too), the service (the engine, predict, the INSERT)
+   and JSON. What the stages leave of the whole call is Django's handler, middleware and the
+   view.
 3. The SQL of one call, then cProfile over N calls: functions by own time.
 
-    .venv/bin/python bench/profile_inference.py [--calls 2000] [--batch 1] [--outputs label]
+    .venv/bin/python bench/profile_inference.py [--calls 2000] [--batch 1] [--outputs NAME ...]
+    .venv/bin/python bench/profile_inference.py --plain --root <another checkout>
 
-Settings come from the environment as usual (e.g. DATABASE_CONN_MAX_AGE=0 to see a connection opened per call).
+`--root` profiles the whole call (1. only, with --plain) of another checkout of SAM Hub with
+this venv, e.g. an export of main (`git archive main | tar -x -C /tmp/samhub-main`), to compare
+two versions of the call; alternate the runs, the machine's load changes. Settings come from
+the environment as usual (e.g. DATABASE_CONN_MAX_AGE=0 to see a connection opened per call).
 """
 
 import argparse
@@ -27,11 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
 
-from inference_vs_mlflow import INPUT_NAME, samhub_setup  # noqa: E402
+from inference_vs_mlflow import INPUT_NAME, ROOT, samhub_setup  # noqa: E402
 
 
 def per_call_ms(function, calls: int, rounds: int = 5) -> float:
@@ -49,46 +53,48 @@ def per_call_ms(function, calls: int, rounds: int = 5) -> float:
 
 
 def stages(token: str, version_id: int, body: bytes, calls: int) -> list[tuple[str, float]]:
-    """The reasoning call split at its seams (ms per call): the service that answers a token
-    holder's call (metering.inference_call_granted) and inside it the one statement of
-    rights, the engine, the prediction and the metering INSERT."""
-    from sharing import inference, metering, selectors
+    """The reasoning call split at its seams (ms per call): the token's one statement, which
+    reads the call's grant along, and the service (metering.inference_call) with inside it the
+    engine, the prediction and the metering INSERT."""
+    from sharing import inference, metering
+    from sharing.api.inference import InferenceTokenAuthentication
     from sharing.models import InferenceOutcome, InferenceRecord
+    from sharing.runtime import samhub_runtime
 
     request = json.loads(body)
     inputs, outputs = request["inputs"], request.get("outputs")
+    authentication = InferenceTokenAuthentication(version_id)
+    caller, _ = authentication.authenticate_credentials(token)
 
     def service():
-        return metering.inference_call_granted(
-            token_key=token, version_id=version_id, inputs=inputs, outputs=outputs
-        )
+        return metering.inference_call(caller=caller, version_id=version_id, body=request)
 
     record = service()
-    version = selectors.inference_grant(token, version_id)
+    version = record.version
     model = inference.version_model(version)
-    prepared = inference.prepare_inputs(version.signature, inputs, max_batch=1000)
-    names = inference.output_names(version.signature, outputs)
+    prepared = samhub_runtime.prepare_inputs(version.signature, inputs, max_batch=1000)
+    names = samhub_runtime.output_names(version.signature, outputs)
 
     def insert():
         InferenceRecord.objects.create(
-            version=version, caller_id=version.grant_user_id,
-            subscription_id=version.grant_subscription_id, count=record.count, latency_ms=1.0,
-            outcome=InferenceOutcome.OK, error="", outputs=record.outputs,
+            version=version, caller=caller, subscription_id=record.subscription_id,
+            count=record.count, latency_ms=1.0, outcome=InferenceOutcome.OK, error="",
+            outputs=record.outputs,
         )  # fmt: skip
 
+    grant = per_call_ms(lambda: authentication.authenticate_credentials(token), calls)
     whole = per_call_ms(service, calls)
-    grant = per_call_ms(lambda: selectors.inference_grant(token, version_id), calls)
     engine = per_call_ms(lambda: inference.run(version, inputs, outputs=outputs), calls)
     predict = per_call_ms(lambda: model.predict(prepared.arrays, names), calls)
     write = per_call_ms(insert, calls)
     return [
-        ("metering.inference_call_granted, the service, in all:", whole),
-        ("  rights and version: one SELECT (selectors.inference_grant)", grant),
+        ("token, user and grant: one SELECT (InferenceTokenAuthentication)", grant),
+        ("metering.inference_call, the service (grant read already), in all:", whole),
         ("  inference.run: inputs checked against the signature", engine - predict),
-        (f"  predict: scikit-learn {' + '.join(names)}, to JSON", predict),
+        (f"  predict: {' + '.join(names)}, to JSON", predict),
         ("  metering INSERT + commit (InferenceRecord)", write),
         ("  the rest of the service (its own code; the stages together)",
-         whole - grant - engine - write),
+         whole - engine - write),
         ("JSON parse + render", per_call_ms(lambda: json.dumps(json.loads(body)), calls)),
     ]  # fmt: skip
 
@@ -98,21 +104,25 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument(
-        "--outputs", nargs="*", default=["label"],
-        help="outputs to ask for (default: label, as the benchmark; none: all of them)",
+        "--outputs", nargs="*", default=[],
+        help="outputs to ask for (default: all of the signature's, as the benchmark)",
     )  # fmt: skip
     parser.add_argument("--top", type=int, default=25, help="functions listed by own time")
     parser.add_argument(
         "--plain", action="store_true", help="only the timed loop (to run under py-spy)"
     )
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the SAM Hub checkout to profile (default: this)"
+    )
     args = parser.parse_args()
+    sys.path.insert(0, str(args.root))
     scratch = Path(tempfile.mkdtemp(prefix="samhub-infer-profile-"))
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("AWS_STORAGE_BUCKET_NAME", None)
     os.environ["SAMHUB_DATA_DIR"] = str(scratch / "data")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
-        token, version, _ = samhub_setup(dict(os.environ))
+        token, version, _ = samhub_setup(dict(os.environ), args.root)
         import django
 
         django.setup()

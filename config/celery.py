@@ -3,9 +3,24 @@
 import os
 
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("samhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def workers_answering(timeout: float) -> list[str] | None:
+    """The names of the workers that answer a ping within `timeout` seconds, or None when the
+    broker cannot be reached.
+
+    A ping (broadcast on the broker, answered by each worker's control thread) rather than the
+    package builds' heartbeat: the heartbeat says something only while a build runs, and an
+    idle worker is as alive as a busy one."""
+    try:
+        replies = app.control.ping(timeout=timeout) or []
+    except (OSError, OperationalError):
+        return None
+    return sorted(name for reply in replies for name in reply)

@@ -1,4 +1,6 @@
-"""Portal form of a new API token."""
+"""Forms more than one app uses (the reason of a lifecycle step), and the API token form.
+
+The portal and the admin both use these: a form is declared once."""
 
 from django import forms
 
@@ -26,3 +28,21 @@ class ApiTokenForm(forms.Form):
         initial="90",
         help_text="A token that expires limits the harm of a key that leaks unnoticed.",
     )
+
+
+class ReasonForm(forms.Form):
+    """Why a lifecycle step is taken (deprecate a version, grant or cancel a subscription...):
+    the step's log keeps it, and the other party reads it there."""
+
+    reason = forms.CharField(label="Reason (optional)", required=False, max_length=2000)
+
+
+class RequiredReasonForm(ReasonForm):
+    """A decision on someone else's access (deny, suspend, revoke) must say why."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        reason = self.fields["reason"]
+        reason.required = True
+        reason.label = "Reason"
+        reason.error_messages["required"] = "Say why; the consumer sees it."

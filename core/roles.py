@@ -49,6 +49,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "registry.add_tag",
         "registry.change_tag",
         "registry.view_modelperformance",
+        # Seed step 2: after a rejection "the operation and maintenance manager will modify the
+        # information again" (revise, edit, resubmit); steps 3-4: register. Any organisation's
+        # (registry.permissions); approve and reject stay with auditors.
+        "registry.change_smallaimodel",
+        "registry.change_modelversion",
+        "registry.submit_modelversion",
+        "registry.register_modelversion",
         "registry.release_modelversion",
         "registry.retire_modelversion",
         "registry.operate_warehouse",

@@ -34,6 +34,7 @@ def transition_apply(
     reason: str = "",
     before: Callable[[M], None] | None = None,
     kwargs: dict | None = None,
+    next_step: Callable[[M, list[str]], str] | None = None,
 ) -> M:
     """Apply the transition `name` to the row `pk` of `rows` for `user` and log it.
 
@@ -42,7 +43,8 @@ def transition_apply(
     set what the transition needs, under the same lock; `kwargs` go to the transition method.
     The change is logged on the related manager `log` of the object (a StateChange): who, when,
     from, to, why. A concurrent change of the row (ConcurrentTransitionMixin) answers 409 with
-    `changed_meanwhile`.
+    `changed_meanwhile`. `next_step(obj, sources)` may add to the 409 who takes the step that
+    leads to one of those states.
     """
     try:
         with transaction.atomic():
@@ -54,6 +56,7 @@ def transition_apply(
                 raise DomainError.conflict(
                     f"Cannot {name} {label(obj)}: it is {obj.status}, "
                     f"and {name} needs {' or '.join(sources)}."
+                    + (next_step(obj, sources) if next_step is not None else "")
                 )
             if not allowed(obj, user):
                 raise DomainError.not_allowed(refusal(obj, user))

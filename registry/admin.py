@@ -1,28 +1,38 @@
 """Django admin for operators: browse every registry object, move versions through the lifecycle.
 
 Every write to a model or version goes through registry.services, so the admin obeys the same
-state machine, guards and separation of duties as the portal and the API. Lifecycle steps are
-changelist actions (select versions, pick an action); the status field and the artifact fields
-are never editable here. The transition log and audit reviews are read-only for everyone.
+state machine, guards and separation of duties as the portal and the API. A version's change
+page shows its lifecycle and a button for each step the signed-in user may take now
+(registry.selectors.version_available_actions, the guards the services check), each with the
+portal's form for what the step needs; the changelist offers the steps that need nothing as
+actions on many versions at once. The status field and the artifact fields are never editable
+here. The transition log and audit reviews are read-only for everyone.
 """
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets
-from django.http import HttpResponseRedirect
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied
+from django.forms import Form
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core import roles
-from core.errors import DomainError
-from registry import permissions, selectors, services
+from core.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceActionsMixin,
+    ServiceWritesMixin,
+)
+from core.errors import DomainError, error_text
+from core.forms import ReasonForm
+from registry import forms, permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
 from registry.models import (
-    AccessType,
     AuditReview,
     ModelPerformance,
     ModelVersion,
@@ -33,23 +43,18 @@ from registry.models import (
     VersionTransition,
 )
 
-ACTION_FORM_TEMPLATE = "admin/registry/modelversion/action_form.html"
-
-
-def _error_text(exc: DomainError) -> str:
-    """The service's message, followed by its per-field details when it has any."""
-    details = exc.details
-    if isinstance(details, dict):
-        parts = [
-            f"{field}: {', '.join(str(p) for p in problems) if isinstance(problems, list) else problems}"
-            for field, problems in details.items()
-        ]
-    elif isinstance(details, list):
-        parts = [str(p) for p in details]
-    else:
-        parts = []
-    extra = "; ".join(p for p in parts if p not in exc.message)
-    return f"{exc.message} ({extra})" if extra else exc.message
+STEP_TEMPLATE = "admin/registry/modelversion/step.html"
+# The version page's buttons: each lifecycle step, its label and the service that takes it.
+STEPS = {
+    "submit": ("Submit for audit", services.version_submit),
+    "approve": ("Approve", services.version_approve),
+    "reject": ("Reject", services.version_reject),
+    "revise": ("Revise (back to DRAFT to correct it)", services.version_revise),
+    "register": ("Register", services.version_register),
+    "release": ("Release into the catalog", services.version_release),
+    "deprecate": ("Deprecate", services.version_deprecate),
+    "retire": ("Retire", services.version_retire),
+}
 
 
 def _checklist_table(items: Iterable[dict]) -> str:
@@ -75,85 +80,6 @@ def _checklist_table(items: Iterable[dict]) -> str:
 
 def _json_block(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
-
-
-class ServiceWritesMixin:
-    """Saves go through a service; a refusal rolls the whole save back and is shown to the user."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            # Raised inside the admin's transaction, so nothing of this save was kept.
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def save_related(self, request, form, formsets, change):
-        # The service wrote the many-to-many fields; inlines here are read-only.
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-
-
-class NoWrites:
-    """Only services write these records: nobody adds, changes or deletes them in the admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ServiceActionsMixin:
-    """Admin actions that call one service per selected object and report each outcome."""
-
-    #: The keyword the services take the object's id by, e.g. "version_id".
-    service_id_kwarg: str
-
-    def _transition(self, request, queryset, service: Callable, done: str, **kwargs) -> None:
-        changed = []
-        for obj in queryset.order_by("pk"):
-            try:
-                service(**{self.service_id_kwarg: obj.pk}, user=request.user, **kwargs)
-            except DomainError as exc:
-                self.message_user(request, f"{obj}: {_error_text(exc)}", messages.ERROR)
-            else:
-                changed.append(str(obj))
-        if changed:
-            self.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
-
-    def _action_page(self, request, queryset, *, action: str, title: str, submit: str, **extra):
-        """The intermediate page that asks for what an action needs (a reason, findings)."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": self.model._meta,
-            "queryset": queryset.order_by("pk"),
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "submit_label": submit,
-            **extra,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
-
-
-class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
-    """A record that only services write."""
-
-
-class ReadOnlyInline(NoWrites, admin.TabularInline):
-    """Part of the parent's record, shown read-only to whoever may see the parent."""
-
-    extra = 0
-    can_delete = False
-
-    def has_view_permission(self, request, obj=None):
-        return self.admin_site.get_model_admin(self.parent_model).has_view_permission(request, obj)
 
 
 @admin.register(Organisation)
@@ -288,7 +214,7 @@ class TransitionInline(ReadOnlyInline):
     model = VersionTransition
     fields = ("created_at", "name", "source", "target", "actor", "reason")
     readonly_fields = fields
-    verbose_name_plural = "transition history"
+    verbose_name_plural = "transition log"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -320,28 +246,33 @@ def _findings_list(findings: list[dict]) -> str:
     )
 
 
-class RejectForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why the version fails the audit; the provider sees it.",
-    )
+def _step_forms(step: str, data) -> tuple[Form | None, forms.FindingFormSet | None]:
+    """The portal's forms for what a step needs: a note, a reason and findings, an access type."""
+    if step == "approve":
+        return forms.ApproveForm(data), None
+    if step == "reject":
+        return forms.RejectForm(data), forms.FindingFormSet(data, prefix="findings")
+    if step == "register":
+        return forms.RegisterForm(data), None
+    if step in ("deprecate", "retire"):
+        return ReasonForm(data), None
+    return None, None
 
 
-class FindingForm(forms.Form):
-    field = forms.ChoiceField(choices=[("", "---------"), *REGISTRATION_FIELDS.items()])
-    message = forms.CharField(widget=forms.TextInput(attrs={"size": 60}))
-
-
-FindingFormSet = forms.formset_factory(FindingForm, extra=2, min_num=1, validate_min=True)
-
-
-class RegisterForm(forms.Form):
-    access_type = forms.ChoiceField(choices=AccessType.choices)
-    endpoint_url = forms.URLField(
-        required=False,
-        assume_scheme="https",
-        help_text="Only for an external inference endpoint.",
-    )
+def _step_arguments(step: str, form: Form | None, findings) -> dict:
+    """The service's arguments from the step's valid forms."""
+    if step == "approve":
+        return {"reason": form.cleaned_data["note"]}
+    if step == "reject":
+        return {"reason": form.cleaned_data["reason"], "findings": findings.findings()}
+    if step == "register":
+        return {
+            "access_type": form.cleaned_data["access_type"],
+            "endpoint_url": form.cleaned_data["endpoint_url"],
+        }
+    if step in ("deprecate", "retire"):
+        return {"reason": form.cleaned_data["reason"]}
+    return {}
 
 
 @admin.register(ModelVersion)
@@ -395,12 +326,12 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
     # Only these change outside the lifecycle, and only while the version is a DRAFT.
     editable_fields = services.VERSION_FIELDS
     inlines = (PerformanceInline, ReviewInline, TransitionInline)
+    # Steps that need nothing but the decision, on many versions at once; the version page has
+    # a button for every step, with the form of what it needs (findings, access type...).
     actions = (
         "submit_versions",
         "approve_versions",
-        "reject_versions",
         "revise_versions",
-        "register_versions",
         "release_versions",
         "deprecate_versions",
         "retire_versions",
@@ -428,9 +359,6 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
     def has_audit_permission(self, request) -> bool:
         return request.user.has_perm(roles.AUDIT)
 
-    def has_register_permission(self, request) -> bool:
-        return request.user.has_perm("registry.register_modelversion")
-
     def has_release_permission(self, request) -> bool:
         return request.user.has_perm("registry.release_modelversion")
 
@@ -440,6 +368,89 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in self.editable_fields}
         services.version_update(version_id=obj.pk, user=request.user, **fields)
+
+    def get_urls(self):
+        step = path(
+            "<path:object_id>/step/<str:step>/",
+            self.admin_site.admin_view(self.step_view),
+            name="registry_modelversion_step",
+        )
+        return [step, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, unquote(object_id))
+        if version is not None:
+            extra_context = {**(extra_context or {}), **self._lifecycle_context(request, version)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _lifecycle_context(self, request, version: ModelVersion) -> dict:
+        """The stepper, a button per step the user may take now, and why an auditor may not
+        audit this version (separation of duties), for the change page."""
+        user = request.user
+        steps = [
+            {
+                "name": name,
+                "label": STEPS[name][0],
+                "url": reverse("admin:registry_modelversion_step", args=[version.pk, name]),
+            }
+            for name in selectors.version_available_actions(version, user)
+        ]
+        refusal = (
+            permissions.audit_refusal(version, user)
+            if version.status == VersionStatus.SUBMITTED and permissions.is_auditor(user)
+            else None
+        )
+        sam_url = (
+            reverse("admin:registry_smallaimodel_change", args=[version.sam_id])
+            if version.status == VersionStatus.DRAFT
+            and permissions.can_edit_model(version.sam, user)
+            else None
+        )
+        return {"lifecycle_steps": steps, "audit_refusal": refusal, "sam_change_url": sam_url}
+
+    def step_view(self, request, object_id: str, step: str):
+        """One lifecycle step of one version: its form on GET, the service on POST."""
+        version = self.get_object(request, unquote(object_id))
+        if version is None or step not in STEPS:
+            raise Http404("No such version or step.")
+        if not self.has_view_permission(request, version):
+            raise PermissionDenied
+        label, service = STEPS[step]
+        data = request.POST if request.method == "POST" else None
+        form, findings = _step_forms(step, data)
+        status = 200
+        if data is not None and all(f.is_valid() for f in (form, findings) if f is not None):
+            try:
+                version = service(
+                    version_id=version.pk,
+                    user=request.user,
+                    **_step_arguments(step, form, findings),
+                )
+            except DomainError as exc:
+                self.message_user(
+                    request, error_text(exc, labels=REGISTRATION_FIELDS), messages.ERROR
+                )
+                status = exc.status
+            else:
+                self.message_user(
+                    request, f"{version} is now {version.get_status_display()}.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:registry_modelversion_change", args=[version.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: {version}",
+            "subtitle": None,
+            "opts": self.model._meta,
+            "original": version,
+            "step": step,
+            "label": label,
+            "form": form,
+            "formset": findings,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, STEP_TEMPLATE, context, status=status)
 
     @admin.display(description="Organisation", ordering="sam__organisation__name")
     def organisation(self, obj: ModelVersion) -> Organisation:
@@ -467,65 +478,10 @@ class ModelVersionAdmin(ServiceActionsMixin, ServiceWritesMixin, admin.ModelAdmi
         self._transition(request, queryset, services.version_approve, "Approved")
 
     @admin.action(
-        description="Reject selected versions (reason and findings)…", permissions=["audit"]
-    )
-    def reject_versions(self, request, queryset):
-        data = request.POST if "apply" in request.POST else None
-        form = RejectForm(data)
-        findings = FindingFormSet(data, prefix="findings")
-        if data is not None and form.is_valid() and findings.is_valid():
-            self._transition(
-                request,
-                queryset,
-                services.version_reject,
-                "Rejected",
-                reason=form.cleaned_data["reason"],
-                findings=[
-                    {"field": f.cleaned_data["field"], "message": f.cleaned_data["message"]}
-                    for f in findings
-                    if f.cleaned_data
-                ],
-            )
-            return None
-        return self._action_page(
-            request,
-            queryset,
-            action="reject_versions",
-            title="Reject versions",
-            submit="Reject",
-            form=form,
-            formset=findings,
-            formset_title="Findings: the fields that fail and why",
-        )
-
-    @admin.action(
         description="Revise selected rejected versions (back to draft)", permissions=["change"]
     )
     def revise_versions(self, request, queryset):
         self._transition(request, queryset, services.version_revise, "Back to draft")
-
-    @admin.action(description="Register selected versions (access type)…", permissions=["register"])
-    def register_versions(self, request, queryset):
-        data = request.POST if "apply" in request.POST else None
-        form = RegisterForm(data)
-        if data is not None and form.is_valid():
-            self._transition(
-                request,
-                queryset,
-                services.version_register,
-                "Registered",
-                access_type=form.cleaned_data["access_type"],
-                endpoint_url=form.cleaned_data["endpoint_url"],
-            )
-            return None
-        return self._action_page(
-            request,
-            queryset,
-            action="register_versions",
-            title="Register versions",
-            submit="Register",
-            form=form,
-        )
 
     @admin.action(description="Release selected versions into the catalog", permissions=["release"])
     def release_versions(self, request, queryset):

@@ -133,7 +133,7 @@ def _inspect_onnx(path: str, max_loaded_bytes: int, *, claimed: bool) -> dict:
 def _onnx_session(path: str):
     import onnxruntime as ort
 
-    # The same options as sharing/bundle_template/samhub_runtime.py's OnnxModel (graph
+    # The same options as sharing/runtime/samhub_runtime.py's OnnxModel (graph
     # optimisation included: constant folding may allocate), loaded from bytes as there.
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

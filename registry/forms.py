@@ -232,10 +232,6 @@ class RegisterForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label="Reason", required=False, max_length=2000)
-
-
 class ApproveForm(forms.Form):
     note = forms.CharField(
         label="Note (optional)", widget=forms.Textarea(attrs={"rows": 2}), required=False

@@ -13,19 +13,33 @@ def can_create_model(user: User | AnonymousUser, organisation) -> bool:
     return is_provider(user) and is_member(user, organisation.pk)
 
 
+def _operator_or_member(user: User | AnonymousUser, organisation_id: int) -> bool:
+    return is_operator(user) or is_member(user, organisation_id)
+
+
+def can_add_version(sam, user: User | AnonymousUser) -> bool:
+    """Versions are started by providers of the model's organisation, with their files."""
+    return user.has_perm("registry.add_modelversion") and is_member(user, sam.organisation_id)
+
+
 def can_edit_model(sam, user: User | AnonymousUser) -> bool:
-    """Providers change only their own organisation's models."""
-    return user.has_perm("registry.change_smallaimodel") and is_member(user, sam.organisation_id)
+    """Providers change their own organisation's models; operators any model, to correct the
+    registration after a rejection (ENI SAM clause 5, step 2: "the operation and maintenance
+    manager will modify the information again")."""
+    return user.has_perm("registry.change_smallaimodel") and _operator_or_member(
+        user, sam.organisation_id
+    )
 
 
 def can_edit_version(version, user: User | AnonymousUser) -> bool:
-    return user.has_perm("registry.change_modelversion") and is_member(
+    """Revise, edit and upload to a DRAFT: its organisation's providers, or an operator."""
+    return user.has_perm("registry.change_modelversion") and _operator_or_member(
         user, version.sam.organisation_id
     )
 
 
 def can_submit(version, user: User | AnonymousUser) -> bool:
-    return user.has_perm("registry.submit_modelversion") and is_member(
+    return user.has_perm("registry.submit_modelversion") and _operator_or_member(
         user, version.sam.organisation_id
     )
 
@@ -66,21 +80,30 @@ def can_audit(version, user: User | AnonymousUser) -> bool:
 
 
 def can_register(version, user: User | AnonymousUser) -> bool:
-    return user.has_perm("registry.register_modelversion") and is_member(
+    """ENI SAM clause 5, steps 3-4: the provider or an operator registers an approved version."""
+    return user.has_perm("registry.register_modelversion") and _operator_or_member(
         user, version.sam.organisation_id
     )
 
 
 def can_release(version, user: User | AnonymousUser) -> bool:
-    return user.has_perm("registry.release_modelversion") and (
-        is_operator(user) or is_member(user, version.sam.organisation_id)
+    return user.has_perm("registry.release_modelversion") and _operator_or_member(
+        user, version.sam.organisation_id
     )
 
 
 def can_retire(version, user: User | AnonymousUser) -> bool:
-    return user.has_perm("registry.retire_modelversion") and (
-        is_operator(user) or is_member(user, version.sam.organisation_id)
+    return user.has_perm("registry.retire_modelversion") and _operator_or_member(
+        user, version.sam.organisation_id
     )
+
+
+def who_takes(step: str, version) -> str:
+    """Who may take a lifecycle step of the version, in words, for a refusal to say (the rules
+    are the can_* functions above: keep the two together)."""
+    if step in ("approve", "reject"):
+        return f"an auditor from outside {version.sam.organisation} who took no part in it"
+    return f"a provider of {version.sam.organisation} or an operator"
 
 
 def sees_every_version(user: User | AnonymousUser) -> bool:

@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from core import roles
 from core.errors import DomainError
@@ -251,3 +252,33 @@ def _text_search(versions: QuerySet[ModelVersion], q: str) -> QuerySet[ModelVers
             | Q(sam__tags__name__iexact=word)
         )
     return versions.filter(pk__in=ModelVersion.objects.filter(text).values("pk"))
+
+
+def version_states_summary() -> list[dict]:
+    """Every lifecycle state with how many versions are in it and when the one waiting longest
+    entered it (its last transition; its creation for a DRAFT never submitted): the operators'
+    dashboard."""
+    entered = Coalesce(
+        Subquery(
+            VersionTransition.objects.filter(version=OuterRef("pk"))
+            .order_by("-created_at", "-pk")
+            .values("created_at")[:1]
+        ),
+        F("created_at"),
+    )
+    rows = {
+        row["status"]: row
+        for row in ModelVersion.objects.annotate(entered=entered)
+        .order_by()
+        .values("status")
+        .annotate(count=Count("pk"), since=Min("entered"))
+    }
+    return [
+        {
+            "status": state.value,
+            "label": state.label,
+            "count": rows.get(state.value, {}).get("count", 0),
+            "since": rows.get(state.value, {}).get("since"),
+        }
+        for state in VersionStatus
+    ]

@@ -91,7 +91,7 @@ def sam_create(
     """Sign a new SAM in for the provider's organisation (ENI SAM clause 5, step 1)."""
     if not permissions.can_create_model(user, organisation):
         raise DomainError.not_allowed(
-            f"You cannot register models for {organisation}: you are not one of its providers."
+            f"You cannot create models for {organisation}: you are not one of its providers."
         )
     unknown = set(fields) - set(SAM_FIELDS)
     if unknown:
@@ -181,7 +181,7 @@ def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None
 def _version_row_create(
     *, sam: SmallAIModel, user: User, version: str, parent, performance, fields
 ) -> ModelVersion:
-    if not permissions.can_edit_model(sam, user) or not user.has_perm("registry.add_modelversion"):
+    if not permissions.can_add_version(sam, user):
         raise DomainError.not_allowed(
             "Only providers of the model's organisation can add versions."
         )
@@ -211,7 +211,7 @@ def version_create(
 ) -> ModelVersion:
     """Start a new DRAFT version of a SAM, optionally derived from a parent version and with
     its model file (stream, filename); a refused file leaves no version behind."""
-    if not permissions.can_edit_model(sam, user):
+    if not permissions.can_add_version(sam, user):
         raise DomainError.not_allowed(
             "Only providers of the model's organisation can add versions."
         )
@@ -245,7 +245,7 @@ def sam_register(
     (ENI SAM clause 5, step 1): all of it is created, or nothing."""
     if not permissions.can_create_model(user, organisation):
         raise DomainError.not_allowed(
-            f"You cannot register models for {organisation}: you are not one of its providers."
+            f"You cannot create models for {organisation}: you are not one of its providers."
         )
     checked = (
         artifacts.artifact_check(stream=artifact[0], filename=artifact[1]) if artifact else None
@@ -399,13 +399,33 @@ def _version_transition(
         reason=reason,
         before=before,
         kwargs=kwargs,
+        next_step=_next_step_hint,
     )
+
+
+def _next_step_hint(version: ModelVersion, needed: list[str]) -> str:
+    """Who takes the one step from the version's state to a needed one, if there is one."""
+    step = next(
+        (
+            t.name
+            for t in version.get_all_status_transitions()
+            if t.source == version.status and t.target in needed
+        ),
+        None,
+    )
+    if step is None:
+        return ""
+    who = permissions.who_takes(step, version)
+    return f" {who[0].upper()}{who[1:]} must {step} it first."
 
 
 def _denial_message(name: str, version: ModelVersion, user: User) -> str:
     if name in ("approve", "reject"):
         return permissions.audit_refusal(version, user) or "You cannot audit this version."
-    return f"You are not allowed to {name} versions of {version.sam.organisation}'s models."
+    return (
+        f"You are not allowed to {name} versions of {version.sam.organisation}'s models: "
+        f"{permissions.who_takes(name, version)} can."
+    )
 
 
 def _require_complete(version: ModelVersion) -> None:
@@ -434,7 +454,7 @@ def version_submit(*, version_id: int, user: User) -> ModelVersion:
 
 @transaction.atomic
 def version_approve(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
-    """Pass the audit: the registered fields meet the requirements (ENI SAM clause 5, step 2)."""
+    """Pass the audit: the registration fields meet the requirements (ENI SAM clause 5, step 2)."""
     version = _version_transition(
         version_id=version_id,
         user=user,

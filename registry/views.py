@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core import roles
 from core.errors import DomainError, error_message, error_to_form
+from core.forms import ReasonForm
 from registry import extensions, forms, permissions, selectors, services
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
 from registry.models import (
@@ -128,7 +129,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     organisations = _organisations_for_new_models(user)
     if not organisations:
-        raise PermissionDenied("Only providers of an organisation can register models.")
+        raise PermissionDenied("Only providers of an organisation can create models.")
     data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
     sam_form = forms.SamCreateForm(data, organisations=organisations)
     version_form = forms.VersionForm(data)
@@ -156,7 +157,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{version.sam.name} {version.version} is registered as a DRAFT. "
+                f"{version.sam.name} {version.version} is created as a DRAFT. "
                 "Submit it for audit when it is complete.",
             )
             return redirect(_version_url(version))
@@ -174,7 +175,7 @@ def model_create(request: HttpRequest) -> HttpResponse:
 def version_create(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     sam = get_object_or_404(selectors.models_visible_to(user), slug=slug)
-    if not permissions.can_edit_model(sam, user):
+    if not permissions.can_add_version(sam, user):
         raise PermissionDenied("Only providers of the model's organisation can add versions.")
     parents = selectors.versions_visible_to(user).filter(sam=sam).order_by("-created_at")
     latest = parents.first()
@@ -202,7 +203,7 @@ def version_create(request: HttpRequest, slug: str) -> HttpResponse:
             _ask_for_file_again(upload_form)
             status = exc.status
         else:
-            messages.success(request, f"Version {version.version} is registered as a DRAFT.")
+            messages.success(request, f"Version {version.version} is created as a DRAFT.")
             return redirect(_version_url(version))
     context = {
         "sam": sam,
@@ -317,7 +318,7 @@ def _render_model_page(
                 or forms.ArtifactForm(auto_id=f"id_%s_{pk}"),
                 "register_form": forms_for.get("register_form")
                 or forms.RegisterForm(auto_id=f"id_%s_{pk}"),
-                "reason_form": forms.ReasonForm(auto_id=f"id_%s_{pk}"),
+                "reason_form": ReasonForm(auto_id=f"id_%s_{pk}"),
                 "training_context": json.dumps(version.training_context, indent=2)
                 if version.training_context
                 else "",
@@ -335,7 +336,7 @@ def _render_model_page(
         "sections": sections,
         # Released versions are visible to everyone: this is the model's latest release.
         "has_release": any(v.status == VersionStatus.RELEASED for v in versions),
-        "can_add_version": permissions.can_edit_model(sam, user),
+        "can_add_version": permissions.can_add_version(sam, user),
         "nav": "mine" if roles.is_member(user, sam.organisation_id) else "catalog",
     }
     return render(request, "registry/model_detail.html", context, status=status)
@@ -353,7 +354,7 @@ def version_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     version = _visible_version(request, pk)
     kwargs = {}
     if action in TRANSITIONS_WITH_REASON:
-        reason_form = forms.ReasonForm(request.POST)
+        reason_form = ReasonForm(request.POST)
         reason_form.is_valid()
         kwargs["reason"] = reason_form.cleaned_data.get("reason", "")
     try:

@@ -7,11 +7,11 @@ the same state machine and guards as the portal and the API; the status is never
 
 from functools import partial
 
-from django import forms
 from django.contrib import admin
 
 from core import roles
-from registry.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
+from core.forms import RequiredReasonForm
 from sharing import selectors, services
 from sharing.models import (
     Delivery,
@@ -20,13 +20,6 @@ from sharing.models import (
     SubscriptionEvent,
     VersionPackage,
 )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why; the consumer sees it in the subscription's change log.",
-    )
 
 
 class EventInline(ReadOnlyInline):
@@ -92,7 +85,7 @@ class SubscriptionAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     def _with_reason(self, request, queryset, *, action: str, service, done: str, title: str):
         """Ask for the reason on an intermediate page, then apply the action with it."""
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        form = RequiredReasonForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             self._transition(request, queryset, service, done, reason=form.cleaned_data["reason"])
             return None

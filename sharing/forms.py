@@ -28,18 +28,6 @@ class SubscribeForm(forms.Form):
         self.fields["method"].choices = [(m, SharingMethod(m).label) for m in methods]
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label="Reason (optional)", required=False, max_length=2000)
-
-
-class RequiredReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason",
-        max_length=2000,
-        error_messages={"required": "Say why; the consumer sees it."},
-    )
-
-
 class TryInferenceForm(forms.Form):
     """A reasoning call from the portal: the `inputs` object of the API, as JSON."""
 

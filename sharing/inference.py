@@ -1,9 +1,7 @@
-"""Run a version's model inside the web process (ENI SAM clause 6.1, "reasoning call").
-
-Validation and prediction come from sharing/bundle_template/samhub_runtime.py, the one runtime
-that SDK wheels and mirror bundles ship too, so all of them answer alike. This module adds what
-only the web process needs: reading artifacts from the warehouse and a bounded, thread-safe
-per-process cache of loaded models keyed by (version id, artifact sha256).
+"""The models the web process runs for reasoning calls (ENI SAM clause 6.1), read from the
+warehouse and kept in a bounded, thread-safe per-process cache keyed by (version id, artifact
+sha256). Validation and prediction are the runtime's (sharing/runtime/samhub_runtime.py), the
+same file SDK wheels and mirror bundles ship, so that all of them answer alike.
 """
 
 import hashlib
@@ -12,28 +10,17 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from sharing.bundle_template.samhub_runtime import (
-    InvalidInput,
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from sharing.runtime.samhub_runtime import (
     LoadedModel,
     ModelFailure,
+    Runtime,
     load_model,
     output_names,
     prepare_inputs,
-    to_json,
 )
-
-__all__ = [
-    "InvalidInput",
-    "ModelFailure",
-    "cache",
-    "load_model",
-    "output_names",
-    "prepare_inputs",
-    "run",
-    "to_json",
-    "version_model",
-]
-
 
 # --- the per-process cache (Django side) -----------------------------------------------------
 
@@ -86,8 +73,6 @@ cache = ModelCache()
 
 def version_model(version) -> LoadedModel:
     """The loaded model of a version with a file in the warehouse, from the cache."""
-    from django.conf import settings
-
     return cache.get(
         (version.pk, version.artifact_sha256),
         lambda: _load_from_warehouse(version),
@@ -96,9 +81,6 @@ def version_model(version) -> LoadedModel:
 
 
 def _load_from_warehouse(version) -> LoadedModel:
-    from django.conf import settings
-    from django.core.files.storage import default_storage
-
     _check_measured(version, settings.SAMHUB_MODEL_MAX_LOADED_BYTES)
     try:
         with default_storage.open(version.artifact.name, "rb") as f:
@@ -135,22 +117,12 @@ def _check_measured(version, limit: int) -> None:
 
 
 def run(version, inputs: Any, *, outputs: list[str] | None = None) -> tuple[dict[str, Any], int]:
-    """Validate the inputs against the version's signature and predict the outputs asked for
-    (all of the signature's by default): (outputs, count)."""
-    from django.conf import settings
-
+    """Validate the inputs against the version's signature (before loading its model: a bad
+    call costs no load) and predict the outputs asked for, all of the signature's by default:
+    (outputs, count). Raises the runtime's InvalidInput or ModelFailure."""
     prepared = prepare_inputs(
         version.signature, inputs, max_batch=settings.SAMHUB_INFERENCE_MAX_BATCH
     )
     names = output_names(version.signature, outputs)
-    model = version_model(version)
-    try:
-        answers = model.predict(prepared.arrays, names)
-    except InvalidInput as exc:
-        exc.count = exc.count or prepared.count
-        raise
-    except ModelFailure:
-        raise
-    except Exception as exc:
-        raise ModelFailure(f"The model failed: {type(exc).__name__}: {exc}") from exc
-    return answers, prepared.count
+    runtime = Runtime(version_model(version), version.signature)
+    return runtime.run(prepared, outputs=names), prepared.count

@@ -7,6 +7,7 @@ are not calls of the model and leave none. The model runs outside any transactio
 is one INSERT after it.
 """
 
+import functools
 import logging
 import time
 import uuid
@@ -15,29 +16,35 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from core.errors import DomainError
-from core.services import api_token_used
-from registry.models import AccessType, ModelVersion, VersionStatus
-from registry.selectors import version_visible_to
+from registry.models import AccessType, ModelVersion, SmallAIModel, VersionStatus
+from registry.selectors import PUBLISHED_STATES, version_visible_to
 from sharing import broker, inference, permissions, selectors
-from sharing.models import InferenceOutcome, InferenceRecord, SharingMethod
+from sharing.models import (
+    InferenceOutcome,
+    InferenceRecord,
+    SharingMethod,
+    Subscription,
+    SubscriptionStatus,
+)
+from sharing.runtime import samhub_runtime
 from sharing.services import sharing_access_check
 
 logger = logging.getLogger(__name__)
 
 
-def inference_call(
-    *, user: User, version_id: int, inputs: Any, outputs: list[str] | None = None
-) -> InferenceRecord:
-    """Answer `inputs` with the version's model, in the web process or through the broker, and
-    meter the call; `outputs` picks some of the signature's outputs (default: all). Returns the record (its `outputs` are the answer); a refused or failed call
-    raises DomainError after its record is written, with `inference_id` set on the error."""
+def inference_call(*, caller: User, version_id: int, body: Any) -> InferenceRecord:
+    """Answer a reasoning call's body, `{"inputs": {...}, "outputs": [...]}` (outputs, some of
+    the signature's, optional), with the version's model, in the web process or through the
+    broker, and meter it. Returns the record (its `outputs` are the answer); a refused or
+    failed call raises DomainError, after writing its record when the call reached the model
+    (`inference_id` set on the error)."""
     started = time.perf_counter()
-    version = _visible_version(user, version_id)
-    subscription = sharing_access_check(user=user, version=version, method=SharingMethod.INFERENCE)
-    _check_callable(version)
+    inputs, outputs = _call_body(body)
+    version, subscription = _granted(caller, version_id)
     inference_id = uuid.uuid4()
     answers, count, outcome, failure = None, 0, InferenceOutcome.OK, None
     try:
@@ -45,7 +52,7 @@ def inference_call(
             answers, count = _brokered(version, inputs, outputs, str(inference_id))
         else:
             answers, count = inference.run(version, inputs, outputs=outputs)
-    except inference.InvalidInput as exc:
+    except samhub_runtime.InvalidInput as exc:
         outcome, count = InferenceOutcome.INVALID_INPUT, exc.count
         failure = DomainError(
             exc.message,
@@ -67,7 +74,7 @@ def inference_call(
     except broker.UpstreamError as exc:
         outcome = InferenceOutcome.UPSTREAM_ERROR
         failure = DomainError(str(exc), code="upstream_error", status=502)
-    except inference.ModelFailure as exc:
+    except samhub_runtime.ModelFailure as exc:
         logger.exception("Inference on version %s failed", version.pk)
         outcome = InferenceOutcome.ERROR
         failure = DomainError(str(exc), code="model_error", status=500)
@@ -78,15 +85,14 @@ def inference_call(
         failure = DomainError(
             "The call failed unexpectedly; the error is logged.", code="model_error", status=500
         )
-    latency_ms = (time.perf_counter() - started) * 1000
     # Built by this code from checked values, so no full_clean(): the write stays one INSERT.
     record = InferenceRecord.objects.create(
         id=inference_id,
         version=version,
-        caller=user,
+        caller=caller,
         subscription=subscription,
         count=count,
-        latency_ms=latency_ms,
+        latency_ms=(time.perf_counter() - started) * 1000,
         outcome=outcome,
         error=failure.message if failure else "",
         outputs=answers,
@@ -97,38 +103,148 @@ def inference_call(
     return record
 
 
-def inference_call_granted(
-    *, token_key: str, version_id: int, inputs: Any, outputs: list[str] | None = None
-) -> InferenceRecord | None:
-    """The common reasoning call, and the one that must be fast: an API token holder with an
-    ACTIVE INFERENCE subscription calls a RELEASED version that SAM Hub runs itself, and the
-    call succeeds. One statement checks the rights and reads the version, one INSERT meters.
+def _call_body(body: Any) -> tuple[dict, list[str] | None]:
+    """The inputs and the output names asked for, once the body has the call's shape; the
+    inputs themselves are the runtime's to check against the signature."""
+    if not isinstance(body, dict):
+        body = {}  # a list or a single value: no inputs
+    errors = {}
+    if not isinstance(body.get("inputs"), dict):
+        errors["inputs"] = ["Required: an object mapping each input name to a nested list."]
+    outputs = body.get("outputs")
+    if "outputs" in body:
+        if (
+            isinstance(outputs, list)
+            and outputs
+            and all(isinstance(name, str) and name.strip() for name in outputs)
+        ):
+            outputs = [name.strip() for name in outputs]  # as the names are shown, trimmed
+        else:
+            errors["outputs"] = ["A non-empty list of output names, or left out for all."]
+    if errors:
+        raise DomainError("Some fields are not valid.", code="invalid", details=errors)
+    return body["inputs"], outputs
 
-    Returns None, having written nothing, in every other case (no such grant, an external
-    endpoint, no model file, inputs refused, the model failing); inference_call() then
-    decides, answers and meters the call, so refusals and errors have one code path."""
-    started = time.perf_counter()
-    version = selectors.inference_grant(token_key, version_id)
-    if version is None or version.access_type == AccessType.EXTERNAL_ENDPOINT:
-        return None  # brokered calls wait on the network anyway
-    # A dictionary look-up; an UPDATE at most once an hour per token and process.
-    api_token_used(token_id=version.grant_token_id, digest=version.grant_token_digest)
-    if not version.artifact_sha256:
-        return None
-    try:
-        answers, count = inference.run(version, inputs, outputs=outputs)
-    except Exception:  # refused or failed: inference_call() meters it, and logs failures
-        return None
-    return InferenceRecord.objects.create(
-        id=uuid.uuid4(),
-        version=version,
-        caller_id=version.grant_user_id,
-        subscription_id=version.grant_subscription_id,
-        count=count,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        outcome=InferenceOutcome.OK,
-        error="",
-        outputs=answers,
+
+# --- the caller's grant: one statement -------------------------------------------------------
+
+# A reasoning call reads, besides its caller, the version (only the columns the call uses: the
+# others stay deferred), its model's slug and name, and the caller's ACTIVE INFERENCE
+# subscription to the model (at most one, by a constraint), in one statement. By API token it
+# is read along with the token's user (sharing.api.inference.InferenceTokenAuthentication), so
+# that a granted call costs one SELECT and the record's INSERT: the ORM queries for the same
+# cost three times the model's prediction (docs/benchmarks.md). The statement only reads; the
+# access rules are the ones every caller goes through (_granted).
+_GRANT_READ = {
+    "v": (ModelVersion, ("id", "sam", "version", "status", "access_type", "endpoint_url",
+                         "artifact", "artifact_format", "artifact_sha256",
+                         "artifact_loaded_bytes", "signature", "deprecated_at")),
+    "m": (SmallAIModel, ("id", "slug", "name")),
+    "s": (Subscription, ("id", "status", "created_at")),  # status: django-fsm reads it on load
+}  # fmt: skip
+_GRANT_JOINS = """
+    LEFT JOIN {version} v ON v.id = %s
+    LEFT JOIN {model} m ON m.id = v.sam_id
+    LEFT JOIN {subscription} s ON s.consumer_id = u.id AND s.sam_id = v.sam_id
+         AND s.method = %s AND s.status = %s
+"""
+
+
+@functools.cache
+def _grant_sql() -> tuple[str, str]:
+    """The statement's columns (the version asked for, then each model's, as
+    grant_<alias>_<column>) and its joins on the caller `u`, with the models' table names."""
+    columns = ", %s AS grant_for" + "".join(
+        f", {alias}.{field.column} AS grant_{alias}_{field.column}"
+        for alias, (model, names) in _GRANT_READ.items()
+        for field in _fields(model, names)
+    )
+    joins = _GRANT_JOINS.format(
+        version=ModelVersion._meta.db_table,
+        model=SmallAIModel._meta.db_table,
+        subscription=Subscription._meta.db_table,
+    )
+    return columns, joins
+
+
+def grant_read_along(version_id: int) -> tuple[str, str, list]:
+    """The grant's columns, joins and parameters, for the statement that finds the caller."""
+    columns, joins = _grant_sql()
+    params = [version_id, version_id, SharingMethod.INFERENCE, SubscriptionStatus.ACTIVE]
+    return columns, joins, params
+
+
+def _grant_read(caller: User, version_id: int):
+    """The caller's row with the grant's columns: the one read along with the API token, or,
+    for a caller signed in otherwise, the same statement keyed by the user's id."""
+    if getattr(caller, "grant_for", None) == version_id:
+        return caller
+    columns, joins, params = grant_read_along(version_id)
+    statement = f"SELECT u.id {columns} FROM {User._meta.db_table} u {joins} WHERE u.id = %s"
+    return next(iter(User.objects.raw(statement, [*params, caller.pk])), None)
+
+
+def _granted(caller: User, version_id: int) -> tuple[ModelVersion, Subscription | None]:
+    """The version the caller may call, and the subscription that lets them (None for those
+    who need none); DomainError 404, 403 or 409 otherwise. The granted call, a subscriber's
+    on a version that serves them, decides on what the one statement read."""
+    row = _grant_read(caller, version_id)
+    if row is None or row.grant_v_id is None:
+        raise _no_such_version(version_id)
+    version = _instance(row, "v")
+    version.sam = _instance(row, "m")
+    if version.status not in PUBLISHED_STATES:
+        _visible_version(caller, version_id)  # unpublished: only its organisation and staff
+    subscription = _instance(row, "s") if row.grant_s_id is not None else None
+    if subscription is None or not selectors.serves_subscription(version, subscription):
+        subscription = sharing_access_check(
+            user=caller, version=version, method=SharingMethod.INFERENCE
+        )
+    _check_callable(version)
+    return version, subscription
+
+
+@functools.cache
+def _fields(model, names: tuple[str, ...]) -> list:
+    # In the model's field order: Model.from_db() takes the values of a partial row so.
+    wanted = {model._meta.get_field(name) for name in names}
+    return [field for field in model._meta.concrete_fields if field in wanted]
+
+
+def _instance(row, alias: str):
+    """One model's instance from the statement's columns, converted as the ORM converts them
+    (dates and JSON arrive as text from SQLite); the fields not read stay deferred."""
+    model, names = _GRANT_READ[alias]
+    values = []
+    for attribute, column, converters in _converters(alias, connection.vendor):
+        value = getattr(row, attribute)
+        for convert in converters:
+            value = convert(value, column, connection)
+        values.append(value)
+    return model.from_db(row._state.db, [field.attname for field in _fields(model, names)], values)
+
+
+@functools.cache
+def _converters(alias: str, vendor: str) -> list[tuple[str, object, list]]:
+    # Per column: its attribute on the row, its expression and the ORM's converters for it,
+    # worked out once per process (converting the values is all that is left per call).
+    model, names = _GRANT_READ[alias]
+    converters = []
+    for field in _fields(model, names):
+        column = field.get_col(model._meta.db_table)
+        converters.append(
+            (
+                f"grant_{alias}_{field.column}",
+                column,
+                connection.ops.get_db_converters(column) + field.get_db_converters(connection),
+            )
+        )
+    return converters
+
+
+def _no_such_version(version_id: int) -> DomainError:
+    return DomainError(
+        f"There is no version {version_id} that you can see.", code="not_found", status=404
     )
 
 
@@ -136,9 +252,7 @@ def _visible_version(user: User, version_id: int) -> ModelVersion:
     try:
         return version_visible_to(user, version_id)
     except ModelVersion.DoesNotExist:
-        raise DomainError(
-            f"There is no version {version_id} that you can see.", code="not_found", status=404
-        ) from None
+        raise _no_such_version(version_id) from None
 
 
 def _check_callable(version: ModelVersion) -> None:
@@ -164,10 +278,10 @@ def _brokered(
     if version.signature.get("inputs"):
         # A signature is known (a file was uploaded too): refuse bad inputs here, as for
         # models the hub runs itself, without a round trip.
-        count = inference.prepare_inputs(
+        count = samhub_runtime.prepare_inputs(
             version.signature, inputs, max_batch=settings.SAMHUB_INFERENCE_MAX_BATCH
         ).count
-        wanted = inference.output_names(version.signature, wanted) if wanted else None
+        wanted = samhub_runtime.output_names(version.signature, wanted) if wanted else None
     answer = broker.forward(
         url=version.endpoint_url,
         inputs=inputs,

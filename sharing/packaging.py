@@ -1,8 +1,9 @@
 """Build a version's SDK wheel and mirror bundle from its model file (ENI SAM clause 6.1).
 
-Both ship the same model runtime, sharing/bundle_template/samhub_runtime.py, so that the SDK's
-predict(), the bundle's serve script and SAM Hub's inference API give equal outputs. The model
-file is copied out of the warehouse and checked against its sha256 before anything is built.
+Both ship the model runtime the web process runs, sharing/runtime/samhub_runtime.py, so that
+the SDK's predict(), the bundle's serve script and SAM Hub's inference API give equal outputs.
+The model file is copied out of the warehouse and checked against its sha256 before anything is
+built.
 Slow work (copying, pip, compression): call it outside any database transaction.
 """
 
@@ -28,8 +29,8 @@ from packaging.version import InvalidVersion, Version
 
 from registry.artifacts import CHUNK_SIZE
 from registry.models import ArtifactFormat, ModelVersion
-from sharing.bundle_template import TEMPLATE_DIR
 from sharing.models import PackageKind
+from sharing.runtime import RUNTIME_DIR
 
 # What the runtime imports for each format; pinned to the versions this SAM Hub runs.
 RUNTIME_DISTRIBUTIONS = {
@@ -197,7 +198,7 @@ def _table(specs: list[dict]) -> str:
 
 
 def _render(template: str, **values) -> str:
-    text = (TEMPLATE_DIR / template).read_text(encoding="utf-8")
+    text = (RUNTIME_DIR / template).read_text(encoding="utf-8")
     return string.Template(text).substitute(values)
 
 
@@ -229,8 +230,8 @@ def sdk_build(version: ModelVersion, *, workdir: Path) -> BuiltPackage:
     package.mkdir(parents=True)
     metadata = _metadata(version)
     _copy_model(version, package / metadata["modelFile"])
-    shutil.copyfile(TEMPLATE_DIR / "samhub_runtime.py", package / "_runtime.py")
-    shutil.copyfile(TEMPLATE_DIR / "sdk_init.py", package / "__init__.py")
+    shutil.copyfile(RUNTIME_DIR / "samhub_runtime.py", package / "_runtime.py")
+    shutil.copyfile(RUNTIME_DIR / "sdk_init.py", package / "__init__.py")
     dist_name = sdk_distribution_name(version)
     pins = runtime_pins(version.artifact_format)
     package_version = pep440_version(version.version)
@@ -332,7 +333,7 @@ def bundle_build(version: ModelVersion, *, workdir: Path) -> BuiltPackage:
     model_file = f"model/{metadata['modelFile']}"
     _copy_model(version, root / model_file)
     for name in ("samhub_runtime.py", "serve.py"):
-        shutil.copyfile(TEMPLATE_DIR / name, root / name)
+        shutil.copyfile(RUNTIME_DIR / name, root / name)
     lock = runtime_lock(version.artifact_format)
     (root / "requirements.txt").write_text(
         f"# The runtime of {version.sam.name} {version.version}, pinned to what SAM Hub runs\n"

@@ -4,12 +4,12 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from core import roles
-from core.models import key_digest
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel, VersionStatus
 from sharing.models import (
     RESTORING_DECISIONS,
     WITHDRAWING_DECISIONS,
     InferenceRecord,
+    PackageStatus,
     SharingMethod,
     Subscription,
     SubscriptionEvent,
@@ -52,7 +52,7 @@ def deprecated_versions(sam: SmallAIModel) -> list[ModelVersion]:
 def serves_subscription(version: ModelVersion, subscription: Subscription) -> bool:
     """Whether a RELEASED or DEPRECATED version serves the subscription by its state: a
     deprecated version takes no new subscribers, so only subscriptions made before its
-    deprecation (the rule inference_grant applies in SQL)."""
+    deprecation (the rule sharing.api.inference's token statement applies in SQL)."""
     if version.status == VersionStatus.RELEASED:
         return True
     return (
@@ -97,46 +97,6 @@ def version_package(version: ModelVersion, kind: str) -> VersionPackage | None:
 def model_sharing_methods(sam: SmallAIModel) -> list[str]:
     version = latest_release(sam)
     return version_sharing_methods(version) if version else []
-
-
-# A reasoning call's rights and version in one raw statement: the ORM queries for the same
-# (token, user, version, subscription) cost three times the model's prediction
-# (docs/benchmarks.md). The tables are the models' db_table names. The token is found by the
-# sha256 of the presented key and must be neither revoked nor expired (by the database's
-# clock, as core.api.authentication checks it). Only the version's columns that the call uses are
-# read (the others are deferred: reading one costs a query); converting the rest, the
-# training context's JSON above all, was a tenth of the call.
-_INFERENCE_GRANT_SQL = """
-    SELECT v.id, v.sam_id, v.version, v.status, v.access_type, v.artifact, v.artifact_format,
-           v.artifact_sha256, v.artifact_loaded_bytes, v.signature, v.deprecated_at,
-           t.user_id AS grant_user_id, s.id AS grant_subscription_id,
-           m.slug AS grant_model_slug, t.id AS grant_token_id, t.digest AS grant_token_digest
-    FROM core_apitoken t
-    JOIN auth_user u ON u.id = t.user_id
-    JOIN registry_modelversion v ON v.id = %s
-    JOIN registry_smallaimodel m ON m.id = v.sam_id
-    JOIN sharing_subscription s ON s.consumer_id = u.id AND s.sam_id = v.sam_id
-    WHERE t.digest = %s AND t.revoked_at IS NULL
-      AND (t.expires_at IS NULL OR t.expires_at > CURRENT_TIMESTAMP)
-      AND u.is_active
-      AND (v.status = %s OR (v.status = %s AND s.created_at <= v.deprecated_at))
-      AND s.method = %s AND s.status = %s
-"""
-
-
-def inference_grant(token_key: str, version_id: int) -> ModelVersion | None:
-    """The version `version_id` when the active user holding the API token (neither revoked
-    nor expired) has an ACTIVE INFERENCE subscription to its model and the version is RELEASED,
-    or DEPRECATED after the subscription was made (sharing.services.sharing_access_check's
-    rule), with `grant_user_id`, `grant_subscription_id`, `grant_model_slug`, `grant_token_id`
-    and `grant_token_digest` set; None when anything of that is missing (then DRF's
-    authentication and sharing_access_check decide)."""
-    params = [
-        version_id, key_digest(token_key),
-        VersionStatus.RELEASED, VersionStatus.DEPRECATED,
-        SharingMethod.INFERENCE, SubscriptionStatus.ACTIVE,
-    ]  # fmt: skip
-    return next(iter(ModelVersion.objects.raw(_INFERENCE_GRANT_SQL, params)), None)
 
 
 def subscriptions_visible_to(user: User | AnonymousUser) -> QuerySet[Subscription]:
@@ -230,4 +190,25 @@ def inferences_visible_to(user: User | AnonymousUser) -> QuerySet[InferenceRecor
     # A subquery rather than a join on members: no duplicate rows, so no DISTINCT over JSON.
     return records.filter(
         Q(caller=user) | Q(version__sam__organisation__in=user.organisations.values("pk"))
+    )
+
+
+def subscriptions_waiting_for_grant() -> QuerySet[Subscription]:
+    """Requests no one has decided yet, oldest first (the operators' dashboard)."""
+    return (
+        Subscription.objects.filter(status=SubscriptionStatus.PENDING)
+        .select_related("sam", "consumer")
+        .order_by("created_at")
+    )
+
+
+def package_builds_unfinished() -> QuerySet[VersionPackage]:
+    """SDK wheels and bundles queued, building or failed, oldest first (the operators'
+    dashboard; a failed one is queued again when someone retries it)."""
+    return (
+        VersionPackage.objects.filter(
+            status__in=(PackageStatus.PENDING, PackageStatus.BUILDING, PackageStatus.FAILED)
+        )
+        .select_related("version__sam")
+        .order_by("created_at")
     )

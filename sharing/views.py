@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, error_message, error_to_form
+from core.forms import ReasonForm, RequiredReasonForm
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
 from registry.models import SmallAIModel, VersionStatus
@@ -36,12 +37,12 @@ PAGE_SIZE = 20
 # reason, and whose page it is on ("mine": the consumer's list; "requests": the deciding
 # organisation's list).
 ACTIONS: dict[str, tuple[type[django_forms.Form], str]] = {
-    "grant": (forms.ReasonForm, "requests"),
-    "deny": (forms.RequiredReasonForm, "requests"),
-    "suspend": (forms.RequiredReasonForm, "requests"),
-    "resume": (forms.ReasonForm, "requests"),
-    "revoke": (forms.RequiredReasonForm, "requests"),
-    "cancel": (forms.ReasonForm, "mine"),
+    "grant": (ReasonForm, "requests"),
+    "deny": (RequiredReasonForm, "requests"),
+    "suspend": (RequiredReasonForm, "requests"),
+    "resume": (ReasonForm, "requests"),
+    "revoke": (RequiredReasonForm, "requests"),
+    "cancel": (ReasonForm, "mine"),
 }
 DONE = {
     "grant": "granted",
@@ -319,7 +320,9 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             try:
                 answer = metering.inference_call(
-                    user=request.user, version_id=version.pk, inputs=form.cleaned_data["inputs"]
+                    caller=request.user,
+                    version_id=version.pk,
+                    body={"inputs": form.cleaned_data["inputs"]},
                 )
                 context["answer"] = answer
                 context["answer_names"] = list(answer.outputs)

@@ -1,6 +1,17 @@
-import pytest
+"""Fixtures that tests in more than one folder use. Plain helpers live in modules beside this
+one (factories, processes, form_data, browser_helpers); a folder's conftest.py holds only what
+that folder alone uses."""
 
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from rest_framework.test import APIClient
+
+from sharing import services as sharing_services
 from tests import factories
+from tests.s3 import moto_server, warehouse_settings
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +81,109 @@ def operator(db):
 @pytest.fixture
 def consumer(db):
     return factories.make_user("consumer", username="consumer")
+
+
+@pytest.fixture
+def api():
+    """api(user) gives an APIClient signed in as user; api() an anonymous one."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            # A session cookie too, as a real signed-in request carries: the body-size limits
+            # (registry.middleware) look at credentials before DRF authenticates anyone.
+            client.force_login(user)
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def draft(provider):
+    return factories.make_draft(provider)
+
+
+@pytest.fixture
+def version(provider, auditor):
+    """A released skops model that SAM Hub runs itself, without approval required."""
+    return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
+
+
+@pytest.fixture
+def subscription(consumer, version):
+    """The consumer's ACTIVE INFERENCE subscription to that model."""
+    return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
+
+
+# --- a warehouse that the test and a Celery worker in a child process both see ---------------
+
+
+@pytest.fixture(scope="module")
+def shared_warehouse(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("shared-warehouse")
+
+
+@pytest.fixture
+def in_shared_warehouse(settings, shared_warehouse):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": shared_warehouse},
+        },
+    }
+    settings.MEDIA_ROOT = shared_warehouse
+
+
+# --- a real browser: Debian chromium driven by Playwright ------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_MISSING = "Debian chromium is not installed (apt-get install chromium)"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A Playwright page in headless chromium. Where chromium is missing the test skips, saying
+    why; CI sets SAMHUB_REQUIRE_BROWSER=1 and fails instead. Helpers: tests/browser_helpers.py."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("SAMHUB_REQUIRE_BROWSER") == "1":
+            pytest.fail(CHROMIUM_MISSING)
+        pytest.skip(CHROMIUM_MISSING)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # synchronous and safe here, so let Django allow them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(30_000)
+        yield context.new_page()
+        # While Playwright's loop runs, Django keeps the test's database connection per
+        # context; close it here, or PostgreSQL refuses to drop the test database at the end.
+        connections.close_all()
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """One moto S3 server on loopback for the run: (endpoint URL, boto3 client)."""
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_warehouse(settings, s3_endpoint):
+    """The warehouse in the test bucket, for this test; the boto3 client to look into it."""
+    url, client = s3_endpoint
+    settings.STORAGES = {**settings.STORAGES, "default": warehouse_settings(url)}
+    return client

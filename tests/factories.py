@@ -11,13 +11,14 @@ from registry import demo, services
 from registry.models import ModelVersion, Organisation, SmallAIModel
 
 _serial = count(1)
+PASSWORD = "pw-for-tests-123"  # the password of every user make_user creates
 
 
 def make_user(role: str | None, *, organisation: Organisation | None = None, **extra) -> User:
     n = next(_serial)
     user = User.objects.create_user(
         username=extra.pop("username", f"{role or 'nobody'}{n}"),
-        password="pw-for-tests-123",
+        password=PASSWORD,
         **extra,
     )
     if role:
@@ -164,3 +165,20 @@ def make_version_in(
         elif step == "RETIRED":
             version = services.version_retire(version_id=version.pk, user=provider)
     return version
+
+
+def make_released(
+    provider: User, auditor: User, *, performance=PERFORMANCE, **fields
+) -> ModelVersion:
+    """A released version without a file (external endpoint), quick enough to make many."""
+    sam = make_model(provider, **fields)
+    version = make_draft(provider, sam=sam, performance=performance)
+    services.version_submit(version_id=version.pk, user=provider)
+    services.version_approve(version_id=version.pk, user=auditor)
+    services.version_register(
+        version_id=version.pk,
+        user=provider,
+        access_type="EXTERNAL_ENDPOINT",
+        endpoint_url="https://inference.example.net/v1/predict",
+    )
+    return services.version_release(version_id=version.pk, user=provider)

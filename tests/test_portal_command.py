@@ -2,36 +2,18 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, token: str | None = None, data: dict | None = None):
-    request = urllib.request.Request(url, data=json.dumps(data).encode() if data else None)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, response.read()
+from tests.processes import ROOT, free_port, http_get
 
 
 @pytest.fixture
 def portal(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["SAMHUB_DATA_DIR"] = str(tmp_path / "data")
     log = tmp_path / "portal.log"
@@ -46,7 +28,7 @@ def portal(tmp_path):
         while True:
             text = log.read_text()
             try:
-                _get(f"{base}/api/schema/")
+                http_get(f"{base}/api/schema/")
                 if "ready." in text:
                     break
             except OSError:
@@ -63,17 +45,17 @@ def portal(tmp_path):
 def test_the_portal_starts_with_its_worker_and_serves_the_seeded_catalog(portal):
     base, log = portal
 
-    status, body = _get(
+    status, body = http_get(
         f"{base}/api/v1/auth/token/",
         data={"username": "demo-consumer", "password": "demo-pass-123"},
     )
     token = json.loads(body)["token"]
-    status, body = _get(f"{base}/api/v1/catalog/", token=token)
+    status, body = http_get(f"{base}/api/v1/catalog/", token=token)
     catalog = json.loads(body)
 
     assert status == 200
     names = {item["model_name"] for item in catalog["results"]}
     assert {"Cell load forecast", "KPI anomaly detector"} <= names
-    status, page = _get(f"{base}/")
+    status, page = http_get(f"{base}/")
     assert status == 200 and b"Sign in" in page
     assert "celery@" in log.read_text() and "ready." in log.read_text()

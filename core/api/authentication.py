@@ -15,7 +15,8 @@ from core.models import ApiToken, key_digest
 _USER_BY_TOKEN_SQL = """
     SELECT u.*, t.id AS token_id, t.revoked_at IS NOT NULL AS token_revoked,
            (t.expires_at IS NOT NULL AND t.expires_at <= CURRENT_TIMESTAMP) AS token_expired
-    FROM core_apitoken t JOIN auth_user u ON u.id = t.user_id WHERE t.digest = %s
+           {columns}
+    FROM core_apitoken t JOIN auth_user u ON u.id = t.user_id {joins} WHERE t.digest = %s
 """
 
 
@@ -26,7 +27,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> tuple[User, ApiToken]:
         digest = key_digest(key)
-        user = next(iter(User.objects.raw(_USER_BY_TOKEN_SQL, [digest])), None)
+        columns, joins, params = self.read_along()
+        statement = _USER_BY_TOKEN_SQL.format(columns=columns, joins=joins)
+        user = next(iter(User.objects.raw(statement, [*params, digest])), None)
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if user.token_revoked:
@@ -46,3 +49,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
         )
         token.user = user
         return user, token
+
+    def read_along(self) -> tuple[str, str, list]:
+        """What an endpoint reads in the same statement as the token's user, so that its
+        common call costs no second one: columns (each after a comma), LEFT JOINs on the user
+        `u`, and the parameters of both, in that order. The columns come back as attributes of
+        the user. Nothing by default; sharing's reasoning call reads the caller's grant."""
+        return "", "", []

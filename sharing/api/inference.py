@@ -2,19 +2,26 @@
 records, attach ground truth. Thin views over sharing.metering; the rules live there and in
 registry.permissions, the engine in sharing.inference and sharing.broker."""
 
+import io
+
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers
-from rest_framework.authentication import get_authorization_header
+from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from core import json_input
+from core.api.authentication import TokenAuthentication
 from core.api.parsers import JSONParser
 from core.api.serializers import ErrorSerializer
+from core.errors import DomainError
 from registry.deprecation import deprecation_headers
 from sharing import metering, selectors
 from sharing.models import InferenceOutcome, InferenceRecord
@@ -128,53 +135,33 @@ class GroundTruthInputSerializer(serializers.Serializer):
 # --- views -----------------------------------------------------------------------------------
 
 
-def _infer_answer(record: InferenceRecord, model_slug: str) -> dict:
-    # Built by hand: the hot path skips a serializer pass over the outputs.
+def infer_answer(record: InferenceRecord) -> dict:
+    """The answer of a reasoning call, as InferResultSerializer describes it (built directly:
+    a serializer pass over the outputs would cost more than some models' prediction)."""
     version = record.version
     return {
         "inferenceId": str(record.pk),
-        "modelVersion": {"id": version.pk, "model": model_slug, "version": version.version},
+        "modelVersion": {"id": version.pk, "model": version.sam.slug, "version": version.version},
         "outputs": record.outputs,
         "count": record.count,
         "latencyMs": round(record.latency_ms, 3),
     }
 
 
-def _granted_answer(request: HttpRequest, version_id: int) -> JsonResponse | None:
-    """The answer of metering.inference_call_granted() to a well-formed token request, or
-    None: then DRF parses, authenticates and answers (the body stays readable for it)."""
-    authorization = get_authorization_header(request).split()
-    if len(authorization) != 2 or authorization[0].lower() != b"token":
-        return None
-    if request.content_type != "application/json":
-        return None
-    try:
-        token_key = authorization[1].decode()
-        body = json_input.loads(request.body)
-    except (ValueError, RequestDataTooBig):  # UnicodeDecodeError, InvalidJSON included
-        return None
-    if not isinstance(body, dict) or not isinstance(body.get("inputs"), dict):
-        return None
-    outputs = body.get("outputs")
-    if "outputs" in body and not (
-        isinstance(outputs, list) and outputs and all(isinstance(name, str) for name in outputs)
-    ):
-        return None
-    record = metering.inference_call_granted(
-        token_key=token_key, version_id=version_id, inputs=body["inputs"], outputs=outputs
-    )
-    if record is None:
-        return None
-    version = record.version
-    headers = {INFERENCE_ID_HEADER: str(record.pk)}
-    if version.deprecated_at is not None:  # one attribute test for the common, released call
-        headers.update(deprecation_headers(version, version.grant_model_slug))
-    return JsonResponse(_infer_answer(record, version.grant_model_slug), headers=headers)
+class InferenceTokenAuthentication(TokenAuthentication):
+    """The API's token authentication, whose one statement also reads the call's grant
+    (metering.grant_read_along): a granted call by token costs that SELECT and one INSERT."""
+
+    def __init__(self, version_id: int) -> None:
+        self.version_id = version_id
+
+    def read_along(self) -> tuple[str, str, list]:
+        return metering.grant_read_along(self.version_id)
 
 
-class InferView(APIView):
-    """Reasoning call on a version (ENI SAM clause 6.1): inputs checked against the version's
-    signature, run in SAM Hub or forwarded to the version's external endpoint, metered."""
+class InferSchema(APIView):
+    """Describes POST /versions/{id}/infer/ in the OpenAPI schema (drf-spectacular documents
+    DRF views only); InferView answers it."""
 
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
@@ -195,6 +182,7 @@ class InferView(APIView):
         responses={
             200: InferResultSerializer,
             400: _error("Inputs do not match the signature; `detail` names the input and why."),
+            401: _error("No valid API token or session."),
             403: _error(
                 "You need an active INFERENCE subscription to the model (made before the "
                 "version's deprecation, for a DEPRECATED version)."
@@ -202,45 +190,104 @@ class InferView(APIView):
             404: _error("No such version, or you cannot see it."),
             409: _error("The version cannot answer calls (retired, or no model)."),
             413: _error("The body is over 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE): fewer rows."),
+            415: _error("The body is not `application/json`."),
+            429: _error("Too many calls (the API's throttles); `Retry-After` says when to retry."),
             500: _error("The model failed to load or to predict."),
             502: _error("The external endpoint failed or answered nonsense."),
             504: _error("The external endpoint did not answer in time."),
         },
     )
     def post(self, request, version_id: int):
-        body = InferInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        record = metering.inference_call(
-            user=request.user,
-            version_id=version_id,
-            inputs=body.validated_data["inputs"],
-            outputs=body.validated_data.get("outputs"),
-        )
+        raise NotImplementedError("InferView answers this endpoint.")
+
+
+@method_decorator(csrf_exempt, name="dispatch")  # as DRF's views: SessionAuthentication checks it
+class InferView(View):
+    """Reasoning call on a version (ENI SAM clause 6.1): inputs checked against the version's
+    signature, run in SAM Hub or forwarded to the version's external endpoint, metered.
+
+    A plain view: DRF's request cycle costs more than a small model's prediction. It applies
+    the API's parts directly, in DRF's order: the API's authentication classes (the token one
+    reading the grant along), its throttles, its JSON parser, then one service, and every
+    refusal or error through the API's exception handler, in the API's error shape."""
+
+    http_method_names = ["post", "options"]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+        # What drf-spectacular reads to document the endpoint, as on DRF's views.
+        view.cls, view.initkwargs = InferSchema, initkwargs
+        return view
+
+    def post(self, request: HttpRequest, version_id: int) -> HttpResponse:
+        api_request = Request(request, authenticators=self._authenticators(version_id))
+        try:
+            self._check_caller(api_request)
+            record = metering.inference_call(
+                caller=api_request.user, version_id=version_id, body=_json_body(request)
+            )
+        except (exceptions.APIException, DomainError, RequestDataTooBig) as exc:
+            return self._refusal(exc, api_request)
         version = record.version
-        return Response(
-            _infer_answer(record, version.sam.slug),
+        return JsonResponse(
+            infer_answer(record),
             headers={
                 INFERENCE_ID_HEADER: str(record.pk),
                 **deprecation_headers(version, version.sam.slug),
             },
         )
 
-    def dispatch(self, request, *args, **kwargs):
-        # DRF's request cycle costs more than the model's prediction, so the common call (a
-        # token holder's, with an active subscription, that succeeds) is answered before it.
-        # Every other request, refusals and errors included, goes through DRF and post().
-        if request.method == "POST":
-            answer = _granted_answer(request, kwargs["version_id"])
-            if answer is not None:
-                return answer
-        return super().dispatch(request, *args, **kwargs)
+    def http_method_not_allowed(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self._refusal(exceptions.MethodNotAllowed(request.method), request)
 
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
+    @staticmethod
+    def _authenticators(version_id: int) -> list:
+        return [
+            InferenceTokenAuthentication(version_id)
+            if issubclass(authentication, TokenAuthentication)
+            else authentication()
+            for authentication in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+        ]
+
+    def _check_caller(self, api_request: Request) -> None:
+        """APIView.initial()'s checks: authenticated (IsAuthenticated, the API's default
+        permission), then within the API's throttles."""
+        if not api_request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        for throttle_class in api_settings.DEFAULT_THROTTLE_CLASSES:
+            throttle = throttle_class()
+            if not throttle.allow_request(api_request, self):
+                raise exceptions.Throttled(throttle.wait())
+
+    def _refusal(self, exc: Exception, request: Request | HttpRequest) -> HttpResponse:
+        """The API's answer to the exception (registry.api.exceptions), rendered as DRF
+        renders it, with the inference id of a metered call."""
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            # As APIView.handle_exception: 401 naming the first scheme (Token), else 403.
+            first = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
+            exc.auth_header = first.authenticate_header(request)
+            if not exc.auth_header:
+                exc.status_code = 403
+        response = api_settings.EXCEPTION_HANDLER(exc, {"request": request, "view": self})
+        response.accepted_renderer = JSONRenderer()
+        response.accepted_media_type = JSONRenderer.media_type
+        response.renderer_context = {}
+        response.render()
         inference_id = getattr(exc, "inference_id", None)
         if inference_id is not None:
             response[INFERENCE_ID_HEADER] = str(inference_id)
         return response
+
+
+def _json_body(request: HttpRequest):
+    """The body parsed by the API's JSON parser (nesting bounded, UTF-8 only, no NaN); 415
+    for another media type, as DRF's negotiation answers."""
+    if request.content_type != JSONParser.media_type:
+        raise exceptions.UnsupportedMediaType(request.META.get("CONTENT_TYPE", ""))
+    return JSONParser().parse(
+        io.BytesIO(request.body), JSONParser.media_type, {"encoding": request.encoding}
+    )
 
 
 @extend_schema(tags=["inference"])

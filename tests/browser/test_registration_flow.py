@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from tests import factories
-from tests.browser.conftest import expect_message, sign_in, sign_out
+from tests.browser_helpers import expect_message, sign_in, sign_out
 
 
 @pytest.mark.browser
@@ -23,8 +23,11 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     onnx_sha256 = hashlib.sha256(onnx_file.read_bytes()).hexdigest()
     base = live_server.url
 
-    # The stylesheet is local and served by the live server.
+    # The stylesheets are local and served by the live server (the stepper's is shared with
+    # the admin).
     css = page.request.get(base + "/static/css/samhub.css")
+    assert css.status == 200 and 'url("stepper.css")' in css.text()
+    css = page.request.get(base + "/static/css/stepper.css")
     assert css.status == 200 and ".stepper" in css.text()
 
     # Provider signs the model in with its first version and its file, and submits it: the
@@ -54,7 +57,7 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     page.fill("#id_perf-1-performance_score", "0.94")
     page.set_input_files("#id_artifact", str(onnx_file))
     page.click("#save-model")
-    expect_message(page, "is registered as a DRAFT")
+    expect_message(page, "is created as a DRAFT")
     expect(page.locator(".version-panel .badge").first).to_have_text("DRAFT")
     model_url = page.url.split("#")[0]
     page.click("button[id^=action-submit-]")

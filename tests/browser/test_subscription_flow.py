@@ -5,7 +5,7 @@ import pytest
 
 from sharing.models import InferenceRecord
 from tests import factories
-from tests.browser.conftest import expect_message, sign_in
+from tests.browser_helpers import expect_message, sign_in
 
 
 @pytest.mark.browser

@@ -1,4 +1,5 @@
-"""The operators' Django admin: lifecycle actions go through the same services and guards."""
+"""The operators' Django admin: the version page's steps and the changelist actions go through
+the same services and guards as the portal and the API."""
 
 import pytest
 from django.contrib import messages
@@ -17,9 +18,10 @@ from registry.models import (
     VersionTransition,
 )
 from tests import factories
+from tests.form_data import change_form_data
 
 VERSIONS = "admin:registry_modelversion_changelist"
-ACTION_FORM = "admin/registry/modelversion/action_form.html"
+STEP_PAGE = "admin/registry/modelversion/step.html"
 FINDING = "Say which cells it was not tested on."
 
 
@@ -59,6 +61,27 @@ def apply(client, user: User, action: str, *versions: ModelVersion, **data):
     )
 
 
+def step_url(version: ModelVersion, name: str) -> str:
+    return reverse("admin:registry_modelversion_step", args=[version.pk, name])
+
+
+def step(client, user: User, version: ModelVersion, name: str, **data):
+    """Press a step's button on the version page and submit the step's page, as a browser does."""
+    client.force_login(user)
+    page = client.get(step_url(version, name))
+    assert page.status_code == 200
+    assert STEP_PAGE in [t.name for t in page.templates]
+    return client.post(step_url(version, name), data)
+
+
+def offered_steps(client, user: User, version: ModelVersion) -> list[str]:
+    """The step buttons the version's change page shows the user."""
+    client.force_login(user)
+    page = client.get(reverse("admin:registry_modelversion_change", args=[version.pk]))
+    assert page.status_code == 200
+    return [s["name"] for s in page.context["lifecycle_steps"]]
+
+
 def shown(response) -> list[tuple[int, str]]:
     return [(m.level, m.message) for m in get_messages(response.wsgi_request)]
 
@@ -85,26 +108,12 @@ def offered_actions(client, user: User) -> set[str]:
     return {name for name, _ in page.context["action_form"].fields["action"].choices if name}
 
 
-def change_form_data(page) -> dict:
-    """What a browser posts back from an admin change page when nothing is edited."""
-    forms = [page.context["adminform"].form]
-    for inline in page.context["inline_admin_formsets"]:
-        forms.append(inline.formset.management_form)
-        forms.extend(inline.formset.forms)
-    data = {}
-    for form in forms:
-        for field in form:
-            if field.value() is not None:
-                data[field.html_name] = field.value()
-    return data
-
-
 def reject_data(reason: str, *findings: tuple[str, str]) -> dict:
     data = {
         "reason": reason,
         "findings-TOTAL_FORMS": max(len(findings), 1),
         "findings-INITIAL_FORMS": 0,
-        "findings-MIN_NUM_FORMS": 1,
+        "findings-MIN_NUM_FORMS": 0,
         "findings-MAX_NUM_FORMS": 1000,
     }
     for n, (field, message) in enumerate(findings):
@@ -129,13 +138,11 @@ def test_a_version_goes_from_draft_to_released_through_admin_actions(client, pro
     assert steps(version)[-1] == ("SUBMITTED", "APPROVED", "auditor")
     assert AuditReview.objects.get(version=version).decision == "APPROVED"
 
-    page = act(client, provider, "register_versions", version)
-    assert page.status_code == 200
-    assert ACTION_FORM in [t.name for t in page.templates]
+    page = client.get(step_url(version, "register"))
     assert 'value="EXTERNAL_ENDPOINT"' in page.content.decode()
     assert status(version) == VersionStatus.APPROVED
 
-    response = apply(client, provider, "register_versions", version, access_type="MODEL_FILE")
+    response = step(client, provider, version, "register", access_type="MODEL_FILE")
     assert response.status_code == 302
     assert errors(response) == []
     registered = ModelVersion.objects.get(pk=version.pk)
@@ -162,17 +169,16 @@ def test_it_loops_reject_revise_resubmit_through_the_admin(
     version = factories.make_draft(provider)
     act(client, provider, "submit_versions", version)
 
-    page = act(client, auditor, "reject_versions", version)
-    assert page.status_code == 200
-    assert ACTION_FORM in [t.name for t in page.templates]
+    client.force_login(auditor)
+    page = client.get(step_url(version, "reject"))
     assert '<option value="limitations">Limitations</option>' in page.content.decode()
     assert status(version) == VersionStatus.SUBMITTED
 
-    response = apply(
+    response = step(
         client,
         auditor,
-        "reject_versions",
         version,
+        "reject",
         **reject_data("Limitations are too vague.", ("limitations", FINDING)),
     )
     assert response.status_code == 302
@@ -216,11 +222,11 @@ def test_it_loops_reject_revise_resubmit_through_the_admin(
 def test_a_rejection_without_findings_is_refused_and_changes_nothing(client, provider, auditor):
     version = factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
 
-    page = apply(client, auditor, "reject_versions", version, **reject_data("Vague."))
+    page = step(client, auditor, version, "reject", **reject_data("Vague."))
 
-    assert page.status_code == 200
-    assert ACTION_FORM in [t.name for t in page.templates]
-    assert page.context["formset"].non_form_errors()
+    assert page.status_code == 400
+    assert STEP_PAGE in [t.name for t in page.templates]
+    assert errors(page) == ["Name at least one field that fails and why. — findings: at least one"]
     assert status(version) == VersionStatus.SUBMITTED
     assert not AuditReview.objects.filter(version=version).exists()
 
@@ -274,8 +280,10 @@ def test_an_auditor_who_submitted_cannot_approve_in_the_admin(client, organisati
 
 
 def test_each_role_is_offered_only_the_actions_it_may_use(client, provider, auditor, operator):
-    assert offered_actions(client, auditor) == {"approve_versions", "reject_versions"}
+    assert offered_actions(client, auditor) == {"approve_versions"}
     assert offered_actions(client, operator) == {
+        "submit_versions",
+        "revise_versions",
         "release_versions",
         "deprecate_versions",
         "retire_versions",
@@ -283,7 +291,6 @@ def test_each_role_is_offered_only_the_actions_it_may_use(client, provider, audi
     assert offered_actions(client, provider) == {
         "submit_versions",
         "revise_versions",
-        "register_versions",
         "release_versions",
         "deprecate_versions",
         "retire_versions",
@@ -444,3 +451,205 @@ def test_a_provider_sees_only_their_organisations_work_in_progress(
     response = act(client, provider, "submit_versions", theirs)
     assert status(theirs) == VersionStatus.DRAFT
     assert errors(response) == []  # an unseen version cannot even be selected
+
+
+# --- the version page drives the lifecycle ---------------------------------------------------
+
+
+def test_the_version_page_shows_lifecycle_checklist_audit_record_and_log(
+    client, provider, auditor, operator
+):
+    version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
+    client.force_login(operator)
+
+    page = client.get(reverse("admin:registry_modelversion_change", args=[version.pk]))
+
+    content = page.content.decode()
+    assert '<ol class="stepper" aria-label="Lifecycle, now APPROVED">' in content
+    assert '<li class="step current" aria-current="step">' in content
+    assert "Checklist" in content
+    assert version.approved_sha256 and content.count(version.approved_sha256) >= 2  # row, review
+    assert "transition log" in content.lower()
+    assert [s["name"] for s in page.context["lifecycle_steps"]] == ["register"]
+    assert f'href="{step_url(version, "register")}"' in content
+    assert "/static/css/admin.css" in content
+
+
+def test_an_operator_registers_and_releases_an_approved_version_on_its_page(
+    client, provider, auditor, operator
+):
+    version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
+
+    response = step(client, operator, version, "register", access_type="MODEL_FILE")
+
+    assert errors(response) == []
+    assert response.url == reverse("admin:registry_modelversion_change", args=[version.pk])
+    assert offered_steps(client, operator, version) == ["release"]
+    response = step(client, operator, version, "release")
+    assert errors(response) == []
+    assert (messages.SUCCESS, f"{version} is now Released.") in shown(response)
+    assert status(version) == VersionStatus.RELEASED
+    assert steps(version)[-2:] == [
+        ("APPROVED", "REGISTERED", "operator"),
+        ("REGISTERED", "RELEASED", "operator"),
+    ]
+
+
+def test_an_operator_corrects_and_resubmits_a_rejected_version_as_theirs(
+    client, provider, auditor, operator
+):
+    version = factories.make_version_in("REJECTED", provider=provider, auditor=auditor)
+    assert offered_steps(client, operator, version) == ["revise"]
+
+    assert errors(step(client, operator, version, "revise")) == []
+    assert status(version) == VersionStatus.DRAFT
+
+    # The version's own fields on its page, the model's on the model's page: both services.
+    url = reverse("admin:registry_modelversion_change", args=[version.pk])
+    page = client.get(url)
+    assert page.context["sam_change_url"]
+    data = {**change_form_data(page), "release_notes": "Tested on urban cells only."}
+    assert client.post(url, data).status_code == 302
+    sam_url = reverse("admin:registry_smallaimodel_change", args=[version.sam.pk])
+    data = {**change_form_data(client.get(sam_url)), "limitations": "Not tested on rural cells."}
+    assert client.post(sam_url, data).status_code == 302
+    assert offered_steps(client, operator, version) == ["submit"]
+    assert errors(step(client, operator, version, "submit")) == []
+
+    fresh = ModelVersion.objects.select_related("sam").get(pk=version.pk)
+    assert fresh.status == VersionStatus.SUBMITTED
+    assert fresh.release_notes == "Tested on urban cells only."
+    assert fresh.sam.limitations == "Not tested on rural cells."
+    assert fresh.submitted_by == operator
+    assert steps(version)[-2:] == [
+        ("REJECTED", "DRAFT", "operator"),
+        ("DRAFT", "SUBMITTED", "operator"),
+    ]
+    # The operator's work is audited like anyone's: an auditor approves it.
+    assert offered_steps(client, auditor, version) == ["approve", "reject"]
+
+
+def test_an_auditor_approves_with_a_note_on_the_version_page(client, provider, auditor):
+    version = factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
+
+    response = step(client, auditor, version, "approve", note="Complete; scores plausible.")
+
+    assert errors(response) == []
+    assert status(version) == VersionStatus.APPROVED
+    log = VersionTransition.objects.get(version=version, name="approve")
+    assert (log.actor, log.reason) == (auditor, "Complete; scores plausible.")
+    review = AuditReview.objects.get(version=version)
+    assert (review.decision, review.artifact_sha256) == ("APPROVED", version.artifact_sha256)
+
+
+def test_separation_of_duties_holds_on_the_version_page(client, organisation, auditor):
+    both = factories.make_user("provider", organisation=organisation, is_staff=True)
+    both.groups.add(*auditor.groups.all())
+    version = factories.make_draft(both)
+    factories.upload(version, both)
+    step(client, both, version, "submit")
+    assert status(version) == VersionStatus.SUBMITTED
+
+    assert offered_steps(client, both, version) == []
+    page = client.get(reverse("admin:registry_modelversion_change", args=[version.pk]))
+    assert "separation of duties" in page.context["audit_refusal"]
+    response = step(client, both, version, "approve", note="Mine is fine.")
+
+    assert response.status_code == 403
+    [error] = errors(response)
+    assert error.startswith("You created and uploaded the model file of and submitted this version")
+    assert status(version) == VersionStatus.SUBMITTED
+    assert not AuditReview.objects.filter(version=version).exists()
+
+
+def test_a_refused_step_says_who_can_take_the_one_it_needs(client, provider, auditor, operator):
+    version = factories.make_version_in("APPROVED", provider=provider, auditor=auditor)
+
+    response = step(client, operator, version, "release")
+
+    assert response.status_code == 409
+    assert errors(response) == [
+        "Cannot release version 1.0.0: it is APPROVED, and release needs REGISTERED. A provider "
+        "of North Operator or an operator must register it first."
+    ]
+    assert status(version) == VersionStatus.APPROVED
+
+
+def test_an_operator_cannot_approve_or_reject(client, provider, auditor, operator):
+    version = factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
+
+    assert offered_steps(client, operator, version) == []
+    response = step(client, operator, version, "approve")
+
+    assert errors(response) == ["Only auditors can approve or reject a version."]
+    assert status(version) == VersionStatus.SUBMITTED
+
+
+def test_a_step_on_a_version_the_user_cannot_see_is_not_found(client, provider, other_provider):
+    version = factories.make_draft(other_provider)
+    client.force_login(provider)
+
+    assert client.get(step_url(version, "submit")).status_code == 404
+    assert client.post(step_url(version, "submit")).status_code == 404
+    assert client.get(step_url(version, "explode")).status_code == 404
+    assert status(version) == VersionStatus.DRAFT
+
+
+# --- the admin site: branding and the operators' dashboard -----------------------------------
+
+
+def test_the_admin_is_branded_and_links_to_the_portal_and_the_api_docs(client, operator):
+    client.force_login(operator)
+
+    content = client.get(reverse("admin:index")).content.decode()
+
+    assert "<title>Operations | SAM Hub admin</title>" in content
+    assert "SAM Hub administration" in content
+    assert f'href="{reverse("registry:catalog")}" id="portal-link"' in content
+    assert f'href="{reverse("api:docs")}" id="api-docs-link"' in content
+    assert f'href="{reverse("admin:dashboard")}"' in content
+
+
+def test_the_dashboard_shows_where_work_waits(
+    client, provider, auditor, operator, consumer, monkeypatch
+):
+    from config import admin as site
+    from sharing import services as sharing_services
+    from sharing.models import PackageKind, PackageStatus, VersionPackage
+
+    monkeypatch.setattr(site, "WORKER_PING_TIMEOUT_SECONDS", 0.2)  # no worker runs in this test
+    factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor)
+    factories.make_draft(provider)
+    approval = factories.make_model(provider, approval_required=True)
+    released = factories.make_version_in(
+        "RELEASED", provider=provider, auditor=auditor, sam=approval
+    )
+    sharing_services.subscription_request(
+        user=consumer, sam=released.sam, method="INFERENCE", purpose="Capacity planning"
+    )
+    VersionPackage.objects.create(version=released, kind=PackageKind.SDK, requested_by=provider)
+    VersionPackage.objects.filter(version=released).update(
+        status=PackageStatus.FAILED, error="pip: no network"
+    )
+    client.force_login(operator)
+
+    page = client.get(reverse("admin:dashboard"))
+
+    assert page.status_code == 200
+    states = {s["status"]: s for s in page.context["states"]}
+    assert (states["DRAFT"]["count"], states["SUBMITTED"]["count"]) == (1, 1)
+    assert states["RELEASED"]["count"] == 1 and states["RELEASED"]["since"] is not None
+    assert states["RETIRED"] == {"status": "RETIRED", "label": "Retired", "count": 0, "since": None}
+    assert page.context["waiting_count"] == 1
+    assert page.context["builds_count"] == 1
+    content = page.content.decode()
+    assert "pip: no network" in content
+    assert page.context["workers"] == []
+    assert "No worker answered a ping" in content
+
+
+def test_only_operators_open_the_dashboard(client, provider):
+    client.force_login(provider)
+
+    assert client.get(reverse("admin:dashboard")).status_code == 403
+    assert 'id="dashboard-link"' not in client.get(reverse("admin:index")).content.decode()

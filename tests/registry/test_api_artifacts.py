@@ -2,16 +2,9 @@ import hashlib
 import io
 import pickle
 
-import pytest
-
 from registry.artifacts import CHUNK_SIZE
 from registry.models import ModelVersion
 from tests import factories
-
-
-@pytest.fixture
-def draft(provider):
-    return factories.make_draft(provider)
 
 
 def _url(version) -> str:

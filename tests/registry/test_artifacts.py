@@ -24,11 +24,6 @@ def spool_dir(settings, tmp_path):
     return folder
 
 
-@pytest.fixture
-def draft(provider):
-    return factories.make_draft(provider)
-
-
 def _upload(version, user, content: bytes, filename: str):
     return services.version_artifact_upload(
         version_id=version.pk, user=user, stream=io.BytesIO(content), filename=filename

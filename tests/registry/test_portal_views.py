@@ -7,50 +7,11 @@ from django.urls import reverse
 from registry import services, views
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
 from tests import factories
-
-
-def registration_data(organisation, **overrides) -> dict:
-    data = {
-        "organisation": organisation.pk,
-        "name": "Cell load forecast",
-        **{k: v for k, v in factories.SAM_FIELDS.items()},
-        "tags": "load, forecast",
-        "version": "1.0.0",
-        "release_notes": "First cut.",
-        "training_context": '{"dataset": "synthetic hourly KPIs"}',
-        "perf-TOTAL_FORMS": "3",
-        "perf-INITIAL_FORMS": "0",
-        "perf-MIN_NUM_FORMS": "0",
-        "perf-MAX_NUM_FORMS": "1000",
-        "perf-0-inference_output_name": "variable",
-        "perf-0-performance_metric": "MAE",
-        "perf-0-performance_score": "2.5",
-        "perf-1-inference_output_name": "variable",
-        "perf-1-performance_metric": "R2",
-        "perf-1-performance_score": "0.93",
-        "perf-1-decision_confidence_score": "0.8",
-    }
-    data.update(overrides)
-    return data
+from tests.form_data import registration_data
 
 
 def onnx_upload(name: str = "cell-load.onnx") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, factories.demo_model("onnx").content)
-
-
-def make_released(provider, auditor, *, performance=factories.PERFORMANCE, **fields):
-    """A released version without a file (external endpoint), quick enough to make many."""
-    sam = factories.make_model(provider, **fields)
-    version = factories.make_draft(provider, sam=sam, performance=performance)
-    services.version_submit(version_id=version.pk, user=provider)
-    services.version_approve(version_id=version.pk, user=auditor)
-    services.version_register(
-        version_id=version.pk,
-        user=provider,
-        access_type="EXTERNAL_ENDPOINT",
-        endpoint_url="https://inference.example.net/v1/predict",
-    )
-    return services.version_release(version_id=version.pk, user=provider)
 
 
 def stored_files(tmp_path) -> list:
@@ -143,7 +104,7 @@ def test_my_models_lists_only_the_providers_organisations(client, provider, othe
 
     assert mine.sam.name in page and "DRAFT" in page
     assert theirs.sam.name not in page
-    assert "Register a new model" in page
+    assert "New model" in page
 
 
 # --- registration -------------------------------------------------------------------------
@@ -169,7 +130,7 @@ def test_the_registration_form_creates_a_model_and_its_first_version(
     assert scores == {("MAE", 2.5), ("R2", 0.93)}
     assert not version.artifact_sha256
     page = client.get(response.url).content.decode()
-    assert "is registered as a DRAFT" in page
+    assert "is created as a DRAFT" in page
 
 
 def test_the_registration_form_stores_an_uploaded_onnx_file(
@@ -493,7 +454,7 @@ def test_a_draft_upload_of_a_pickle_is_refused_on_the_model_page(client, provide
 
 
 def test_a_provider_deprecates_and_retires_with_a_reason(client, provider, auditor):
-    version = make_released(provider, auditor)
+    version = factories.make_released(provider, auditor)
     client.force_login(provider)
 
     client.post(
@@ -512,7 +473,7 @@ def test_a_provider_deprecates_and_retires_with_a_reason(client, provider, audit
 def test_a_consumer_sees_a_released_model_without_action_buttons(
     client, provider, auditor, consumer
 ):
-    version = make_released(provider, auditor)
+    version = factories.make_released(provider, auditor)
     client.force_login(consumer)
 
     page = client.get(reverse("registry:model-detail", args=[version.sam.slug])).content.decode()
@@ -547,8 +508,8 @@ def test_the_model_page_shows_history_signature_and_lifecycle(client, provider, 
 
 
 def test_the_catalog_filters_released_versions(client, provider, auditor, consumer):
-    ran = make_released(provider, auditor, name="RAN load", domain="RAN", tags=["load"])
-    core = make_released(
+    ran = factories.make_released(provider, auditor, name="RAN load", domain="RAN", tags=["load"])
+    core = factories.make_released(
         provider,
         auditor,
         name="Core anomalies",
@@ -586,8 +547,8 @@ def test_the_catalog_filters_released_versions(client, provider, auditor, consum
 def test_the_catalog_paginates_and_keeps_the_filters(client, provider, auditor, monkeypatch):
     monkeypatch.setattr(views, "CATALOG_PAGE_SIZE", 2)
     for n in range(3):
-        make_released(provider, auditor, name=f"Forecast {n}", domain="RAN")
-    make_released(provider, auditor, name="Elsewhere", domain="Core")
+        factories.make_released(provider, auditor, name=f"Forecast {n}", domain="RAN")
+    factories.make_released(provider, auditor, name="Elsewhere", domain="Core")
     client.force_login(provider)
 
     first = client.get(reverse("registry:catalog"), {"domain": "RAN"})

@@ -2,76 +2,16 @@
 
 import hashlib
 import io
-import socket
-import subprocess
-import sys
-import time
 
-import boto3
 import pytest
 from django.core.files.storage import default_storage
 
 from core.errors import DomainError
 from registry import services
 from tests import factories
-
-BUCKET = "samhub-warehouse-test"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+from tests.s3 import BUCKET
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("moto server did not start on loopback")
-            time.sleep(0.2)
-    client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", **CREDENTIALS)
-    client.create_bucket(Bucket=BUCKET)
-    yield url, client
-    server.terminate()
-    server.wait(timeout=10)
-
-
-@pytest.fixture
-def s3_warehouse(settings, s3_endpoint):
-    url, client = s3_endpoint
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": BUCKET,
-                "endpoint_url": url,
-                "region_name": "us-east-1",
-                "access_key": CREDENTIALS["aws_access_key_id"],
-                "secret_key": CREDENTIALS["aws_secret_access_key"],
-                "file_overwrite": False,
-            },
-        },
-    }
-    return client
-
-
-@pytest.mark.s3
 def test_it_stores_the_artifact_in_the_bucket_and_downloads_it_identical(s3_warehouse, provider):
     model = factories.demo_model("onnx")
     version = factories.upload(factories.make_draft(provider), provider, "onnx")

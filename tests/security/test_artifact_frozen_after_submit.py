@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from registry import services
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
 from tests import factories
-from tests.registry.test_admin import change_form_data
+from tests.form_data import change_form_data
 
 FROZEN_STATES = ["SUBMITTED", "REJECTED", "APPROVED", "REGISTERED", "RELEASED", "DEPRECATED"]
 

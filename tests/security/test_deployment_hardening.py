@@ -11,21 +11,19 @@ import secrets
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 from django.urls import URLPattern, path, reverse
-from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 import config.urls
 from core import services as core_services
 from sharing import services as sharing_services
 from tests import factories
-from tests.browser.conftest import page, sign_in, sign_out  # noqa: F401 (the browser fixture)
+from tests.browser_helpers import sign_in, sign_out
+from tests.processes import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES = [ROOT / "templates", ROOT / "registry", ROOT / "sharing", ROOT / "training"]
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -288,7 +286,7 @@ def html_pages(role: str, urls: list[str]) -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_no_page_of_any_role_breaks_the_policy_in_a_browser(live_server, page, portal_objects):  # noqa: F811
+def test_no_page_of_any_role_breaks_the_policy_in_a_browser(live_server, page, portal_objects):
     violations: list[str] = []
     page.on(
         "console",
@@ -471,13 +469,3 @@ def test_the_portal_keeps_its_own_500_page(client, db):
     assert answer.status_code == 500
     assert answer["Content-Type"].startswith("text/html")
     assert SECRET_PATH not in answer.content.decode()
-
-
-@pytest.fixture
-def api():
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make

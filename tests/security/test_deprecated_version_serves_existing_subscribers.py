@@ -25,7 +25,6 @@ from sharing.models import Delivery, InferenceRecord, PackageKind, Subscription
 from sharing.tasks import package_build_task
 from tests import factories
 
-PASSWORD = "pw-for-tests-123"  # tests.factories.make_user
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
 DEPRECATION = re.compile(r"^@(\d+)$")  # RFC 9745 §2.1: a structured-field Date
 
@@ -73,7 +72,7 @@ def released_successor(provider, auditor, version):
 def test_deprecating_through_the_api_records_when(provider, version):
     before = version.updated_at
 
-    answer = factories.token_client_by_password(provider, PASSWORD).post(
+    answer = factories.token_client_by_password(provider, factories.PASSWORD).post(
         f"/api/v1/versions/{version.pk}/deprecate/", {"reason": "Superseded"}, format="json"
     )
 
@@ -90,7 +89,7 @@ def test_deprecating_through_the_api_records_when(provider, version):
 def test_an_existing_subscriber_calls_a_deprecated_version_by_token_with_the_header(
     consumer, provider, version, subscription
 ):
-    client = factories.token_client_by_password(consumer, PASSWORD)
+    client = factories.token_client_by_password(consumer, factories.PASSWORD)
     released = infer(client, version)
     assert released.status_code == 200
     assert "Deprecation" not in released
@@ -125,7 +124,7 @@ def test_a_refused_input_goes_the_general_path_and_is_still_metered(
 ):
     deprecate(version, provider)
 
-    answer = factories.token_client_by_password(consumer, PASSWORD).post(
+    answer = factories.token_client_by_password(consumer, factories.PASSWORD).post(
         f"/api/v1/versions/{version.pk}/infer/", {"inputs": {"input": [[1.0]]}}, format="json"
     )
 
@@ -138,7 +137,7 @@ def test_an_api_read_of_a_deprecated_version_carries_the_header(
 ):
     deprecate(version, provider)
 
-    answer = factories.token_client_by_password(consumer, PASSWORD).get(
+    answer = factories.token_client_by_password(consumer, factories.PASSWORD).get(
         f"/api/v1/versions/{version.pk}/"
     )
 
@@ -154,7 +153,7 @@ def test_the_model_file_of_a_deprecated_version_is_still_downloaded_with_the_hea
     bundle = sharing_services.subscription_request(user=consumer, sam=version.sam, method="BUNDLE")
     deprecate(version, provider)
 
-    answer = factories.token_client_by_password(consumer, PASSWORD).get(
+    answer = factories.token_client_by_password(consumer, factories.PASSWORD).get(
         f"/api/v1/versions/{version.pk}/artifact/"
     )
 
@@ -174,7 +173,7 @@ def test_a_package_of_a_deprecated_version_is_downloaded_with_the_header(
     deprecate(version, provider)
     queued = []
     monkeypatch.setattr(package_build_task, "delay", queued.append)  # the worker is run below
-    api = factories.token_client_by_password(consumer, PASSWORD)
+    api = factories.token_client_by_password(consumer, factories.PASSWORD)
 
     with django_capture_on_commit_callbacks(execute=True):
         asked = api.get(f"/api/v1/versions/{version.pk}/bundle/")
@@ -197,7 +196,7 @@ def test_a_package_of_a_deprecated_version_is_downloaded_with_the_header(
 def test_a_deprecated_model_takes_no_new_subscription_through_the_api(consumer, provider, version):
     deprecate(version, provider)
 
-    answer = factories.token_client_by_password(consumer, PASSWORD).post(
+    answer = factories.token_client_by_password(consumer, factories.PASSWORD).post(
         "/api/v1/subscriptions/", {"model": version.sam.slug, "method": "INFERENCE"}, format="json"
     )
 
@@ -232,7 +231,7 @@ def test_a_subscriber_who_came_after_the_deprecation_cannot_use_the_deprecated_v
     late = factories.make_user("consumer", username="late-consumer")
     sharing_services.subscription_request(user=late, sam=version.sam, method="INFERENCE")
 
-    by_token = infer(factories.token_client_by_password(late, PASSWORD), version)
+    by_token = infer(factories.token_client_by_password(late, factories.PASSWORD), version)
     signed_in = infer(session_client(late), version)
 
     for answer in (by_token, signed_in):
@@ -241,7 +240,10 @@ def test_a_subscriber_who_came_after_the_deprecation_cannot_use_the_deprecated_v
         assert "use 2.0.0, the latest release" in answer.json()["detail"]
     assert not InferenceRecord.objects.filter(version=version).exists()
     # The release that took its place serves the late subscriber.
-    assert infer(factories.token_client_by_password(late, PASSWORD), successor).status_code == 200
+    assert (
+        infer(factories.token_client_by_password(late, factories.PASSWORD), successor).status_code
+        == 200
+    )
 
 
 def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprecated_version(
@@ -254,7 +256,10 @@ def test_cancelling_and_subscribing_again_after_the_deprecation_loses_the_deprec
     )
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
 
-    assert infer(factories.token_client_by_password(consumer, PASSWORD), version).status_code == 403
+    assert (
+        infer(factories.token_client_by_password(consumer, factories.PASSWORD), version).status_code
+        == 403
+    )
 
 
 # --- the portal warns --------------------------------------------------------------------------
@@ -299,7 +304,10 @@ def test_with_a_newer_release_the_portal_points_to_it(
     assert f"/api/v1/versions/{successor.pk}/infer/" in use
     assert 'id="model-deprecated"' not in model_page  # new subscribers get 2.0.0
     # The deprecated version still answers the existing subscriber.
-    assert infer(factories.token_client_by_password(consumer, PASSWORD), version).status_code == 200
+    assert (
+        infer(factories.token_client_by_password(consumer, factories.PASSWORD), version).status_code
+        == 200
+    )
 
 
 # --- cut off at RETIRED ------------------------------------------------------------------------
@@ -309,7 +317,7 @@ def test_a_retired_version_is_cut_off(client, consumer, provider, version, subsc
     sharing_services.subscription_request(user=consumer, sam=version.sam, method="BUNDLE")
     deprecate(version, provider)
     services.version_retire(version_id=version.pk, user=provider, reason="End of life")
-    token = factories.token_client_by_password(consumer, PASSWORD)
+    token = factories.token_client_by_password(consumer, factories.PASSWORD)
 
     assert infer(token, version).status_code == 404
     assert infer(session_client(consumer), version).status_code == 404

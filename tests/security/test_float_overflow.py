@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from sharing.bundle_template import samhub_runtime
 from sharing.models import InferenceOutcome, InferenceRecord
+from sharing.runtime import samhub_runtime
 from tests import factories
 
 

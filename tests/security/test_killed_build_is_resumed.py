@@ -27,13 +27,7 @@ from sharing.models import PackageKind, PackageStatus, SharingMethod, VersionPac
 from sharing.services import subscription_request
 from sharing.tasks import package_build_task
 from tests import factories
-from tests.registry import conftest as registry_conftest
-from tests.sharing import test_bundle
-
-api = registry_conftest.api  # api(user): an APIClient signed in as user
-# The bundle tests' worker setup: the test database, broker and a warehouse both sides see.
-shared_warehouse = test_bundle.shared_warehouse
-in_shared_warehouse = test_bundle.in_shared_warehouse
+from tests.processes import database_url
 
 HEARTBEAT_SECONDS = 1  # the worker's; a build is lost after 3 missed beats
 WORKER_START_SECONDS = 90
@@ -47,7 +41,7 @@ def _start_worker(log_path: Path, *, concurrency: int = 2) -> subprocess.Popen:
     process) on the test database, the test broker and the shared warehouse."""
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": test_bundle._worker_database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SAMHUB_DATA_DIR": str(settings.DATA_DIR),
         "SAMHUB_WAREHOUSE_DIR": str(settings.MEDIA_ROOT),

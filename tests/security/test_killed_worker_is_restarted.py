@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.test_portal_command import ROOT, _free_port, _get
+from tests.processes import ROOT, free_port, http_get
 
 START_SECONDS = 180
 RESTART_SECONDS = 60
@@ -62,7 +62,7 @@ class _Portal:
 
     def serves(self) -> bool:
         try:
-            return _get(f"{self.base}/login/")[0] == 200
+            return http_get(f"{self.base}/login/")[0] == 200
         except OSError:
             return False
 
@@ -101,7 +101,7 @@ def _pgid(pid: int) -> int | None:
 
 @pytest.fixture
 def portal(tmp_path):
-    started = _Portal(tmp_path, _free_port())
+    started = _Portal(tmp_path, free_port())
     started.wait_for(
         lambda: started.serves() and started.text().count(" ready.") >= 1,
         START_SECONDS,
@@ -124,7 +124,7 @@ class _Watch:
     def _run(self):
         while not self._stop.wait(0.2):
             try:
-                status, _ = _get(f"{self.portal.base}/login/")
+                status, _ = http_get(f"{self.portal.base}/login/")
                 self.answered += 1
                 if status != 200:
                     self.failed.append(status)
@@ -141,7 +141,7 @@ class _Watch:
 
 
 def _token(portal: _Portal, username: str) -> str:
-    _, body = _get(
+    _, body = http_get(
         f"{portal.base}/api/v1/auth/token/",
         data={"username": username, "password": "demo-pass-123"},
     )
@@ -151,7 +151,7 @@ def _token(portal: _Portal, username: str) -> str:
 def _sdk_built_by_the_worker(portal: _Portal) -> dict:
     """An SDK build queued through the API and finished by the (new) worker."""
     token = _token(portal, "demo-provider")
-    _, body = _get(f"{portal.base}/api/v1/catalog/", token=token)
+    _, body = http_get(f"{portal.base}/api/v1/catalog/", token=token)
     version = next(item for item in json.loads(body)["results"] if "SDK" in item["sharing_methods"])
     url = f"{portal.base}/api/v1/versions/{version['id']}/sdk/"
     request = urllib.request.Request(

@@ -13,9 +13,9 @@ from django.conf import settings as django_settings
 from onnx import TensorProto, helper
 
 from registry.models import ModelVersion
-from sharing import inference
 from sharing import services as sharing_services
 from sharing.models import InferenceOutcome, InferenceRecord
+from sharing.runtime import samhub_runtime
 from tests import factories
 from tests.security import hostile_models as hostile
 
@@ -125,4 +125,4 @@ def test_a_leaking_model_already_in_the_warehouse_reads_nothing(
     assert str(_settings_head()) not in answer.content.decode()
     assert InferenceRecord.objects.get(version=version).outcome == InferenceOutcome.ERROR
     with pytest.raises(Exception, match="External data path validation failed"):
-        inference.load_model("onnx", _initializer_reading())  # the runtime's own loader
+        samhub_runtime.load_model("onnx", _initializer_reading())  # the runtime's own loader

@@ -17,15 +17,8 @@ from sharing import services
 from sharing.models import Subscription, SubscriptionStatus
 from tests import factories
 
-PASSWORD = "pw-for-tests-123"  # tests.factories.make_user
 SUBSCRIPTIONS = "/api/v1/subscriptions/"
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
-
-
-@pytest.fixture
-def version(provider, auditor):
-    """A released skops model that SAM Hub runs itself, without approval required."""
-    return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
 
 
 @pytest.fixture
@@ -155,7 +148,9 @@ def test_the_consumer_cannot_grant_their_own_held_request(consumer, provider, sa
     suspended_then_cancelled(consumer, provider, sam)
     held = request(consumer, sam)
 
-    answer = act_api(factories.token_client_by_password(consumer, PASSWORD), held.pk, "grant")
+    answer = act_api(
+        factories.token_client_by_password(consumer, factories.PASSWORD), held.pk, "grant"
+    )
 
     assert answer.status_code == 403
     assert Subscription.objects.get(pk=held.pk).status == SubscriptionStatus.PENDING
@@ -185,12 +180,12 @@ def test_the_hold_is_per_consumer_and_method(consumer, provider, sam):
 
 
 def test_suspend_cancel_resubscribe_through_the_api(consumer, provider, version, sam):
-    client = factories.token_client_by_password(consumer, PASSWORD)
+    client = factories.token_client_by_password(consumer, factories.PASSWORD)
     first = subscribe_api(client, sam).json()
     assert first["status"] == "ACTIVE"
     assert infer(client, version).status_code == 200
     suspended = act_api(
-        factories.token_client_by_password(provider, PASSWORD),
+        factories.token_client_by_password(provider, factories.PASSWORD),
         first["id"],
         "suspend",
         "Unpaid invoice",
@@ -211,7 +206,7 @@ def test_suspend_cancel_resubscribe_through_the_api(consumer, provider, version,
     listed = client.get(SUBSCRIPTIONS, {"status": "PENDING"}).json()["results"]
     assert [s["status_reason"] for s in listed] == [again.json()["status_reason"]]
     waiting = (
-        factories.token_client_by_password(provider, PASSWORD)
+        factories.token_client_by_password(provider, factories.PASSWORD)
         .get("/api/v1/subscription-requests/")
         .json()["results"]
     )
@@ -220,7 +215,7 @@ def test_suspend_cancel_resubscribe_through_the_api(consumer, provider, version,
     ]
 
     granted = act_api(
-        factories.token_client_by_password(provider, PASSWORD),
+        factories.token_client_by_password(provider, factories.PASSWORD),
         again.json()["id"],
         "grant",
         "Invoice paid",
@@ -230,10 +225,10 @@ def test_suspend_cancel_resubscribe_through_the_api(consumer, provider, version,
 
 
 def test_revoke_resubscribe_through_the_api(consumer, operator, version, sam):
-    client = factories.token_client_by_password(consumer, PASSWORD)
+    client = factories.token_client_by_password(consumer, factories.PASSWORD)
     first = subscribe_api(client, sam).json()
     act_api(
-        factories.token_client_by_password(operator, PASSWORD),
+        factories.token_client_by_password(operator, factories.PASSWORD),
         first["id"],
         "revoke",
         "Licence breach",
@@ -251,9 +246,14 @@ def test_revoke_resubscribe_through_the_api(consumer, operator, version, sam):
 def test_a_suspended_subscription_still_blocks_a_second_one_through_the_api(
     consumer, provider, sam
 ):
-    client = factories.token_client_by_password(consumer, PASSWORD)
+    client = factories.token_client_by_password(consumer, factories.PASSWORD)
     first = subscribe_api(client, sam).json()
-    act_api(factories.token_client_by_password(provider, PASSWORD), first["id"], "suspend", "Check")
+    act_api(
+        factories.token_client_by_password(provider, factories.PASSWORD),
+        first["id"],
+        "suspend",
+        "Check",
+    )
 
     again = subscribe_api(client, sam)
 

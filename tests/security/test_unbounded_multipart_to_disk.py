@@ -19,21 +19,15 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
 from registry.models import ModelVersion
 from tests import factories
+from tests.processes import ROOT, database_url, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
 ANONYMOUS_LIMIT = 64 * 1024
-
-
-@pytest.fixture
-def draft(provider):
-    return factories.make_draft(provider)
 
 
 @pytest.fixture
@@ -170,29 +164,15 @@ class Exchange:
     response: bytes = field(repr=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def server(django_db_setup, tmp_path):
     """gunicorn serving SAM Hub from the test database, with its own upload temp folder (the
     tests that use it commit their data: they are marked as transactional)."""
-    port, uploads = _free_port(), tmp_path / "uploads"
+    port, uploads = free_port(), tmp_path / "uploads"
     uploads.mkdir()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "SAMHUB_DATA_DIR": str(tmp_path / "data"),
         "SAMHUB_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
         "SAMHUB_UPLOAD_TEMP_DIR": str(uploads),

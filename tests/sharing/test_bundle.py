@@ -15,7 +15,6 @@ import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import onnxruntime
@@ -23,7 +22,6 @@ import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.utils import timezone
 
 from registry.demo import cell_kpi_dataset
@@ -32,9 +30,7 @@ from sharing.models import DeliveryKind, PackageKind, PackageStatus, SharingMeth
 from sharing.services import subscription_request
 from sharing.tasks import package_build_task
 from tests import factories
-from tests.registry import conftest as registry_conftest
-
-api = registry_conftest.api  # api(user): an APIClient signed in as user
+from tests.processes import database_url
 
 ROWS = cell_kpi_dataset(n_samples=5, seed=5)[0]
 WORKER_START_SECONDS = 90
@@ -42,21 +38,6 @@ BUILD_SECONDS = 120
 
 
 # --- a real worker on the test database, the test broker and a shared warehouse ------------
-
-
-@pytest.fixture(scope="module")
-def shared_warehouse(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("shared-warehouse")
-
-
-def _worker_database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +51,7 @@ def celery_worker(django_db_setup, shared_warehouse, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _worker_database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SAMHUB_DATA_DIR": str(settings.DATA_DIR),
         "SAMHUB_WAREHOUSE_DIR": str(shared_warehouse),
@@ -97,18 +78,6 @@ def celery_worker(django_db_setup, shared_warehouse, tmp_path_factory):
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
-
-
-@pytest.fixture
-def in_shared_warehouse(settings, shared_warehouse):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": shared_warehouse},
-        },
-    }
-    settings.MEDIA_ROOT = shared_warehouse
 
 
 # --- the serve script ----------------------------------------------------------------------

@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 
 from registry.models import ModelVersion
 from tests import factories
-from tests.registry.test_portal_views import make_released
 
 CATALOG = "/api/v1/catalog/"
 
@@ -38,7 +37,7 @@ def by_format(provider, auditor):
         "skops": factories.make_version_in(
             "RELEASED", provider=provider, auditor=auditor, kind="skops"
         ),
-        "external": make_released(provider, auditor, approval_required=True),
+        "external": factories.make_released(provider, auditor, approval_required=True),
     }
 
 
@@ -47,8 +46,8 @@ def scored(provider, auditor):
     """Four released versions: F1 0.71 (newest), 0.62 and 0.93 on two outputs (oldest), 0.88,
     and one scored by MAE only."""
     versions = {
-        "low": make_released(provider, auditor, name="Low F1", performance=f1(0.71)),
-        "high": make_released(
+        "low": factories.make_released(provider, auditor, name="Low F1", performance=f1(0.71)),
+        "high": factories.make_released(
             provider,
             auditor,
             name="High F1",
@@ -62,8 +61,8 @@ def scored(provider, auditor):
                 },
             ),
         ),
-        "mid": make_released(provider, auditor, name="Mid F1", performance=f1(0.88)),
-        "mae": make_released(provider, auditor, name="Load MAE"),
+        "mid": factories.make_released(provider, auditor, name="Mid F1", performance=f1(0.88)),
+        "mae": factories.make_released(provider, auditor, name="Load MAE"),
     }
     for days, key in enumerate(["low", "mae", "mid", "high"]):
         released_days_ago(versions[key], days)

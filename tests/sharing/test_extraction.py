@@ -22,9 +22,6 @@ from sharing.models import (
 from sharing.services import subscription_request, subscription_transition
 from sharing.tasks import package_build_task
 from tests import factories
-from tests.registry import conftest as registry_conftest
-
-api = registry_conftest.api  # api(user): an APIClient signed in as user
 
 # download path -> (delivery kind, the subscription method it needs)
 DOWNLOADS = {

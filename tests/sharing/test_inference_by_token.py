@@ -1,16 +1,21 @@
-"""Reasoning calls by API token, as external systems make them. The common one (an ACTIVE
-INFERENCE subscription, a released version run by SAM Hub, a call that succeeds) is answered
-in two SQL statements before DRF's request cycle; every other call must get exactly the answer
-that the signed-in path (tests/sharing/test_inference.py) gives, and be metered once."""
+"""Reasoning calls by API token, as external systems make them, and by session, through the
+one path: the API's authentication (the token's statement reads the call's grant too), its
+throttles, its parser and error shape, one service. The common call (an ACTIVE INFERENCE
+subscription, a released version run by SAM Hub, a call that succeeds) costs one SELECT and
+one INSERT."""
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+from rest_framework.throttling import UserRateThrottle
 
 from core.models import ApiToken
 from registry import demo, services
 from sharing import services as sharing_services
+from sharing.api.inference import InferResultSerializer
 from sharing.models import InferenceOutcome, InferenceRecord
 from tests import factories
 
@@ -31,15 +36,7 @@ def post(client, version, body, **extra):
     return client.post(f"/api/v1/versions/{version.pk}/infer/", body, format="json", **extra)
 
 
-def comparable(answer) -> tuple[int, dict]:
-    """Status and JSON body without what differs per call."""
-    body = answer.json()
-    for per_call in ("inferenceId", "latencyMs"):
-        body.pop(per_call, None)
-    return answer.status_code, body
-
-
-def test_the_common_call_is_two_statements_and_answers_like_the_model(
+def test_the_common_call_is_one_select_and_one_insert_and_answers_like_the_model(
     version, subscription, consumer
 ):
     x, _, _ = demo.cell_kpi_dataset()
@@ -50,7 +47,9 @@ def test_the_common_call_is_two_statements_and_answers_like_the_model(
         answer = post(client, version, {"inputs": {"input": x[:5].tolist()}})
 
     assert answer.status_code == 200, answer.content
-    assert len(queries) == 2, [query["sql"] for query in queries]
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT", "INSERT"], [
+        query["sql"] for query in queries
+    ]
     assert queries[1]["sql"].startswith('INSERT INTO "sharing_inferencerecord"')
     estimator = factories.demo_model("skops").estimator
     assert answer.json()["outputs"]["label"] == estimator.predict(x[:5]).tolist()
@@ -66,77 +65,136 @@ def test_the_common_call_is_two_statements_and_answers_like_the_model(
     assert record.latency_ms == pytest.approx(answer.json()["latencyMs"], abs=0.001)
 
 
-def test_it_answers_as_the_signed_in_path_does(version, subscription, consumer):
-    body = {"inputs": {"input": [ROW, ROW]}, "outputs": ["label"]}
+def test_the_answer_has_the_shape_the_schema_describes(version, subscription, consumer):
+    answer = post(factories.token_client(consumer), version, {"inputs": {"input": [ROW, ROW]}})
 
-    by_token = post(factories.token_client(consumer), version, body)
-    signed_in = post(factories.session_client(consumer), version, body)
-
-    assert comparable(by_token) == comparable(signed_in)
-    assert by_token.json()["modelVersion"] == {
+    assert answer["Content-Type"] == "application/json"
+    assert set(answer.json()) == set(InferResultSerializer().fields)
+    assert answer.json()["modelVersion"] == {
         "id": version.pk,
         "model": version.sam.slug,
         "version": version.version,
     }
-    assert by_token["Content-Type"] == signed_in["Content-Type"] == "application/json"
-    assert InferenceRecord.objects.count() == 2
+    assert answer.json()["count"] == 2
+
+
+def test_the_schema_documents_the_call(provider):
+    schema = factories.session_client(provider).get("/api/schema/?format=json").json()
+
+    operation = schema["paths"]["/api/v1/versions/{version_id}/infer/"]["post"]
+    assert operation["tags"] == ["inference"]
+    assert {"200", "400", "401", "403", "404", "409", "413", "429"} <= set(operation["responses"])
+    body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]) == {
+        "inputs",
+        "outputs",
+    }
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(schema["components"]["schemas"][answer.rsplit("/", 1)[1]]["properties"]) == set(
+        InferResultSerializer().fields
+    )
+
+
+def test_a_signed_in_caller_is_answered_too(version, subscription, consumer):
+    answer = post(factories.session_client(consumer), version, {"inputs": {"input": [ROW]}})
+
+    assert answer.status_code == 200, answer.content
+    assert InferenceRecord.objects.get().subscription == subscription
+
+
+def test_a_signed_in_caller_needs_the_csrf_token_as_on_the_rest_of_the_api(
+    version, subscription, consumer
+):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(consumer)
+
+    answer = post(client, version, {"inputs": {"input": [ROW]}})
+
+    assert answer.status_code == 403
+    assert answer.json()["detail"].startswith("CSRF Failed")
+    assert not InferenceRecord.objects.exists()
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "metered"),
+    ("body", "status", "code", "metered"),
     [
-        ({"inputs": {"input": [ROW[:5]]}}, 400, 1),
-        ({"inputs": {"input": [[*ROW[:5], "high"]]}}, 400, 1),
-        ({"inputs": {"X": [ROW]}}, 400, 1),
-        ({"inputs": {"input": [ROW]}, "outputs": ["no-such-output"]}, 400, 1),
-        ({"inputs": {"input": [ROW]}, "outputs": [" label "]}, 200, 1),
-        ({"inputs": {"input": [ROW]}, "outputs": None}, 400, 0),
-        ({"inputs": {"input": [ROW]}, "outputs": []}, 400, 0),
-        ({"inputs": {"input": [ROW]}, "outputs": "label"}, 400, 0),
-        ({"inputs": [ROW]}, 400, 0),
-        ({}, 400, 0),
-        ([ROW], 400, 0),
+        ({"inputs": {"input": [ROW[:5]]}}, 400, "invalid_input", 1),
+        ({"inputs": {"input": [[*ROW[:5], "high"]]}}, 400, "invalid_input", 1),
+        ({"inputs": {"X": [ROW]}}, 400, "invalid_input", 1),
+        ({"inputs": {"input": [ROW]}, "outputs": ["no-such-output"]}, 400, "invalid_input", 1),
+        ({"inputs": {"input": [ROW]}, "outputs": [" label "]}, 200, None, 1),
+        ({"inputs": {"input": [ROW]}, "outputs": None}, 400, "invalid", 0),
+        ({"inputs": {"input": [ROW]}, "outputs": []}, 400, "invalid", 0),
+        ({"inputs": {"input": [ROW]}, "outputs": "label"}, 400, "invalid", 0),
+        ({"inputs": [ROW]}, 400, "invalid", 0),
+        ({}, 400, "invalid", 0),
+        ([ROW], 400, "invalid", 0),
     ],
     ids=[
         "short-row", "string-value", "unknown-input", "unknown-output", "padded-output-name",
         "outputs-null", "outputs-empty", "outputs-string", "inputs-list", "no-inputs", "list-body",
     ],
 )  # fmt: skip
-def test_every_other_body_gets_the_signed_in_answer(
-    version, subscription, consumer, body, status, metered
+def test_each_body_is_answered_and_metered_once_or_refused_unmetered(
+    version, subscription, consumer, body, status, code, metered
 ):
-    by_token = post(factories.token_client(consumer), version, body)
-    signed_in = post(factories.session_client(consumer), version, body)
+    answer = post(factories.token_client(consumer), version, body)
 
-    assert comparable(by_token) == comparable(signed_in)
-    assert by_token.status_code == status
-    assert InferenceRecord.objects.count() == 2 * metered
-
-
-def test_a_body_that_is_not_json_gets_the_signed_in_answer(version, subscription, consumer):
-    answers = [
-        client.post(f"/api/v1/versions/{version.pk}/infer/", "X=1", content_type="application/json")
-        for client in (factories.token_client(consumer), factories.session_client(consumer))
-    ]
-
-    assert comparable(answers[0]) == comparable(answers[1])
-    assert answers[0].status_code == 400
+    assert answer.status_code == status, answer.content
+    if code is not None:
+        assert answer.json()["code"] == code
+        assert answer.json()["detail"]
+    assert InferenceRecord.objects.count() == metered
+    if metered:
+        assert answer["X-Inference-Id"] == str(InferenceRecord.objects.get().pk)
 
 
-def test_a_body_over_the_upload_limit_is_refused_on_both_paths(
-    version, subscription, consumer, settings
-):
+def test_a_body_that_is_not_json_is_refused_in_the_api_shape(version, subscription, consumer):
+    answer = factories.token_client(consumer).post(
+        f"/api/v1/versions/{version.pk}/infer/", "X=1", content_type="application/json"
+    )
+
+    assert (answer.status_code, answer.json()["code"]) == (400, "parse_error")
+    assert not InferenceRecord.objects.exists()
+
+
+def test_a_body_over_the_upload_limit_is_refused(version, subscription, consumer, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = {"inputs": {"input": [ROW] * 40}}
 
-    by_token = post(factories.token_client(consumer), version, body)
-    signed_in = post(factories.session_client(consumer), version, body)
+    answer = post(factories.token_client(consumer), version, body)
 
-    assert comparable(by_token) == comparable(signed_in)
-    assert by_token.status_code == 413
-    assert by_token.json()["code"] == "too_large"
-    assert by_token.json()["detail"].startswith("The request body is over 1,000 bytes")
+    assert answer.status_code == 413
+    assert answer.json()["code"] == "too_large"
+    assert answer.json()["detail"].startswith("The request body is over 1,000 bytes")
     assert not InferenceRecord.objects.exists()
+
+
+def test_a_get_is_refused_in_the_api_shape(version, subscription, consumer):
+    answer = factories.token_client(consumer).get(f"/api/v1/versions/{version.pk}/infer/")
+
+    assert (answer.status_code, answer.json()["code"]) == (405, "method_not_allowed")
+
+
+class TwoPerMinute(UserRateThrottle):
+    scope = "infer-test"
+    rate = "2/min"
+
+
+def test_the_apis_throttles_apply(version, subscription, consumer, settings):
+    cache.clear()
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_CLASSES": [f"{__name__}.TwoPerMinute"],
+    }
+    client = factories.token_client(consumer)
+
+    answers = [post(client, version, {"inputs": {"input": [ROW]}}) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[2].json()["code"] == "throttled"
+    assert int(answers[2]["Retry-After"]) > 0
+    assert InferenceRecord.objects.count() == 2
 
 
 def test_after_revocation_or_suspension_the_next_call_is_refused(
@@ -196,11 +254,10 @@ def test_a_retired_version_no_longer_answers_its_subscribers(
     services.version_deprecate(version_id=version.pk, user=provider)
     services.version_retire(version_id=version.pk, user=provider)
 
-    by_token = post(factories.token_client(consumer), version, {"inputs": {"input": [ROW]}})
-    signed_in = post(factories.session_client(consumer), version, {"inputs": {"input": [ROW]}})
+    answer = post(factories.token_client(consumer), version, {"inputs": {"input": [ROW]}})
 
-    assert comparable(by_token) == comparable(signed_in)
-    assert by_token.status_code in (404, 409)
+    assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+    assert not InferenceRecord.objects.exists()
 
 
 def test_a_model_failure_is_metered_once(version, subscription, consumer):

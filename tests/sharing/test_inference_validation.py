@@ -3,8 +3,8 @@ what was expected, and are metered as INVALID_INPUT."""
 
 import pytest
 
-from sharing.inference import InvalidInput, prepare_inputs
 from sharing.models import InferenceOutcome, InferenceRecord
+from sharing.runtime.samhub_runtime import InvalidInput, prepare_inputs
 from tests import factories
 
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]

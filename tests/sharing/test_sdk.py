@@ -21,13 +21,10 @@ import pytest
 
 from registry.artifact_inspection import inspect_artifact
 from registry.demo import cell_kpi_dataset
-from sharing import extraction, inference, packaging
-from sharing.bundle_template import samhub_runtime
+from sharing import extraction, packaging
 from sharing.models import PackageKind, PackageStatus
+from sharing.runtime import samhub_runtime
 from tests import factories
-from tests.registry import conftest as registry_conftest
-
-api = registry_conftest.api  # api(user): an APIClient signed in as user
 
 ROWS = cell_kpi_dataset(n_samples=7, seed=3)[0]
 PIP_TIMEOUT_SECONDS = 900
@@ -239,8 +236,9 @@ def test_it_turns_the_sam_version_into_a_pep440_package_version(semver, pep440):
     assert packaging.pep440_version(semver) == pep440
 
 
-# The SDK and the bundle ship sharing/bundle_template/samhub_runtime.py; the inference API runs
-# sharing.inference. Both must accept, refuse (with the same words) and answer alike.
+# The SDK and the bundle ship sharing/runtime/samhub_runtime.py, loaded from the file and its
+# sha256; the web process feeds the model bytes from the warehouse to the same module. Both must
+# accept, refuse (with the same words) and answer alike.
 RUNTIME_CASES = {
     "batch": lambda name: {name: ROWS[:3].tolist()},
     "one instance without the batch dimension": lambda name: {name: ROWS[0].tolist()},
@@ -271,7 +269,7 @@ def _demo_runtimes(kind: str) -> tuple[dict, samhub_runtime.Runtime, object]:
             signature=signature,
             sha256=hashlib.sha256(model.content).hexdigest(),
         )
-    return signature, shipped, inference.load_model(kind, model.content)
+    return signature, shipped, samhub_runtime.load_model(kind, model.content)
 
 
 @pytest.mark.parametrize("kind", ["onnx", "skops"])
@@ -283,12 +281,12 @@ def test_the_shipped_runtime_accepts_refuses_and_answers_like_the_inference_api(
     def outcome(call):
         try:
             return "answer", call()
-        except (inference.InvalidInput, samhub_runtime.InvalidInput) as exc:
+        except samhub_runtime.InvalidInput as exc:
             return "refused", str(exc)
 
     assert outcome(lambda: shipped.predict(inputs, max_batch=10)) == outcome(
         lambda: engine.predict(
-            inference.prepare_inputs(signature, inputs, max_batch=10).arrays,
-            inference.output_names(signature),
+            samhub_runtime.prepare_inputs(signature, inputs, max_batch=10).arrays,
+            samhub_runtime.output_names(signature),
         )
     )

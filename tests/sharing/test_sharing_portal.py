@@ -13,17 +13,7 @@ from registry.models import ModelVersion, SmallAIModel
 from sharing import services
 from sharing.models import Subscription, SubscriptionEvent
 from tests import factories
-from tests.registry.test_portal_views import make_released, registration_data
-
-
-@pytest.fixture
-def open_model(provider, auditor):
-    return make_released(provider, auditor, name="Cell load forecaster").sam
-
-
-@pytest.fixture
-def gated_model(provider, auditor):
-    return make_released(provider, auditor, name="KPI anomaly detector", approval_required=True).sam
+from tests.form_data import registration_data
 
 
 def signed_in(client, user):
@@ -241,7 +231,9 @@ def test_the_requests_page_lists_pending_requests_with_grant_and_deny(
 ):
     pending = request(consumer, gated_model)
     active = request(consumer, open_model)
-    south = make_released(other_provider, auditor, name="South model", approval_required=True)
+    south = factories.make_released(
+        other_provider, auditor, name="South model", approval_required=True
+    )
     elsewhere = request(consumer, south.sam)
 
     page = html(signed_in(client, provider).get(reverse("sharing:subscription-requests")))
@@ -320,7 +312,9 @@ def test_the_provider_suspends_resumes_and_revokes_from_the_portal(
 def test_an_operator_decides_requests_of_every_organisation(
     client, consumer, operator, other_provider, auditor, gated_model
 ):
-    south = make_released(other_provider, auditor, name="South model", approval_required=True)
+    south = factories.make_released(
+        other_provider, auditor, name="South model", approval_required=True
+    )
     north_request, south_request = request(consumer, gated_model), request(consumer, south.sam)
 
     page = html(signed_in(client, operator).get(reverse("sharing:subscription-requests")))
@@ -449,7 +443,9 @@ def scored(provider, auditor):
                 "performance_score": score,
             }
         ]
-        version = make_released(provider, auditor, name=f"{name} F1", performance=performance)
+        version = factories.make_released(
+            provider, auditor, name=f"{name} F1", performance=performance
+        )
         ModelVersion.objects.filter(pk=version.pk).update(
             released_at=timezone.now() - timedelta(days=2 * days)
         )
@@ -485,7 +481,7 @@ def test_best_score_of_an_error_metric_is_the_lowest(client, consumer, provider,
                 "performance_score": score,
             }
         ]
-        return make_released(provider, auditor, performance=performance).pk
+        return factories.make_released(provider, auditor, performance=performance).pk
 
     worse, better = mae(4.0), mae(1.5)
 

@@ -18,15 +18,9 @@ from sharing.models import (
     VersionPackage,
 )
 from tests import factories
-from tests.registry.test_portal_views import make_released
 
 SUBSCRIPTIONS = "admin:sharing_subscription_changelist"
-ACTION_FORM = "admin/registry/modelversion/action_form.html"
-
-
-@pytest.fixture
-def gated_model(provider, auditor):
-    return make_released(provider, auditor, name="KPI anomaly detector", approval_required=True).sam
+ACTION_FORM = "admin/action_form.html"
 
 
 @pytest.fixture
@@ -100,7 +94,7 @@ def test_denying_asks_for_a_reason_on_an_intermediate_page(client, operator, req
 
     blank = apply(client, operator, "deny_subscriptions", *requests_, reason="")
     assert blank.status_code == 200
-    assert "This field is required." in blank.content.decode()
+    assert "Say why; the consumer sees it." in blank.content.decode()
     assert statuses(*requests_) == ["PENDING", "PENDING"]
 
     done = apply(client, operator, "deny_subscriptions", *requests_, reason="Quota reached")

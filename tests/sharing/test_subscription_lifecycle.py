@@ -7,24 +7,13 @@ from core.errors import DomainError
 from sharing import services
 from sharing.models import Subscription, SubscriptionEvent, SubscriptionStatus
 from tests import factories
-from tests.registry.test_portal_views import make_released
 
 SUBSCRIPTIONS = "/api/v1/subscriptions/"
 
 
 def released(provider, auditor, **fields):
     """A model with a released version behind an external endpoint: it offers INFERENCE."""
-    return make_released(provider, auditor, **fields).sam
-
-
-@pytest.fixture
-def open_model(provider, auditor):
-    return released(provider, auditor, name="Cell load forecaster")
-
-
-@pytest.fixture
-def gated_model(provider, auditor):
-    return released(provider, auditor, name="KPI anomaly detector", approval_required=True)
+    return factories.make_released(provider, auditor, **fields).sam
 
 
 def subscribe(client, model, method="INFERENCE", purpose="Energy saving in the north cluster"):

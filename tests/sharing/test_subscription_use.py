@@ -22,11 +22,6 @@ from tests import factories
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
 
 
-@pytest.fixture
-def version(provider, auditor):
-    return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
-
-
 def subscribe(consumer, version, method):
     return sharing_services.subscription_request(user=consumer, sam=version.sam, method=method)
 

@@ -3,15 +3,11 @@ the warehouse folder."""
 
 import pathlib
 
-import numpy as np
 import pandas as pd
 import pytest
-from django.conf import settings
 
 from tests import factories
-
-# The registry's S3 warehouse on a moto server (tests/training/test_dataset_s3.py).
-from tests.registry.test_s3_warehouse import s3_endpoint, s3_warehouse  # noqa: F401
+from tests.training.datasets import cell_kpis
 
 
 @pytest.fixture
@@ -23,20 +19,6 @@ def member(organisation):
 @pytest.fixture
 def outsider_consumer(other_organisation):
     return factories.make_user("consumer", organisation=other_organisation, username="elsewhere")
-
-
-def cell_kpis(rows: int = 200, *, seed: int = 0) -> pd.DataFrame:
-    """Distinct rows, no missing cell, no constant column: quality 100."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "prb_usage": rng.random(rows),
-            "active_users": rng.integers(0, 500, rows),
-            "cell": [f"cell-{i % 7}" for i in range(rows)],
-        }
-    )
-    frame["load_next_hour"] = frame["prb_usage"] * 0.8 + rng.random(rows) * 0.1
-    return frame
 
 
 @pytest.fixture
@@ -67,9 +49,3 @@ def raw_file(tmp_path):
         return path
 
     return write
-
-
-def warehouse_files() -> list[str]:
-    """Every file in the test's warehouse folder (tests/conftest.py puts it in tmp_path)."""
-    root = pathlib.Path(settings.MEDIA_ROOT)
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

@@ -5,7 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests import factories
-from tests.training.conftest import cell_kpis, warehouse_files
+from tests.training.datasets import cell_kpis, warehouse_files
 from training.models import Dataset
 
 URL = "/api/v1/datasets/"

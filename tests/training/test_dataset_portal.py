@@ -6,7 +6,7 @@ import re
 from django.contrib.messages import get_messages
 
 from tests import factories
-from tests.training.conftest import cell_kpis, warehouse_files
+from tests.training.datasets import cell_kpis, warehouse_files
 from training import services
 from training.models import Dataset
 

@@ -4,7 +4,7 @@ datasets/ when accepted, nothing in the bucket when refused, gone when deleted."
 import pytest
 
 from core.errors import DomainError
-from tests.registry.test_s3_warehouse import BUCKET
+from tests.s3 import BUCKET
 from training import services
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from core.errors import DomainError
-from tests.training.conftest import cell_kpis, warehouse_files
+from tests.training.datasets import cell_kpis, warehouse_files
 from training import services
 from training.models import Dataset, DatasetFormat
 

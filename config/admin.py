@@ -1,0 +1,62 @@
+"""SAM Hub's admin site: the portal's name and colours, links to the portal and the API docs,
+and the operators' dashboard.
+
+It sits in config because the dashboard reads every app (registry's lifecycle, sharing's
+subscriptions and builds, Celery's workers) and no app may depend on all the others.
+"""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+
+from config.celery import workers_answering
+from registry import permissions
+from registry import selectors as registry_selectors
+from sharing import selectors as sharing_selectors
+
+# How long the dashboard waits for workers to answer a ping: long enough for a worker busy with
+# a build (its control thread answers beside the task), short enough for a page.
+WORKER_PING_TIMEOUT_SECONDS = 1.0
+# Rows of waiting subscriptions and unfinished builds the dashboard lists.
+DASHBOARD_ROWS = 10
+
+
+class SamHubAdminSite(admin.AdminSite):
+    site_header = "SAM Hub administration"
+    site_title = "SAM Hub admin"
+    index_title = "Operations"
+    site_url = "/"
+
+    def get_urls(self):
+        dashboard = path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard")
+        return [dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request):
+        """Where the work waits: versions per state, subscription requests, package builds,
+        and whether a worker is there to build."""
+        if not permissions.is_operator(request.user):
+            raise PermissionDenied("The dashboard is for operators.")
+        waiting = sharing_selectors.subscriptions_waiting_for_grant()
+        builds = sharing_selectors.package_builds_unfinished()
+        context = {
+            **self.each_context(request),
+            "title": "Dashboard",
+            "subtitle": None,
+            "now": timezone.now(),
+            "states": registry_selectors.version_states_summary(),
+            "waiting_count": waiting.count(),
+            "waiting": waiting[:DASHBOARD_ROWS],
+            "builds_count": builds.count(),
+            "builds": builds[:DASHBOARD_ROWS],
+            "workers": workers_answering(WORKER_PING_TIMEOUT_SECONDS),
+            "ping_timeout": WORKER_PING_TIMEOUT_SECONDS,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/dashboard.html", context)
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        context["shows_dashboard"] = permissions.is_operator(request.user)
+        return context
