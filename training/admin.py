@@ -3,11 +3,12 @@ portal and the API, i.e. training.services)."""
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from training.models import Dataset
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(ReadOnlyAdmin):
     list_display = (
         "name", "organisation", "format", "row_count", "quality_score", "size",
         "uploaded_by", "created_at",
@@ -16,15 +17,3 @@ class DatasetAdmin(admin.ModelAdmin):
     search_fields = ("name", "filename", "sha256", "organisation__name")
     list_select_related = ("organisation", "uploaded_by")
     date_hierarchy = "created_at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -22,16 +22,6 @@ from tests import factories
 ROW = [9.0, 2.0, 80.5, 61.2, 250.0, 0.3]
 
 
-@pytest.fixture
-def version(provider, auditor):
-    return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="skops")
-
-
-@pytest.fixture
-def subscription(consumer, version):
-    return sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
-
-
 def post(client, version, body, **extra):
     return client.post(f"/api/v1/versions/{version.pk}/infer/", body, format="json", **extra)
 
