@@ -85,8 +85,7 @@ def inference_call(*, caller: User, version_id: int, body: Any) -> InferenceReco
         failure = DomainError(
             "The call failed unexpectedly; the error is logged.", code="model_error", status=500
         )
-    # Built by this code from checked values, so no full_clean(): the write stays one INSERT.
-    record = InferenceRecord.objects.create(
+    record = InferenceRecord(
         id=inference_id,
         version=version,
         caller=caller,
@@ -97,10 +96,35 @@ def inference_call(*, caller: User, version_id: int, body: Any) -> InferenceReco
         error=failure.message if failure else "",
         outputs=answers,
     )
+    _record_insert(record)
     if failure is not None:
         failure.inference_id = record.pk
         raise failure
     return record
+
+
+def _record_insert(record: InferenceRecord) -> None:
+    """The call's one INSERT. Built by this code from checked values, so no full_clean();
+    and no Model.save(): its machinery (signals, the compiler building the statement anew)
+    costs more than the write itself on every call (docs/benchmarks.md). The values are
+    converted by each field, as save() converts them."""
+    statement, fields = _record_insert_sql(connection.vendor)
+    values = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+    record._state.adding, record._state.db = False, connection.alias
+
+
+@functools.cache
+def _record_insert_sql(vendor: str) -> tuple[str, list]:
+    fields = InferenceRecord._meta.concrete_fields
+    quote = connection.ops.quote_name
+    statement = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(InferenceRecord._meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    return statement, fields
 
 
 def _call_body(body: Any) -> tuple[dict, list[str] | None]:
