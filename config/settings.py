@@ -203,18 +203,25 @@ for _name in (
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS}
-if CELERY_BROKER_URL == "filesystem://":
-    # A broker in a local folder: a real Celery worker with no server to install.
-    _broker_dir = DATA_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
+
+
+def folder_broker_options(data_dir: Path) -> dict:
+    """A broker in a local folder under data_dir: a real Celery worker with no server to
+    install. The folders are made here."""
+    broker_dir = data_dir / "broker"
+    for folder in ("queue", "processed", "control"):
+        (broker_dir / folder).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(broker_dir / "queue"),
+        "data_folder_out": str(broker_dir / "queue"),
+        "processed_folder": str(broker_dir / "processed"),
+        "control_folder": str(broker_dir / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+
+
+if CELERY_BROKER_URL == "filesystem://":
+    CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker_options(DATA_DIR)
 # A task's message is acknowledged when the task ends, and handed back to the queue when the
 # process running it dies (kill -9, out of memory): tasks are idempotent, so running one again
 # is always safe, and losing one is not.
