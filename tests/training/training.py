@@ -34,7 +34,10 @@ def slow_version(provider, *, iterations: int):
     model.set_params(max_iter=iterations)
     draft = factories.make_draft(provider, performance=factories.PERFORMANCE)
     return registry_services.version_artifact_upload(
-        version_id=draft.pk, user=provider, stream=io.BytesIO(sio.dumps(model)), filename="slow.skops"
+        version_id=draft.pk,
+        user=provider,
+        stream=io.BytesIO(sio.dumps(model)),
+        filename="slow.skops",
     )
 
 
