@@ -171,13 +171,14 @@ def test_suspend_pauses_after_the_running_step_and_resume_continues_from_there(
         timeout=60, what="the process to pause", log=worker_log,
     )  # fmt: skip
     at_pause = process_of(request)
+    last_before_resume = at_pause.events.last().pk
     resumed = api(provider).post(f"/api/v1/training-requests/{request.pk}/resume/")
     wait_for(
         lambda: request_status(request) == RequestStatus.FINISHED,
         timeout=90, what="the request to finish", log=worker_log,
     )  # fmt: skip
     process = process_of(request)
-    after_resume = list(process.events.filter(pk__gt=at_pause.events.last().pk))
+    after_resume = list(process.events.filter(pk__gt=last_before_resume))
 
     assert suspended.status_code == 200 and suspended.json()["requestStatus"] == "SUSPENDED"
     assert paused and at_pause.status == ProcessStatus.SUSPENDED and at_pause.run_id == ""
