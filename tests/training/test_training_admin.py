@@ -31,4 +31,4 @@ def test_operators_see_the_training_objects_and_cancel_by_action(
     assert "Cancelled: MLTrainingRequest=" in cancelled.content.decode()
     request.refresh_from_db()
     assert request.status == RequestStatus.CANCELLED
-    assert request.events.last().actor == operator
+    assert request.events.get(name="cancel").actor == operator
