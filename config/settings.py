@@ -176,6 +176,11 @@ SAMHUB_BROKER_MAX_RESPONSE_BYTES = env_int("SAMHUB_BROKER_MAX_RESPONSE_BYTES", 1
 # SDK wheels and mirror bundles (sharing.extraction): the process building one refreshes its
 # heartbeat this often; a build that misses three beats lost its process and is started again.
 SAMHUB_PACKAGE_HEARTBEAT_SECONDS = env_int("SAMHUB_PACKAGE_HEARTBEAT_SECONDS", 5)
+# Training processes (training.execution): the worker running one refreshes its heartbeat this
+# often; a process that misses three beats lost its worker and is taken up again from the last
+# step it finished; the SAMHUB_TRAINING_MAX_LOST_RUNS-th time its worker is lost, it FAILS.
+SAMHUB_TRAINING_HEARTBEAT_SECONDS = env_int("SAMHUB_TRAINING_HEARTBEAT_SECONDS", 5)
+SAMHUB_TRAINING_MAX_LOST_RUNS = env_int("SAMHUB_TRAINING_MAX_LOST_RUNS", 3)
 # Redis hands a message that was taken but not acknowledged to another worker after this long
 # (the worker that took it is presumed dead). It must exceed the longest task, or a build still
 # running would be delivered twice; a second delivery is harmless (the build's heartbeat shows
@@ -196,6 +201,8 @@ for _name in (
     "SAMHUB_BROKER_TIMEOUT_SECONDS",
     "SAMHUB_BROKER_MAX_RESPONSE_BYTES",
     "SAMHUB_PACKAGE_HEARTBEAT_SECONDS",
+    "SAMHUB_TRAINING_HEARTBEAT_SECONDS",
+    "SAMHUB_TRAINING_MAX_LOST_RUNS",
     "SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS",
 ):
     if globals()[_name] < 1:

@@ -83,6 +83,14 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "core.change_apitoken",  # revoke, through core.services.api_token_revoke
     # Datasets in the admin, read-only (uploads and deletions go through training.services).
     "training.view_dataset",
+    # Training requests, processes and reports in the admin, read-only; cancel, suspend and
+    # resume are admin actions through training.services ("change").
+    "training.view_mltrainingrequest",
+    "training.change_mltrainingrequest",
+    "training.view_mltrainingprocess",
+    "training.change_mltrainingprocess",
+    "training.view_mltrainingreport",
+    "training.view_mltrainingfunction",
 ]
 
 
@@ -133,7 +141,11 @@ def grant_role_permissions(apps, app_label: str) -> None:
         group, _ = Group.objects.get_or_create(name=role)
         for perm in perms:
             label, codename = perm.split(".")
-            if label == app_label:
-                group.permissions.add(
-                    Permission.objects.get(content_type__app_label=label, codename=codename)
-                )
+            if label != app_label:
+                continue
+            permission = Permission.objects.filter(
+                content_type__app_label=label, codename=codename
+            ).first()
+            # None: its model comes with a later migration of the app, which grants it again.
+            if permission is not None:
+                group.permissions.add(permission)
