@@ -31,10 +31,13 @@ def pytest_configure(config):
     if settings.CELERY_BROKER_URL == "filesystem://":
         settings.DATA_DIR = settings.DATA_DIR / process
         settings.CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker_options(settings.DATA_DIR)
+        os.environ["SAMHUB_DATA_DIR"] = str(settings.DATA_DIR)  # for the children
     else:
         url = urlsplit(settings.CELERY_BROKER_URL)
         database = int(url.path.strip("/") or 0) - int(process.removeprefix("gw"))
         settings.CELERY_BROKER_URL = urlunsplit(url._replace(path=f"/{database % 16}"))
+        # Celery reads the environment's CELERY_BROKER_URL before its settings.
+        os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
     app.conf.broker_url = settings.CELERY_BROKER_URL
     app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 
