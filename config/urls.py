@@ -16,6 +16,8 @@ api = [
 ]
 
 urlpatterns = [
+    # TS 28.532 provisioning of the training NRM (training/provmns/, docs/training.md).
+    path("", include("training.provmns.urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api, "api"))),
     # The portal: namespaces "core:", "training:", "sharing:" (before the registry's) and "registry:".

@@ -11,7 +11,7 @@ class TrainingConfig(AppConfig):
 
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
-        from training import permissions
+        from training import notifications, permissions
 
         nav_link_add(
             NavLink("Datasets", "training:dataset-list", 60, permissions.uses_datasets, "datasets")
@@ -23,3 +23,5 @@ class TrainingConfig(AppConfig):
                     route, lambda: settings.SAMHUB_DATASET_MAX_BYTES, "for a dataset"
                 )
             )
+        # ProvMnS notifications listen where training records its changes (the event tables).
+        notifications.connect()

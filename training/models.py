@@ -585,3 +585,118 @@ class MLTrainingReport(models.Model):
             raise ValidationError(
                 {"used_consumer_training_data": ["Required when the consumer's data was used."]}
             )
+
+
+# --- ProvMnS notifications (TS 28.532 §11.1.1, TS 28.623 NtfSubscriptionControl) -------------
+
+
+class NotificationType(models.TextChoices):
+    """The configuration notifications of TS 28.105 §7.6.1 (TS 28.532 CmNotificationTypes)."""
+
+    MOI_CREATION = "notifyMOICreation", "notifyMOICreation"
+    MOI_DELETION = "notifyMOIDeletion", "notifyMOIDeletion"
+    MOI_ATTRIBUTE_VALUE_CHANGES = (
+        "notifyMOIAttributeValueChanges",
+        "notifyMOIAttributeValueChanges",
+    )
+    EVENT = "notifyEvent", "notifyEvent"
+
+
+class ScopeType(models.TextChoices):
+    """TS 28.532 ScopeType: which objects below a base object are meant."""
+
+    BASE_ONLY = "BASE_ONLY", "The base object only"
+    BASE_NTH_LEVEL = "BASE_NTH_LEVEL", "The objects scopeLevel levels below the base"
+    BASE_SUBTREE = "BASE_SUBTREE", "The base and its subtree down to scopeLevel"
+    BASE_ALL = "BASE_ALL", "The base and its whole subtree"
+
+
+class NtfSubscription(models.Model):
+    """A ProvMnS notification subscription: an NtfSubscriptionControl MOI (TS 28.623) under
+    `SubNetwork=1`, made by its owner with PUT. Notifications about the training MOIs its
+    scope covers, of its notificationTypes, go to its notificationRecipientAddress, and only
+    about objects its owner may see (training.selectors). notificationFilter is not
+    supported (docs/training.md)."""
+
+    moi_id = models.CharField(max_length=64, unique=True, help_text="The id in its DN.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ntf_subscriptions"
+    )
+    notification_recipient_address = models.CharField(max_length=2000)
+    # Empty: every type of NotificationType.
+    notification_types = models.JSONField(default=list, blank=True)
+    scope_type = models.CharField(
+        max_length=16, choices=ScopeType.choices, default=ScopeType.BASE_ALL
+    )
+    scope_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "ProvMnS notification subscription"
+
+    def __str__(self) -> str:
+        return f"NtfSubscriptionControl={self.moi_id}"
+
+    @property
+    def dn(self) -> str:
+        return f"{DN_ROOT},NtfSubscriptionControl={self.moi_id}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    DELIVERED = "DELIVERED", "Delivered"
+    FAILED = "FAILED", "Failed"
+
+
+class MOINotification(models.Model):
+    """One notification to one recipient, written in the transaction of the change it tells
+    about and POSTed after the commit by a Celery task, retried with backoff
+    (training.notifications). The body is kept without notificationId and subscriptionId,
+    which are added when it is sent (notificationId is this row's id)."""
+
+    subscription = models.ForeignKey(
+        NtfSubscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    recipient_address = models.CharField(max_length=2000)
+    notification_type = models.CharField(max_length=40, choices=NotificationType.choices)
+    object_instance = models.CharField(max_length=300, help_text="The DN it is about.")
+    body = models.JSONField()
+    event_time = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "ProvMnS notification"
+
+    def __str__(self) -> str:
+        return f"{self.notification_type} {self.object_instance} to {self.recipient_address}"
+
+
+class MOINotificationAttempt(models.Model):
+    """One POST of a notification: when, what came back (HTTP status, or none), why it failed."""
+
+    notification = models.ForeignKey(
+        MOINotification, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveSmallIntegerField()
+    attempted_at = models.DateTimeField()
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["notification", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} #{self.number}: {self.http_status or self.error}"

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -276,10 +276,12 @@ def training_request_create(
     training_request_source: str = "",
     expected_runtime_context: dict | None = None,
     priority: int = 0,
+    pk: int | None = None,
 ) -> MLTrainingRequest:
     """Accept a request to train a version (TS 28.105 §7.3.2) and queue its start: a worker
     then instantiates its MLTrainingProcess. A version SAM Hub cannot fit (ONNX only, external
-    endpoint) is refused here, with the reason."""
+    endpoint) is refused here, with the reason. `pk`: the id a ProvMnS PUT chose
+    (training_request_put)."""
     try:
         version = version_visible_to(user, ml_entity_id)
     except ModelVersion.DoesNotExist:
@@ -297,6 +299,7 @@ def training_request_create(
     context = _ml_context_clean(expected_runtime_context)
     candidates = _candidate_datasets(user, candidate_training_data_source)
     request = MLTrainingRequest(
+        pk=pk,
         ml_entity=version,
         training_data_quality_score=_quality_score(candidates),
         training_request_source=(training_request_source or user.username).strip()[:200],
@@ -312,7 +315,7 @@ def training_request_create(
             "Some attributes are not valid; no request was made.", details=exc.message_dict
         ) from None
     with transaction.atomic():
-        request.save()
+        request.save(force_insert=True)
         request.candidate_training_data_sources.set(candidates)
         _request_event(request, "create", RequestStatus.NOT_STARTED, actor=user)
         _enqueue_start(request.pk)
@@ -436,6 +439,84 @@ def training_request_attributes_set(
     elif suspend and not (request.suspend_request and request.status == RequestStatus.SUSPENDED):
         training_request_suspend(request_id=request_id, user=user)
     return MLTrainingRequest.objects.get(pk=request_id)
+
+
+MAX_MOI_ID = 2**31 - 1
+
+
+def training_request_put(*, user: User, moi_id: str, **attributes) -> MLTrainingRequest:
+    """Create the request MLTrainingRequest=`moi_id` (ProvMnS PUT: the consumer names the
+    object): `moi_id` is a whole number from 1 that no request has; the rest is
+    training_request_create. A request that exists is not replaced (its attributes change by
+    PATCH, §7.5's flags)."""
+    if not (isinstance(moi_id, str) and moi_id.isascii() and moi_id.isdigit()) or not (
+        1 <= int(moi_id) <= MAX_MOI_ID
+    ):
+        raise DomainError(
+            f"The id of an MLTrainingRequest is a whole number from 1 to {MAX_MOI_ID}, not "
+            f"{moi_id!r}; nothing was stored.",
+            details={"id": ["a whole number"]},
+        )
+    pk = int(moi_id)
+    if MLTrainingRequest.objects.filter(pk=pk).exists():
+        raise DomainError.conflict(
+            f"MLTrainingRequest={pk} exists and is not replaced: change its cancelRequest or "
+            "suspendRequest with PATCH, or choose another id for a new request."
+        )
+    try:
+        with transaction.atomic():
+            request = training_request_create(user=user, pk=pk, **attributes)
+            _identity_catch_up(MLTrainingRequest)
+    except IntegrityError:
+        raise DomainError.conflict(
+            f"MLTrainingRequest={pk} was made meanwhile; choose another id."
+        ) from None
+    return request
+
+
+def _identity_catch_up(model) -> None:
+    """After a row was inserted with an id of its own: on PostgreSQL the id sequence moves up
+    to it, so that the next id handed out is free (SQLite's AUTOINCREMENT does so by itself)."""
+    if connection.vendor != "postgresql":
+        return
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(s, GREATEST(COALESCE(pg_sequence_last_value(s::regclass), 1), "
+            f"(SELECT MAX(id) FROM {connection.ops.quote_name(table)}))) "
+            "FROM pg_get_serial_sequence(%s, 'id') AS s",
+            [table],
+        )
+
+
+def training_request_delete(*, user: User, request_id: int) -> None:
+    """Delete a request that has ended (FINISHED or CANCELLED) with its processes (ProvMnS
+    DELETE). One that is still open is cancelled first (cancelRequest); one whose training
+    wrote a report stays, since the report is the record of how a version was made."""
+    request = selectors.training_request_visible_to(user, request_id)
+    if not permissions.can_manage_training(request, user):
+        raise DomainError.not_allowed(
+            f"You cannot delete training request {request.pk}: "
+            f"{permissions.who_manages_training(request)} can."
+        )
+    with transaction.atomic():
+        request = MLTrainingRequest.objects.select_for_update().get(pk=request_id)
+        ended = (RequestStatus.FINISHED, RequestStatus.CANCELLED)
+        if request.status not in ended:
+            raise DomainError.conflict(
+                f"Training request {request.pk} is {request.status}: only a FINISHED or "
+                "CANCELLED request is deleted; set cancelRequest to TRUE first."
+            )
+        reports = list(request.reports.order_by("pk"))
+        if reports:
+            raise DomainError.conflict(
+                f"Training request {request.pk} stays: its report "
+                + ", ".join(r.dn for r in reports)
+                + " records the training that made a version."
+            )
+        for process in request.processes.order_by("pk"):
+            process.delete()
+        request.delete()
 
 
 def _open_processes(request: MLTrainingRequest) -> list[MLTrainingProcess]:

@@ -31,3 +31,13 @@ def training_resume(**_) -> None:
         execution.training_processes_resume()
     finally:
         connections.close_all()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def moi_notification_deliver_task(notification_id: int) -> str | None:
+    """One attempt at a ProvMnS notification (training.notifications); a failed one queues
+    the next attempt itself, with backoff."""
+    from training import notifications
+
+    notification = notifications.notification_deliver(notification_id=notification_id)
+    return notification.status if notification is not None else None
