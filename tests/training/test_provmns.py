@@ -6,7 +6,13 @@ recipient is owed (issue 9, item 4). Delivery by a real worker: test_provmns_wor
 import pytest
 
 from tests import factories
-from tests.training.provmns import FUNCTION, MERGE_PATCH, Recipient, error_validate
+from tests.training.provmns import (
+    FUNCTION,
+    MERGE_PATCH,
+    Recipient,
+    error_validate,
+    notification_validate,
+)
 from tests.training.training import process_of, request_training, trainable_version, upload_dataset
 from training import notifications, services
 from training.models import (
@@ -313,10 +319,12 @@ def test_merge_patch_on_a_process_suspends_it(api, provider, started):
     assert answer.json()["attributes"]["suspendProcess"] is True
 
 
-def test_delete_takes_an_ended_request_with_its_processes(api, provider, started):
+def test_delete_takes_an_ended_request_with_its_processes(api, loopback, provider, started):
     mine = started
+    process = process_of(mine)
     path = f"{FUNCTION}/MLTrainingRequest={mine.pk}"
     client = api(provider)
+    subscribe(client, "gone", "http://127.0.0.1:9/", notificationTypes=["notifyMOIDeletion"])
 
     answer = client.delete(path)
     assert answer.status_code == 409 and "cancelRequest" in answer.json()["reason"]
@@ -326,6 +334,43 @@ def test_delete_takes_an_ended_request_with_its_processes(api, provider, started
     assert not MLTrainingProcess.objects.filter(training_request_id=mine.pk).exists()
     answer = client.delete(f"{FUNCTION}")
     assert answer.status_code == 405
+    deleted = {n.object_instance: n.body for n in MOINotification.objects.all()}
+    assert set(deleted) == {mine.dn, process.dn}
+    for body in deleted.values():
+        notification_validate({**body, "notificationId": 1})
+    assert deleted[mine.dn]["attributeList"]["requestStatus"] == "CANCELLED"
+    assert deleted[process.dn]["attributeList"]["progressStatus"]["status"] == "CANCELLED"
+
+
+def test_a_failed_process_is_also_a_notify_event(api, loopback, provider, started):
+    subscribe(api(provider), "events", "http://127.0.0.1:9/", notificationTypes=["notifyEvent"])
+    process = process_of(started)
+    services.training_process_fail(process_id=process.pk, run_id=None, reason="The disk is full.")
+
+    (event,) = MOINotification.objects.all()
+    notification_validate({**event.body, "notificationId": event.pk})
+    assert event.body["specificProblem"] == "TRAINING_FAILED"
+    assert event.body["additionalText"] == "The disk is full."
+    assert event.body["additionalInformation"]["progressStatus"]["status"] == "FAILED"
+
+
+def test_a_subscription_is_merge_patched_and_deleted_by_its_owner_only(
+    api, loopback, provider, other_provider
+):
+    path = "/ProvMnS/v1/SubNetwork=1/NtfSubscriptionControl=oss"
+    subscribe(api(provider), "oss", "http://127.0.0.1:9/a", scope={"scopeType": "BASE_ALL"})
+    answer = patch(api(provider), path, {"attributes": {"notificationTypes": ["notifyEvent"]}})
+    assert answer.status_code == 200
+    assert answer.json()["attributes"] == {
+        "notificationRecipientAddress": "http://127.0.0.1:9/a",
+        "notificationTypes": ["notifyEvent"],
+        "scope": {"scopeType": "BASE_ALL"},
+    }
+    assert api(other_provider).get(path).status_code == 404
+    assert api(other_provider).delete(path).status_code == 404
+    assert subscribe(api(other_provider), "oss", "http://127.0.0.1:9/b").status_code == 409
+    assert api(provider).delete(path).status_code == 200
+    assert not NtfSubscription.objects.exists()
 
 
 # --- subscriptions and who is owed which notification -------------------------------------------
