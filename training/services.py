@@ -482,7 +482,7 @@ def _identity_catch_up(model) -> None:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT setval(s, GREATEST(COALESCE(pg_sequence_last_value(s::regclass), 1), "
+            "SELECT setval(s::regclass, GREATEST(COALESCE(pg_sequence_last_value(s::regclass), 1), "
             f"(SELECT MAX(id) FROM {connection.ops.quote_name(table)}))) "
             "FROM pg_get_serial_sequence(%s, 'id') AS s",
             [table],
