@@ -15,7 +15,7 @@ from tests.training.provmns import FUNCTION, Recipient, notification_validate
 from tests.training.training import trainable_version, upload_dataset, wait_for
 from training.models import DeliveryStatus, MLTrainingRequest, MOINotification, RequestStatus
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ATTEMPTS = 3
 
