@@ -31,3 +31,9 @@ def training_resume(**_) -> None:
         execution.training_processes_resume()
     finally:
         connections.close_all()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+def retrained_version_announce_task(request_id: int) -> bool:
+    """Tell a consumer that the version their retraining produced is released (once)."""
+    return services.retrained_version_announce(request_id=request_id)
