@@ -63,7 +63,11 @@ class TrainingRequestForm(forms.Form):
         label="Training data",
         queryset=Dataset.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text="Your organisations' datasets whose columns fit the model are used.",
+        required=False,
+        help_text=(
+            "Your organisations' datasets; those whose columns fit the model are used, with "
+            "the data the version was trained on before."
+        ),
     )
     priority = forms.IntegerField(
         min_value=0,

@@ -20,12 +20,12 @@ urlpatterns = [
     path("training/reports/<int:pk>/", views.training_report_detail, name="report-detail"),
     *[
         path(
-            f"training/{kind}s/<int:pk>/{action}/",
+            f"training/{plural}/<int:pk>/{action}/",
             views.training_action,
             {"kind": kind, "action": action},
             name=f"{kind}-{action}",
         )
-        for kind in ("request", "process")
+        for kind, plural in (("request", "requests"), ("process", "processes"))
         for action in ("cancel", "suspend", "resume")
     ],
 ]

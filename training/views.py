@@ -303,6 +303,9 @@ def process_progress(process: MLTrainingProcess) -> dict:
         "result_state_info": process.result_state_info,
         "ended": process.status in PROCESS_ENDED,
         "request_status": process.training_request.status if process.training_request else "",
+        "request_status_label": (
+            process.training_request.get_status_display() if process.training_request else ""
+        ),
         "report_url": reverse("training:report-detail", args=[report.pk]) if report else "",
     }
 

@@ -18,6 +18,12 @@
     });
     var badge = box.querySelector(".badge");
     if (badge) badge.className = "badge state-" + progress.status.toLowerCase();
+    // The request's requestStatus, where the page shows it (a request has one process).
+    document.querySelectorAll("[data-request-status]").forEach(function (el) {
+      if (!progress.request_status) return;
+      el.textContent = progress.request_status_label;
+      el.className = "badge state-" + progress.request_status.toLowerCase();
+    });
     if (progress.report_url) {
       var link = box.querySelector(".report-link");
       link.querySelector("a").href = progress.report_url;
