@@ -13,6 +13,11 @@ urlpatterns = [
     path("training/new/", views.training_request_create, name="request-create"),
     path("training/requests/<int:pk>/", views.training_request_detail, name="request-detail"),
     path(
+        "training/requests/<int:pk>/progress/",
+        views.training_request_progress,
+        name="request-progress",
+    ),
+    path(
         "training/processes/<int:pk>/progress/",
         views.training_process_progress,
         name="process-progress",

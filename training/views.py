@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import DomainError, error_message, error_to_form
 from registry.models import VersionStatus
 from training import forms, permissions, selectors, services
-from training.models import PROCESS_ENDED, MLTrainingProcess
+from training.models import PROCESS_ENDED, MLTrainingProcess, ProcessStatus, RequestStatus
 
 PAGE_SIZE = 20
 
@@ -310,6 +310,47 @@ def process_progress(process: MLTrainingProcess) -> dict:
     }
 
 
+def request_progress(training) -> dict:
+    """The progress bar of a request a worker has not started yet (no process): queued, or
+    ended without one (cancelled before it started); its process's once it has one."""
+    process = training.processes.select_related("training_request").order_by("pk").first()
+    if process is not None:
+        return process_progress(process)
+    ended = training.status in (RequestStatus.CANCELLED, RequestStatus.FINISHED)
+    return {
+        "id": None,
+        "status": training.status if ended else ProcessStatus.NOT_STARTED,
+        "status_label": training.get_status_display() if ended else "Queued",
+        "progress_state_info": "",
+        "progress_state_label": "",
+        "progress_percentage": 0,
+        "result_state_info": "",
+        "ended": ended,
+        "request_status": training.status,
+        "request_status_label": training.get_status_display(),
+        "report_url": "",
+    }
+
+
+def _progress_json(progress: dict) -> JsonResponse:
+    response = JsonResponse(progress)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def training_request_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """The request's process's progressStatus, or that it waits for a worker (polled)."""
+    if not permissions.uses_training(request.user):
+        return JsonResponse({"detail": "Not allowed."}, status=403)
+    try:
+        training = selectors.training_request_visible_to(request.user, pk)
+    except DomainError as exc:
+        return JsonResponse({"detail": exc.public_message}, status=exc.status)
+    return _progress_json(request_progress(training))
+
+
 @login_required
 @require_GET
 def training_process_progress(request: HttpRequest, pk: int) -> JsonResponse:
@@ -320,9 +361,7 @@ def training_process_progress(request: HttpRequest, pk: int) -> JsonResponse:
         process = selectors.training_process_visible_to(request.user, pk)
     except DomainError as exc:
         return JsonResponse({"detail": exc.public_message}, status=exc.status)
-    response = JsonResponse(process_progress(process))
-    response["Cache-Control"] = "no-store"
-    return response
+    return _progress_json(process_progress(process))
 
 
 @login_required

@@ -32,6 +32,9 @@
     if (progress.ended) {
       // Nothing left to cancel, suspend or resume.
       box.querySelectorAll("[data-while-open]").forEach(function (el) { el.remove(); });
+      if (progress.request_status === "FINISHED" || progress.request_status === "CANCELLED") {
+        document.querySelectorAll("[data-request-actions]").forEach(function (el) { el.remove(); });
+      }
     }
   }
 

@@ -173,3 +173,21 @@ def test_an_outsider_cannot_act_on_a_request(client, provider, other_provider, v
 
 def test_the_training_link_is_in_the_navigation(client, provider, consumer):
     assert 'href="/training/"' in signed_in(client, provider).get("/").content.decode()
+
+
+def test_a_request_no_worker_has_started_shows_a_queued_bar_that_follows_it(
+    client, provider, version, dataset
+):
+    request = request_training(provider, version, [dataset])
+    client = signed_in(client, provider)
+    page = client.get(f"/training/requests/{request.pk}/").content.decode()
+    url = f"/training/requests/{request.pk}/progress/"
+    queued = client.get(url).json()
+    services.training_request_start(request_id=request.pk)
+    started = client.get(url).json()
+
+    assert f'data-progress-url="{url}"' in page
+    assert queued["id"] is None and queued["status"] == "NOT_STARTED" and not queued["ended"]
+    assert started["id"] == process_of(request).pk and started["request_status"] == (
+        RequestStatus.TRAINING_IN_PROGRESS
+    )
