@@ -92,7 +92,7 @@ def _wait_until_ready(version, log: Path, timeout: float) -> VersionPackage:
     return package
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_build_whose_pool_process_is_killed_mid_build_ends_ready_in_seconds(
     prefork_worker, worker_log, api, provider, auditor, consumer
 ):
@@ -118,7 +118,7 @@ def test_a_build_whose_pool_process_is_killed_mid_build_ends_ready_in_seconds(
     assert download["X-Checksum-SHA256"] == package.sha256
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_build_lost_with_its_worker_is_resumed_by_the_next_worker(
     in_shared_warehouse, django_db_setup, worker_log, api, provider, auditor, consumer
 ):
@@ -143,7 +143,7 @@ def test_a_build_lost_with_its_worker_is_resumed_by_the_next_worker(
     assert package.sha256 and package.filename.endswith(".whl")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_duplicate_delivery_of_the_build_task_builds_once(
     prefork_worker, worker_log, provider, auditor
 ):

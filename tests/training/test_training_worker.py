@@ -28,7 +28,7 @@ from training.models import (
     RequestStatus,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 HEARTBEAT_SECONDS = 1
 # A slow fit (SGDClassifier without early stopping) takes a few seconds on 120 rows.
