@@ -28,7 +28,7 @@ def worker(in_shared_warehouse, django_db_setup, tmp_path):
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_consumer_retrains_a_shared_model_and_an_auditor_finds_the_new_version(
     worker, live_server, page, tmp_path
 ):
