@@ -346,6 +346,20 @@ for _name, _value, _least in (
     if _value < _least:
         raise ImproperlyConfigured(f"{_name} must be at least {_least}, got {_value}")
 
+# --- E-mail: what SAM Hub tells people (a consumer whose retrained version is released) ------
+# The console backend by default (the mail is written to the log of the process that sends it,
+# the Celery worker); production sets an SMTP server.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "SAM Hub <samhub@localhost>")
+# Where people reach the portal, for links in e-mails.
+SAMHUB_PORTAL_URL = env_str("SAMHUB_PORTAL_URL", "http://127.0.0.1:8000")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

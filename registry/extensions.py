@@ -3,7 +3,7 @@ pages, its API answers and its downloads while the registry never imports them
 (registry ← sharing ← training).
 
 An app registers its additions from its AppConfig.ready(); the registry reads these lists when
-it renders a page or an answer. Five kinds:
+it renders a page or an answer, or calls them when a version is released. Six kinds:
 
 - model_page_section_add(ModelPageSection(template, context)): a section of the model page,
   under "About the model". `context(request, sam)` returns the template's context, or None to
@@ -22,7 +22,12 @@ it renders a page or an answer. Five kinds:
   through up to `max_bytes()` (read when a request comes, so tests may change the setting)
   plus multipart overhead, as it does for model files. Training's dataset uploads use it.
 
-Sharing uses all four (sharing.apps): the subscribe section and the sharing methods on the
+- version_released_add(callback): called as `callback(version=...)` when a version is
+  released (registry.services.version_release), after the release is saved and inside the
+  caller's transaction if there is one: queue slow work with transaction.on_commit. Training
+  uses it to tell a consumer that the version their retraining produced is released.
+
+Sharing uses the first four (sharing.apps): the subscribe section and the sharing methods on the
 model page, method badges on catalog cards, `sharing_methods` in the API, and the BUNDLE
 subscription a download of the model file needs.
 """
@@ -90,3 +95,16 @@ def upload_route_add(route: UploadRoute) -> None:
 def artifact_download_check(*, user: User, version: ModelVersion) -> None:
     for check in artifact_download_checks:
         check(user=user, version=version)
+
+
+version_released_callbacks: list[Callable[..., object]] = []
+
+
+def version_released_add(callback: Callable[..., object]) -> None:
+    """`callback(version=...)` after a version is released."""
+    version_released_callbacks.append(callback)
+
+
+def version_released(*, version: ModelVersion) -> None:
+    for callback in version_released_callbacks:
+        callback(version=version)

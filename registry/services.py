@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from core.errors import DomainError
 from core.transitions import transition_apply
-from registry import artifacts, permissions, selectors
+from registry import artifacts, extensions, permissions, selectors
 from registry.checklist import REGISTRATION_FIELDS, submission_blockers, version_checklist
 from registry.models import (
     AccessType,
@@ -178,10 +178,17 @@ def _set_performance(version: ModelVersion, performance: Iterable[dict]) -> None
         row.save()
 
 
+def _may_add_version(sam: SmallAIModel, user: User, granted_by: str) -> bool:
+    """Providers of the model's organisation add versions; so may someone else when a higher
+    app's service has checked a grant and names it in `granted_by` (training: the version a
+    consumer's retraining produced under their RETRAINING subscription)."""
+    return bool(granted_by.strip()) or permissions.can_add_version(sam, user)
+
+
 def _version_row_create(
-    *, sam: SmallAIModel, user: User, version: str, parent, performance, fields
+    *, sam: SmallAIModel, user: User, version: str, parent, performance, fields, granted_by=""
 ) -> ModelVersion:
-    if not permissions.can_add_version(sam, user):
+    if not _may_add_version(sam, user, granted_by):
         raise DomainError.not_allowed(
             "Only providers of the model's organisation can add versions."
         )
@@ -207,11 +214,13 @@ def version_create(
     parent: ModelVersion | None = None,
     performance: Iterable[dict] = (),
     artifact: tuple[BinaryIO, str] | None = None,
+    granted_by: str = "",
     **fields,
 ) -> ModelVersion:
     """Start a new DRAFT version of a SAM, optionally derived from a parent version and with
-    its model file (stream, filename); a refused file leaves no version behind."""
-    if not permissions.can_add_version(sam, user):
+    its model file (stream, filename); a refused file leaves no version behind. `granted_by`
+    names what lets a user outside the model's organisation add it (_may_add_version)."""
+    if not _may_add_version(sam, user, granted_by):
         raise DomainError.not_allowed(
             "Only providers of the model's organisation can add versions."
         )
@@ -222,21 +231,21 @@ def version_create(
         with transaction.atomic():
             created = _version_row_create(
                 sam=sam, user=user, version=version, parent=parent, performance=performance,
-                fields=fields,
+                fields=fields, granted_by=granted_by,
             )  # fmt: skip
-        return _artifact_attach(created.pk, user, checked) if checked else created
+        return _artifact_attach(created.pk, user, checked, granted_by) if checked else created
     finally:
         if checked:
             checked.discard()
 
 
-def version_discard(*, version_id: int, user: User) -> None:
+def version_discard(*, version_id: int, user: User, granted_by: str = "") -> None:
     """Delete a DRAFT version nobody has submitted nor derived from, and its model file when
     no other version holds the same bytes: what a cancelled training leaves behind (the new
     version it had started). Only those who may add versions to the model discard one."""
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
-        if not permissions.can_add_version(version.sam, user):
+        if not _may_add_version(version.sam, user, granted_by):
             raise DomainError.not_allowed(
                 "Only providers of the model's organisation can discard its versions."
             )
@@ -346,12 +355,12 @@ def version_artifact_upload(
 
 
 def _artifact_attach(
-    version_id: int, user: User, checked: artifacts.CheckedArtifact
+    version_id: int, user: User, checked: artifacts.CheckedArtifact, granted_by: str = ""
 ) -> ModelVersion:
     name = artifacts.artifact_store(checked)
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
-        _check_artifact_upload_allowed(version, user)
+        _check_artifact_upload_allowed(version, user, granted_by)
         version.artifact.name = name
         version.artifact_filename = checked.filename
         version.artifact_format = checked.format
@@ -384,8 +393,8 @@ def version_artifact_measure(*, version_id: int) -> ModelVersion:
     return version
 
 
-def _check_artifact_upload_allowed(version: ModelVersion, user: User) -> None:
-    if not permissions.can_edit_version(version, user):
+def _check_artifact_upload_allowed(version: ModelVersion, user: User, granted_by: str = "") -> None:
+    if not (granted_by.strip() or permissions.can_edit_version(version, user)):
         raise DomainError.not_allowed(
             "Only providers of the model's organisation can upload its files."
         )
@@ -464,13 +473,15 @@ def _require_complete(version: ModelVersion) -> None:
         )
 
 
-def version_submit(*, version_id: int, user: User) -> ModelVersion:
-    """Send a DRAFT to the audit queue (ENI SAM clause 5, step 2)."""
+def version_submit(*, version_id: int, user: User, granted_by: str = "") -> ModelVersion:
+    """Send a DRAFT to the audit queue (ENI SAM clause 5, step 2). `granted_by`: as for
+    version_create; it is logged as the submission's reason."""
     return _version_transition(
         version_id=version_id,
         user=user,
         name="submit",
-        allowed=permissions.can_submit,
+        allowed=(lambda v, u: True) if granted_by.strip() else permissions.can_submit,
+        reason=granted_by.strip(),
         before=_require_complete,
         kwargs={"by": user},
     )
@@ -645,13 +656,17 @@ def version_release(*, version_id: int, user: User) -> ModelVersion:
     """Publish a REGISTERED version in the catalog (ENI SAM clause 5, step 5), provided its
     model file is still the one the auditor approved."""
     copy = _warehouse_copy(version_id)
-    return _version_transition(
+    version = _version_transition(
         version_id=version_id,
         user=user,
         name="release",
         allowed=permissions.can_release,
         before=lambda version: _require_approved_file(version, copy, "release"),
     )
+    # What other apps do when a version joins the catalog (registry.extensions), e.g.
+    # training tells the consumer whose retraining produced it.
+    extensions.version_released(version=version)
+    return version
 
 
 def version_deprecate(*, version_id: int, user: User, reason: str = "") -> ModelVersion:

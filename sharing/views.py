@@ -22,7 +22,16 @@ from core.forms import ReasonForm, RequiredReasonForm
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
 from registry.models import SmallAIModel, VersionStatus
-from sharing import extraction, forms, metering, packaging, permissions, selectors, services
+from sharing import (
+    extensions,
+    extraction,
+    forms,
+    metering,
+    packaging,
+    permissions,
+    selectors,
+    services,
+)
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
     PackageStatus,
@@ -345,6 +354,12 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
             context["refresh_seconds"] = REFRESH_SECONDS
         if subscription.method == SharingMethod.SDK:
             context["import_name"] = packaging.sdk_import_name(version)
+    elif usable:
+        # What apps built on sharing add for this method (sharing.extensions), e.g.
+        # training's retraining section for RETRAINING.
+        context["sections"] = extensions.use_page_sections_for(request, subscription, version)
+        if request.method == "POST":
+            status = 405
     elif request.method == "POST":
         status = 405
     return render(request, "sharing/subscription_use.html", context, status=status)

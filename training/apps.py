@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class TrainingConfig(AppConfig):
-    """3GPP TS 28.105 ML training and AIMLE model selection; so far its datasets."""
+    """3GPP TS 28.105 ML training and AIMLE model selection; retraining-sharing (ENI SAM
+    clause 5, sharing steps 3-5) on subscriptions with method RETRAINING."""
 
     name = "training"
 
@@ -11,10 +12,15 @@ class TrainingConfig(AppConfig):
 
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
-        from training import notifications, permissions
+        from sharing import extensions as sharing_extensions
+        from sharing.models import SharingMethod
+        from training import notifications, permissions, services, views
 
         nav_link_add(
             NavLink("Datasets", "training:dataset-list", 60, permissions.uses_datasets, "datasets")
+        )
+        nav_link_add(
+            NavLink("Training", "training:request-list", 65, permissions.uses_training, "training")
         )
         # Dataset files are larger than the general body limit (registry.middleware).
         for route in ("api:dataset-list", "training:dataset-list"):
@@ -25,3 +31,12 @@ class TrainingConfig(AppConfig):
             )
         # ProvMnS notifications listen where training records its changes (the event tables).
         notifications.connect()
+        # Retraining-sharing: the use page of a RETRAINING subscription (sharing.extensions),
+        # and telling the consumer when the version their retraining produced is released.
+        sharing_extensions.use_page_section_add(
+            SharingMethod.RETRAINING,
+            sharing_extensions.UsePageSection(
+                "training/_retraining.html", views.retraining_section
+            ),
+        )
+        extensions.version_released_add(services.retrained_version_released)

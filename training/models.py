@@ -197,6 +197,17 @@ class MLTrainingRequest(ConcurrentTransitionMixin, models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # Retraining-sharing (ENI SAM clause 5, sharing steps 3-5): the consumer's RETRAINING
+    # subscription that let them request it (training.permissions), and when they were told
+    # that the version it produced was released (training.services.retrained_version_announce).
+    subscription = models.ForeignKey(
+        "sharing.Subscription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="training_requests",
+    )
+    subscriber_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

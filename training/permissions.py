@@ -10,6 +10,8 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from core.roles import has_organisation, is_member, is_operator, is_provider, is_subscriber
 from registry.permissions import can_add_version, sees_every_version
+from sharing.models import SharingMethod
+from sharing.selectors import active_subscription, serves_subscription
 
 
 def sees_every_dataset(user: User | AnonymousUser) -> bool:
@@ -35,15 +37,47 @@ def can_delete_dataset(dataset, user: User | AnonymousUser) -> bool:
 # --- training requests, processes and reports (TS 28.105 clause 7) ---------------------------
 #
 # A training request produces a new version of the model, so those who may add versions to it
-# request it: its organisation's providers (consumers will through a RETRAINING subscription).
+# request it: its organisation's providers; and a consumer with an ACTIVE RETRAINING
+# subscription to the model, for a version that subscription works with (re-training sharing,
+# ENI SAM clause 6.1: the model's organisation granted it; the version they produce goes to
+# the audit like any other, made and submitted as theirs under the subscription).
 # Who may see a request also sees its processes and report: the requester, the model's
 # organisation, and auditors and operators (an auditor reviews what a retrained version was
 # trained on). The requester, the model's organisation's providers and operators cancel,
 # suspend and resume.
 
 
+def uses_training(user: User | AnonymousUser) -> bool:
+    """Whether the Training pages (and their link) serve the user: auditors and operators see
+    every training; members of an organisation train its models; consumers retrain what their
+    RETRAINING subscriptions allow."""
+    return user.is_authenticated and (
+        sees_every_training(user) or has_organisation(user) or is_subscriber(user)
+    )
+
+
 def can_request_training(version, user: User | AnonymousUser) -> bool:
-    return can_add_version(version.sam, user)
+    return can_add_version(version.sam, user) or retraining_subscription(version, user) is not None
+
+
+def retraining_subscription(version, user: User | AnonymousUser):
+    """The user's ACTIVE RETRAINING subscription that lets them retrain the version: to its
+    model, served by the version (its release, or a deprecated version that still serves
+    subscriptions made before its deprecation); None when there is none."""
+    if not is_subscriber(user):
+        return None
+    subscription = active_subscription(user, version.sam_id, SharingMethod.RETRAINING)
+    if subscription is None or not serves_subscription(version, subscription):
+        return None
+    return subscription
+
+
+def who_requests_training(version) -> str:
+    """Who may request training of the version, in words (the rule above)."""
+    return (
+        f"providers of {version.sam.organisation}, and consumers with an active Re-training "
+        "sharing subscription to a released version of the model"
+    )
 
 
 def can_use_dataset(dataset, user: User | AnonymousUser) -> bool:

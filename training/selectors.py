@@ -183,3 +183,78 @@ def ml_entities_of(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
 def dataset_dn(dataset_id: int) -> str:
     """How a dataset is addressed as a data provider (dataProviderRef, candidate sources)."""
     return f"{DN_ROOT},Dataset={dataset_id}"
+
+
+def retrained_version_of(request: MLTrainingRequest) -> ModelVersion | None:
+    """The version the request's training produced, if it has one yet."""
+    process = (
+        request.processes.filter(trained_version__isnull=False)
+        .select_related("trained_version", "trained_version__sam")
+        .first()
+    )
+    return process.trained_version if process else None
+
+
+def retraining_requests_of(subscription) -> QuerySet[MLTrainingRequest]:
+    """The training requests a consumer made under a RETRAINING subscription, newest first,
+    with their processes, reports and the versions they produced."""
+    return (
+        MLTrainingRequest.objects.filter(subscription=subscription)
+        .select_related("ml_entity", "ml_entity__sam")
+        .prefetch_related(
+            "candidate_training_data_sources",
+            "processes__report",
+            "processes__trained_version",
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def trainable_versions_for(user: User | AnonymousUser) -> list[ModelVersion]:
+    """The versions the user may request a training of (training.permissions), newest first:
+    their organisations' trainable versions, and for a consumer the released ones their
+    RETRAINING subscriptions serve."""
+    versions = ml_entities_of(user).select_related("sam", "sam__organisation")
+    return [
+        v
+        for v in versions.order_by("sam__name", "-created_at", "-pk")
+        if permissions.can_request_training(v, user)
+    ]
+
+
+def training_report_visible_to(user: User | AnonymousUser, report_id: int) -> MLTrainingReport:
+    return _one(training_reports_visible_to(user), report_id, "training report")
+
+
+# The order in which the portal offers the actions on a request or a process.
+TRAINING_ACTIONS = ("suspend", "resume", "cancel")
+
+
+def training_actions_for(obj: MLTrainingRequest | MLTrainingProcess, user) -> list[str]:
+    """The actions (cancel, suspend, resume) the user may take on a request or a process now:
+    its state allows them and training.permissions lets the user manage its request."""
+    request = obj if isinstance(obj, MLTrainingRequest) else obj.training_request
+    if request is None or not permissions.can_manage_training(request, user):
+        return []
+    allowed = {t.name for t in obj.get_all_status_transitions() if t.source == obj.status}
+    return [name for name in TRAINING_ACTIONS if name in allowed]
+
+
+def report_comparison(report: MLTrainingReport) -> list[dict]:
+    """Per metric the report measured: the parent version's score (as the registry records
+    it), the new version's on the held-out rows (its performance) and on the training rows."""
+    parent = {p.performance_metric: p.performance_score for p in report.ml_entity.performance.all()}
+    training = {
+        p["performance_metric"]: p["performance_score"] for p in report.model_performance_training
+    }
+    return [
+        {
+            "metric": p["performance_metric"],
+            "output": p.get("inference_output_name", ""),
+            "parent": parent.get(p["performance_metric"]),
+            "validation": p["performance_score"],
+            "training": training.get(p["performance_metric"]),
+            "lower_is_better": p["performance_metric"] in ("MAE", "MSE"),
+        }
+        for p in report.model_performance_validation
+    ]

@@ -292,8 +292,14 @@ def training_request_create(
     if not permissions.can_request_training(version, user):
         raise DomainError.not_allowed(
             f"You cannot request training of {version}: a training makes a new version of the "
-            f"model, so providers of {version.sam.organisation} request it."
+            f"model, so {permissions.who_requests_training(version)} request it."
         )
+    # A consumer retrains under their RETRAINING subscription (re-training sharing).
+    subscription = (
+        None
+        if permissions.can_add_version(version.sam, user)
+        else permissions.retraining_subscription(version, user)
+    )
     features = _trainable_or_refuse(version)
     requirements = _performance_requirements_clean(performance_requirements, features)
     context = _ml_context_clean(expected_runtime_context)
@@ -307,9 +313,10 @@ def training_request_create(
         performance_requirements=requirements,
         priority=priority,
         requested_by=user,
+        subscription=subscription,
     )
     try:
-        request.full_clean(exclude=["status", "function"])
+        request.full_clean(exclude=["status", "function", "subscription"])
     except ValidationError as exc:
         raise DomainError(
             "Some attributes are not valid; no request was made.", details=exc.message_dict
@@ -615,13 +622,17 @@ def _results_discard(process) -> None:
     registered, while that is still a DRAFT (a submitted one is the audit's to decide on)."""
     version_id = process.trained_version_id
     names = (process.prepared_file, process.trained_file)
-    requester = process.training_request.requested_by if process.training_request_id else None
+    request = process.training_request if process.training_request_id else None
+    requester = request.requested_by if request else None
+    granted_by = _retraining_grant(request) if request else ""
 
     def clean_up() -> None:
         learning.scratch_delete(*names)
         if version_id is not None and requester is not None:
             try:
-                registry_services.version_discard(version_id=version_id, user=requester)
+                registry_services.version_discard(
+                    version_id=version_id, user=requester, granted_by=granted_by
+                )
             except DomainError as exc:
                 logger.warning("Training %s: version %s kept: %s", process, version_id, exc)
 
@@ -934,6 +945,7 @@ def training_process_register(*, process_id: int, run_id: str) -> MLTrainingProc
         "ml_entity", "ml_entity__sam", "training_request", "training_request__requested_by"
     ).get(pk=process_id)
     requester = process.training_request.requested_by
+    granted_by = _retraining_grant(process.training_request)
     if process.trained_version_id is None:
         content = learning.scratch_read(process.trained_file)
         version = registry_services.version_create(
@@ -947,9 +959,12 @@ def training_process_register(*, process_id: int, run_id: str) -> MLTrainingProc
             release_notes=(
                 f"Trained by SAM Hub from version {process.ml_entity.version} ({process.dn})."
             ),
+            granted_by=granted_by,
         )
         if not _step_save(process_id, run_id, trained_version=version):
-            registry_services.version_discard(version_id=version.pk, user=requester)
+            registry_services.version_discard(
+                version_id=version.pk, user=requester, granted_by=granted_by
+            )
             return process
     with transaction.atomic():
         process = MLTrainingProcess.objects.select_for_update().get(pk=process_id)
@@ -960,7 +975,9 @@ def training_process_register(*, process_id: int, run_id: str) -> MLTrainingProc
             _request_settle(process.training_request_id)
             return process
         report = _report_write(process)
-        registry_services.version_submit(version_id=process.trained_version_id, user=requester)
+        registry_services.version_submit(
+            version_id=process.trained_version_id, user=requester, granted_by=granted_by
+        )
         source = process.status
         process.finish()
         unmet = process.training_results["requirements_unmet"]
@@ -975,6 +992,17 @@ def training_process_register(*, process_id: int, run_id: str) -> MLTrainingProc
         names = (process.prepared_file, process.trained_file)
         transaction.on_commit(lambda: learning.scratch_delete(*names))
     return process
+
+
+def _retraining_grant(request: MLTrainingRequest) -> str:
+    """What lets a consumer's retraining add a version to another organisation's model (the
+    registry logs it with the submission); empty for a provider's own training."""
+    if request.subscription_id is None:
+        return ""
+    return (
+        f"retrained by {request.requested_by} under their Re-training sharing subscription "
+        f"{request.subscription_id} ({request.dn})"
+    )
 
 
 def _report_write(process: MLTrainingProcess) -> MLTrainingReport:
@@ -1143,3 +1171,74 @@ def _enqueue_run(process_id: int) -> None:
     from training.tasks import training_process_run_task
 
     transaction.on_commit(lambda: training_process_run_task.delay(process_id))
+
+
+# --- retraining-sharing: telling the consumer (ENI SAM clause 5, sharing steps 3-5) ----------
+
+
+def retrained_version_released(*, version: ModelVersion) -> None:
+    """A version was released (registry.extensions.version_released): when a consumer's
+    retraining produced it, queue telling them (after the commit, once)."""
+    requests = MLTrainingRequest.objects.filter(
+        processes__trained_version=version,
+        subscription__isnull=False,
+        subscriber_notified_at__isnull=True,
+    ).values_list("pk", flat=True)
+    for request_id in requests:
+        _enqueue_announce(request_id)
+
+
+def retrained_version_announce(*, request_id: int) -> bool:
+    """Tell the consumer whose retraining produced a released version: an e-mail through
+    Django's mail settings (EMAIL_BACKEND; the console by default), when they have an address.
+    The portal shows the notice on the subscription's use page from the data itself. Once per
+    request: the claim is a conditional update, undone when the mail cannot be sent (the task
+    retries). False when there was nothing to tell."""
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    request = (
+        MLTrainingRequest.objects.select_related("requested_by", "ml_entity__sam", "subscription")
+        .filter(pk=request_id, subscription__isnull=False)
+        .first()
+    )
+    version = selectors.retrained_version_of(request) if request else None
+    if version is None or version.status != "RELEASED":
+        return False
+    claimed = MLTrainingRequest.objects.filter(
+        pk=request_id, subscriber_notified_at__isnull=True
+    ).update(subscriber_notified_at=timezone.now())
+    if not claimed:
+        return False
+    consumer = request.requested_by
+    if not consumer.email:
+        logger.info(
+            "Retraining %s: %s has no e-mail address; portal notice only", request, consumer
+        )
+        return True
+    use_url = settings.SAMHUB_PORTAL_URL.rstrip("/") + reverse(
+        "sharing:subscription-use", args=[request.subscription_id]
+    )
+    try:
+        send_mail(
+            subject=f"SAM Hub: your retrained {version.sam.name} {version.version} is released",
+            message=(
+                f"Hello {consumer.get_username()},\n\n"
+                f"The version your retraining produced ({request.dn}, trained from "
+                f"{request.ml_entity.version} on your data) passed the audit and is released as "
+                f"{version.sam.name} {version.version}. You can use it like any other version:\n"
+                f"{use_url}\n\n— SAM Hub"
+            ),
+            from_email=None,  # DEFAULT_FROM_EMAIL
+            recipient_list=[consumer.email],
+        )
+    except Exception:
+        MLTrainingRequest.objects.filter(pk=request_id).update(subscriber_notified_at=None)
+        raise
+    return True
+
+
+def _enqueue_announce(request_id: int) -> None:
+    from training.tasks import retrained_version_announce_task
+
+    transaction.on_commit(lambda: retrained_version_announce_task.delay(request_id))
