@@ -83,6 +83,14 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "core.change_apitoken",  # revoke, through core.services.api_token_revoke
     # Datasets in the admin, read-only (uploads and deletions go through training.services).
     "training.view_dataset",
+    # The ML model monitor in the admin, read-only (written by monitoring.services).
+    "monitoring.view_monitorregistration",
+    "monitoring.view_registrationevent",
+    "monitoring.view_monitorsubscription",
+    "monitoring.view_monitorsubscriptionevent",
+    "monitoring.view_monitornotification",
+    "monitoring.view_deliveryattempt",
+    "monitoring.view_analyticsfeedback",
 ]
 
 

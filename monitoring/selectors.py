@@ -1,0 +1,318 @@
+"""Reads of the ML model monitor: whose registrations and subscriptions are whose, what is due,
+and the accuracy of a version measured from its metered inferences (docs/monitoring.md).
+
+The measurement is one aggregate statement per version and interval, in SQL: each metered call
+(sharing.InferenceRecord) holds its outputs and its ground truth as JSON objects of lists, one
+entry per instance; the statement pairs the entries of the monitored output by position
+(SQLite `json_each`, PostgreSQL `jsonb_array_elements WITH ORDINALITY`) and counts or sums
+them, so no instance passes through Python.
+"""
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+
+from monitoring import permissions
+from monitoring.models import (
+    DeliveryStatus,
+    MonitorNotification,
+    MonitorRegistration,
+    MonitorSubscription,
+    MonitorSubscriptionStatus,
+    RegistrationStatus,
+)
+from registry.models import ModelVersion
+from registry.selectors import PUBLISHED_STATES
+from sharing.models import InferenceOutcome, InferenceRecord
+from sharing.selectors import subscriptions_of as sharing_subscriptions_of
+
+CLASSIFIER, REGRESSOR = "classifier", "regressor"
+
+
+# --- what is monitored -----------------------------------------------------------------------
+
+
+def monitored_output(version: ModelVersion) -> tuple[str, str] | None:
+    """The output whose ground truth measures the version, and how: a classifier's label
+    (an output with classes, or of a non-float type) is right or wrong; a regressor's value
+    (a float output) is off by its absolute error. None when the signature names no output."""
+    outputs = (version.signature or {}).get("outputs") or []
+    if not outputs:
+        return None
+    for output in outputs:
+        if output.get("classes") is not None:
+            return output["name"], CLASSIFIER
+    first = outputs[0]
+    if str(first.get("type", "")).startswith(("float", "double")):
+        return first["name"], REGRESSOR
+    return first["name"], CLASSIFIER
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A version's accuracy over [start, end): `inferences` instances answered, `labelled` of
+    them with ground truth; for a classifier `accuracy` is the share right and `deviation` the
+    share wrong; for a regressor `deviation` is the mean absolute error and `accuracy`
+    1 - sum|error| / sum|truth| (one minus the weighted absolute percentage error), floored at
+    0. Both None without labelled instances."""
+
+    version_id: int
+    start: datetime
+    end: datetime
+    inferences: int
+    labelled: int
+    accuracy: float | None
+    deviation: float | None
+
+    @property
+    def accuracy_percent(self) -> int | None:
+        return None if self.accuracy is None else round(100 * self.accuracy)
+
+
+# One statement per backend and kind: the instances' pairs (output, truth) of one version
+# between two instants, aggregated per bucket of `width` seconds from `start` (one bucket when
+# width covers the interval). `inferences` counts the instances answered in the bucket.
+_SQLITE = """
+    WITH pairs AS (
+        SELECT CAST((julianday(r.created_at) - julianday(%(start)s)) * 86400 / %(width)s AS INTEGER)
+                   AS bucket,
+               o.value AS predicted, g.value AS truth
+        FROM {records} r
+        JOIN json_each(r.outputs, %(path)s) o
+        JOIN json_each(r.ground_truth, %(path)s) g ON g.key = o.key
+        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
+          AND r.created_at >= %(start)s AND r.created_at < %(end)s
+          AND r.ground_truth_at IS NOT NULL AND {pair_filter}
+    ), answered AS (
+        SELECT CAST((julianday(r.created_at) - julianday(%(start)s)) * 86400 / %(width)s AS INTEGER)
+                   AS bucket,
+               SUM(r.count) AS inferences
+        FROM {records} r
+        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
+          AND r.created_at >= %(start)s AND r.created_at < %(end)s
+        GROUP BY 1
+    )
+    SELECT a.bucket, a.inferences, COUNT(p.bucket), {aggregates}
+    FROM answered a LEFT JOIN pairs p ON p.bucket = a.bucket
+    GROUP BY a.bucket, a.inferences ORDER BY a.bucket
+"""
+_SQLITE_KIND = {
+    CLASSIFIER: ("g.type <> 'null'", "SUM(p.predicted = p.truth), NULL, NULL"),
+    REGRESSOR: (
+        "o.type IN ('integer', 'real') AND g.type IN ('integer', 'real')",
+        "NULL, SUM(ABS(p.predicted - p.truth)), SUM(ABS(p.truth))",
+    ),
+}
+_POSTGRES = """
+    WITH pairs AS (
+        SELECT FLOOR(EXTRACT(EPOCH FROM r.created_at - %(start)s) / %(width)s)::bigint AS bucket,
+               o.v AS predicted, g.v AS truth
+        FROM {records} r
+        CROSS JOIN LATERAL jsonb_array_elements(r.outputs -> %(name)s) WITH ORDINALITY o(v, i)
+        JOIN LATERAL jsonb_array_elements(r.ground_truth -> %(name)s) WITH ORDINALITY g(v, i)
+             ON g.i = o.i
+        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
+          AND r.created_at >= %(start)s AND r.created_at < %(end)s
+          AND r.ground_truth_at IS NOT NULL
+          AND jsonb_typeof(r.outputs -> %(name)s) = 'array'
+          AND jsonb_typeof(r.ground_truth -> %(name)s) = 'array' AND {pair_filter}
+    ), answered AS (
+        SELECT FLOOR(EXTRACT(EPOCH FROM r.created_at - %(start)s) / %(width)s)::bigint AS bucket,
+               SUM(r.count) AS inferences
+        FROM {records} r
+        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
+          AND r.created_at >= %(start)s AND r.created_at < %(end)s
+        GROUP BY 1
+    )
+    SELECT a.bucket, a.inferences, COUNT(p.bucket), {aggregates}
+    FROM answered a LEFT JOIN pairs p ON p.bucket = a.bucket
+    GROUP BY a.bucket, a.inferences ORDER BY a.bucket
+"""
+_POSTGRES_KIND = {
+    CLASSIFIER: (
+        "jsonb_typeof(g.v) <> 'null'",
+        "SUM(CASE WHEN p.predicted = p.truth THEN 1 ELSE 0 END), NULL, NULL",
+    ),
+    REGRESSOR: (
+        "jsonb_typeof(o.v) = 'number' AND jsonb_typeof(g.v) = 'number'",
+        "NULL, SUM(ABS((p.predicted #>> '{}')::float8 - (p.truth #>> '{}')::float8)), "
+        "SUM(ABS((p.truth #>> '{}')::float8))",
+    ),
+}
+
+
+@functools.cache
+def _statement(vendor: str, kind: str) -> str:
+    template, kinds = (
+        (_POSTGRES, _POSTGRES_KIND) if vendor == "postgresql" else (_SQLITE, _SQLITE_KIND)
+    )
+    pair_filter, aggregates = kinds[kind]
+    return template.format(
+        records=InferenceRecord._meta.db_table, pair_filter=pair_filter, aggregates=aggregates
+    )
+
+
+def _json_path(name: str) -> str:
+    return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def version_measure_series(
+    version: ModelVersion, *, start: datetime, end: datetime, width: float
+) -> list[Measurement]:
+    """The version's measurement in each bucket of `width` seconds from `start` to `end` that
+    has answered calls, oldest first."""
+    monitored = monitored_output(version)
+    kind = monitored[1] if monitored else CLASSIFIER
+    params = {
+        "version": version.pk,
+        "ok": InferenceOutcome.OK,
+        "start": connection.ops.adapt_datetimefield_value(start),
+        "end": connection.ops.adapt_datetimefield_value(end),
+        "width": float(width),
+        # Without a monitored output nothing pairs: the calls are still counted.
+        "name": monitored[0] if monitored else "",
+        "path": _json_path(monitored[0]) if monitored else "$.__none__",
+    }
+    if connection.vendor == "postgresql":
+        params["start"] = start  # an interval is subtracted from it: keep the timestamp type
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(connection.vendor, kind), params)
+        rows = cursor.fetchall()
+    series = []
+    for bucket, inferences, labelled, right, abs_error, abs_truth in rows:
+        bucket_start = start + timedelta(seconds=bucket * width)
+        accuracy = deviation = None
+        if labelled:
+            if kind == CLASSIFIER:
+                accuracy = (right or 0) / labelled
+                deviation = 1 - accuracy
+            else:
+                deviation = abs_error / labelled
+                accuracy = max(0.0, 1 - abs_error / abs_truth) if abs_truth else 0.0
+        series.append(
+            Measurement(
+                version_id=version.pk,
+                start=max(start, bucket_start),
+                end=min(end, bucket_start + timedelta(seconds=width)),
+                inferences=int(inferences or 0),
+                labelled=int(labelled or 0),
+                accuracy=accuracy,
+                deviation=deviation,
+            )
+        )
+    return series
+
+
+def version_measure(version: ModelVersion, *, start: datetime, end: datetime) -> Measurement:
+    """The version's measurement over [start, end), in one statement."""
+    width = max((end - start).total_seconds(), 1e-6) * 2  # one bucket holds the interval
+    series = version_measure_series(version, start=start, end=end, width=width)
+    if not series:
+        return Measurement(version.pk, start, end, 0, 0, None, None)
+    only = series[0]
+    return Measurement(
+        version.pk, start, end, only.inferences, only.labelled, only.accuracy, only.deviation
+    )
+
+
+# --- registrations and subscriptions ---------------------------------------------------------
+
+
+def monitorable_versions() -> QuerySet[ModelVersion]:
+    """The versions that modelId may name: released ones, and deprecated ones still serving."""
+    return ModelVersion.objects.filter(status__in=PUBLISHED_STATES).select_related("sam")
+
+
+def registrations_of(user: User | AnonymousUser) -> QuerySet[MonitorRegistration]:
+    if not user.is_authenticated:
+        return MonitorRegistration.objects.none()
+    return MonitorRegistration.objects.filter(owner=user, status=RegistrationStatus.ACTIVE)
+
+
+def subscriptions_of(user: User | AnonymousUser) -> QuerySet[MonitorSubscription]:
+    if not user.is_authenticated:
+        return MonitorSubscription.objects.none()
+    return MonitorSubscription.objects.filter(
+        owner=user, status=MonitorSubscriptionStatus.ACTIVE
+    ).prefetch_related("versions")
+
+
+def registrations_matching(user: User, version_ids: list[int]) -> list[MonitorRegistration]:
+    """The user's live registrations of these versions, oldest first: what a subscription on
+    them reflects (analytics id, target, filter) when it does not say itself."""
+    return list(
+        registrations_of(user).filter(version_id__in=version_ids).order_by("created_at", "pk")
+    )
+
+
+def subscriptions_live(now: datetime) -> QuerySet[MonitorSubscription]:
+    """Active subscriptions that have not expired nor sent their last report."""
+    return (
+        MonitorSubscription.objects.filter(status=MonitorSubscriptionStatus.ACTIVE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .exclude(max_reports__isnull=False, reports_sent__gte=F("max_reports"))
+    )
+
+
+def subscriptions_due(now: datetime) -> QuerySet[MonitorSubscription]:
+    return subscriptions_live(now).filter(next_report_at__lte=now)
+
+
+def subscriptions_watching_threshold(now: datetime) -> QuerySet[MonitorSubscription]:
+    return subscriptions_live(now).filter(accuracy_threshold__isnull=False)
+
+
+def subscriptions_on(version_ids: list[int], now: datetime) -> QuerySet[MonitorSubscription]:
+    return subscriptions_live(now).filter(versions__in=version_ids).distinct()
+
+
+def threshold_window_start(subscription: MonitorSubscription, now: datetime) -> datetime:
+    window = timedelta(seconds=settings.SAMHUB_MONITOR_WINDOW_SECONDS)
+    return max(subscription.created_at, now - window)
+
+
+def notifications_pending(ids: list[int]) -> QuerySet[MonitorNotification]:
+    return MonitorNotification.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
+
+
+# --- the portal's monitoring page -----------------------------------------------------------
+
+
+def subscribed_to_version(user: User | AnonymousUser, version: ModelVersion) -> bool:
+    """A live sharing subscription to the model, or a monitor registration or subscription of
+    the user's on the version."""
+    if not user.is_authenticated:
+        return False
+    return (
+        sharing_subscriptions_of(user).filter(sam=version.sam_id, status="ACTIVE").exists()
+        or registrations_of(user).filter(version=version).exists()
+        or subscriptions_of(user).filter(versions=version).exists()
+    )
+
+
+def version_monitoring_visible(user: User | AnonymousUser, version: ModelVersion) -> bool:
+    return permissions.sees_version_monitoring(
+        version, user, subscribed=subscribed_to_version(user, version)
+    )
+
+
+def version_registrations(version: ModelVersion) -> QuerySet[MonitorRegistration]:
+    return version.monitor_registrations.select_related("owner").order_by("-created_at")
+
+
+def version_subscriptions(version: ModelVersion) -> QuerySet[MonitorSubscription]:
+    return version.monitor_subscriptions.select_related("owner").order_by("-created_at")
+
+
+def version_notifications(version: ModelVersion, limit: int = 50) -> list[MonitorNotification]:
+    return list(
+        MonitorNotification.objects.filter(subscription__versions=version)
+        .select_related("subscription", "subscription__owner")
+        .prefetch_related("delivery_attempts")
+        .order_by("-created_at", "-pk")[:limit]
+    )
