@@ -98,7 +98,7 @@ def monitor_registration_create(
         analytics_filter=analytics_filter,
         analytics_target=analytics_target,
     )
-    registration.full_clean()
+    registration.full_clean(exclude=["status"])
     registration.save()
     return registration
 
@@ -253,7 +253,7 @@ def monitor_subscription_create(
             **analytics,
             **_reporting_fields(reporting, now),
         )
-        subscription.full_clean()
+        subscription.full_clean(exclude=["status"])
         subscription.save()
         subscription.versions.set(versions)
         immediate = None
@@ -352,7 +352,7 @@ def monitor_subscription_update(
         }
         for name, value in changes.items():
             setattr(subscription, name, value)
-        subscription.full_clean()
+        subscription.full_clean(exclude=["status"])
         subscription.save()
         subscription.versions.set(versions)
     return subscription
