@@ -78,16 +78,21 @@ class Measurement:
 # between two instants, aggregated per bucket of `width` seconds from `start` (one bucket when
 # width covers the interval). `inferences` counts the instances answered in the bucket.
 _SQLITE = """
-    WITH pairs AS (
+    WITH entries AS (
         SELECT CAST((julianday(r.created_at) - julianday(%(start)s)) * 86400 / %(width)s AS INTEGER)
                    AS bucket,
-               o.value AS predicted, g.value AS truth
+               CASE o.type WHEN 'array' THEN json_extract(o.value, '$[0]') ELSE o.value END
+                   AS predicted,
+               CASE g.type WHEN 'array' THEN json_extract(g.value, '$[0]') ELSE g.value END
+                   AS truth
         FROM {records} r
         JOIN json_each(r.outputs, %(path)s) o
         JOIN json_each(r.ground_truth, %(path)s) g ON g.key = o.key
         WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
           AND r.created_at >= %(start)s AND r.created_at < %(end)s
-          AND r.ground_truth_at IS NOT NULL AND {pair_filter}
+          AND r.ground_truth_at IS NOT NULL
+    ), pairs AS (
+        SELECT * FROM entries WHERE {pair_filter}
     ), answered AS (
         SELECT CAST((julianday(r.created_at) - julianday(%(start)s)) * 86400 / %(width)s AS INTEGER)
                    AS bucket,
@@ -102,16 +107,17 @@ _SQLITE = """
     GROUP BY a.bucket, a.inferences ORDER BY a.bucket
 """
 _SQLITE_KIND = {
-    CLASSIFIER: ("g.type <> 'null'", "SUM(p.predicted = p.truth), NULL, NULL"),
+    CLASSIFIER: ("truth IS NOT NULL", "SUM(p.predicted = p.truth), NULL, NULL"),
     REGRESSOR: (
-        "o.type IN ('integer', 'real') AND g.type IN ('integer', 'real')",
+        "typeof(predicted) IN ('integer', 'real') AND typeof(truth) IN ('integer', 'real')",
         "NULL, SUM(ABS(p.predicted - p.truth)), SUM(ABS(p.truth))",
     ),
 }
 _POSTGRES = """
-    WITH pairs AS (
+    WITH entries AS (
         SELECT FLOOR(EXTRACT(EPOCH FROM r.created_at - %(start)s) / %(width)s)::bigint AS bucket,
-               o.v AS predicted, g.v AS truth
+               CASE WHEN jsonb_typeof(o.v) = 'array' THEN o.v -> 0 ELSE o.v END AS predicted,
+               CASE WHEN jsonb_typeof(g.v) = 'array' THEN g.v -> 0 ELSE g.v END AS truth
         FROM {records} r
         CROSS JOIN LATERAL jsonb_array_elements(r.outputs -> %(name)s) WITH ORDINALITY o(v, i)
         JOIN LATERAL jsonb_array_elements(r.ground_truth -> %(name)s) WITH ORDINALITY g(v, i)
@@ -120,7 +126,9 @@ _POSTGRES = """
           AND r.created_at >= %(start)s AND r.created_at < %(end)s
           AND r.ground_truth_at IS NOT NULL
           AND jsonb_typeof(r.outputs -> %(name)s) = 'array'
-          AND jsonb_typeof(r.ground_truth -> %(name)s) = 'array' AND {pair_filter}
+          AND jsonb_typeof(r.ground_truth -> %(name)s) = 'array'
+    ), pairs AS (
+        SELECT * FROM entries WHERE {pair_filter}
     ), answered AS (
         SELECT FLOOR(EXTRACT(EPOCH FROM r.created_at - %(start)s) / %(width)s)::bigint AS bucket,
                SUM(r.count) AS inferences
@@ -135,11 +143,11 @@ _POSTGRES = """
 """
 _POSTGRES_KIND = {
     CLASSIFIER: (
-        "jsonb_typeof(g.v) <> 'null'",
+        "jsonb_typeof(truth) <> 'null'",
         "SUM(CASE WHEN p.predicted = p.truth THEN 1 ELSE 0 END), NULL, NULL",
     ),
     REGRESSOR: (
-        "jsonb_typeof(o.v) = 'number' AND jsonb_typeof(g.v) = 'number'",
+        "jsonb_typeof(predicted) = 'number' AND jsonb_typeof(truth) = 'number'",
         "NULL, SUM(ABS((p.predicted #>> '{}')::float8 - (p.truth #>> '{}')::float8)), "
         "SUM(ABS((p.truth #>> '{}')::float8))",
     ),

@@ -73,13 +73,16 @@ def infer_with_truth(version, caller, *, right: int, wrong: int, batch: int = 1)
         for offset, predicted in enumerate(record.outputs[output]):
             if index + offset < right:
                 truths.append(predicted)
+            elif isinstance(predicted, list):  # a regressor's [value]
+                truths.append([predicted[0] + 10.0])
             elif isinstance(predicted, float):
                 truths.append(predicted + 10.0)
             else:
                 truths.append(1 - predicted if isinstance(predicted, int) else f"not {predicted}")
-        metering.inference_ground_truth_attach(
-            user=caller, inference_id=record.pk, ground_truth={output: truths}
+        records.append(
+            metering.inference_ground_truth_attach(
+                user=caller, inference_id=record.pk, ground_truth={output: truths}
+            )
         )
-        records.append(record)
         index += size
     return records
