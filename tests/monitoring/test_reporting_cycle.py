@@ -65,9 +65,7 @@ def test_a_threshold_crossing_is_reported_once_per_crossing(
     assert services.monitor_cycle_run().threshold == 0  # still under: no second report
     infer_with_truth(version, consumer, right=12, wrong=0)  # 20 of 24: 83 %
     assert services.monitor_cycle_run().threshold == 1
-    under, over = MonitorNotification.objects.filter(kind=NotificationKind.THRESHOLD).order_by(
-        "pk"
-    )
+    under, over = MonitorNotification.objects.filter(kind=NotificationKind.THRESHOLD).order_by("pk")
     assert under.body["accuMeetInd"] is False
     assert under.body["modelAccuInfos"][0]["mlModelAcc"] == 67
     assert over.body["accuMeetInd"] is True
@@ -96,9 +94,7 @@ def test_analytics_feedback_is_forwarded_to_the_models_subscribers(
 
 
 @pytest.mark.django_db
-def test_an_expired_subscription_is_not_reported(
-    version, consumer, receiver, loopback_callbacks
-):
+def test_an_expired_subscription_is_not_reported(version, consumer, receiver, loopback_callbacks):
     monitored = subscribe(
         consumer,
         version,
