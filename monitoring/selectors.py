@@ -74,94 +74,93 @@ class Measurement:
         return None if self.accuracy is None else round(100 * self.accuracy)
 
 
-# One statement per backend and kind: the instances' pairs (output, truth) of one version
-# between two instants, aggregated per bucket of `width` seconds from `start` (one bucket when
-# width covers the interval). `inferences` counts the instances answered in the bucket.
-_SQLITE = """
-    WITH entries AS (
-        SELECT CAST((julianday(r.created_at) - julianday(%(start)s)) * 86400 / %(width)s AS INTEGER)
-                   AS bucket,
-               CASE o.type WHEN 'array' THEN json_extract(o.value, '$[0]') ELSE o.value END
-                   AS predicted,
-               CASE g.type WHEN 'array' THEN json_extract(g.value, '$[0]') ELSE g.value END
-                   AS truth
-        FROM {records} r
-        JOIN json_each(r.outputs, %(path)s) o
-        JOIN json_each(r.ground_truth, %(path)s) g ON g.key = o.key
-        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
-          AND r.created_at >= %(start)s AND r.created_at < %(end)s
-          AND r.ground_truth_at IS NOT NULL
-    ), pairs AS (
-        SELECT * FROM entries WHERE {pair_filter}
-    ), answered AS (
-        SELECT CAST((julianday(r.created_at) - julianday(%(start)s)) * 86400 / %(width)s AS INTEGER)
-                   AS bucket,
-               SUM(r.count) AS inferences
-        FROM {records} r
-        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
-          AND r.created_at >= %(start)s AND r.created_at < %(end)s
-        GROUP BY 1
-    )
-    SELECT a.bucket, a.inferences, COUNT(p.bucket), {aggregates}
-    FROM answered a LEFT JOIN pairs p ON p.bucket = a.bucket
-    GROUP BY a.bucket, a.inferences ORDER BY a.bucket
-"""
-_SQLITE_KIND = {
-    CLASSIFIER: ("truth IS NOT NULL", "SUM(p.predicted = p.truth), NULL, NULL"),
-    REGRESSOR: (
-        "typeof(predicted) IN ('integer', 'real') AND typeof(truth) IN ('integer', 'real')",
-        "NULL, SUM(ABS(p.predicted - p.truth)), SUM(ABS(p.truth))",
+# One statement per backend, kind and value shape: one pass over the version's answered calls
+# between two instants, aggregated per bucket of `width` seconds from `start` (or in one
+# bucket). A call of one instance (the common case) is compared with two JSON extractions; a
+# batch call pairs its entries by position in a subquery. Values of shape [None, 1] are lists
+# of one element per instance, unwrapped.
+_SQLITE = {
+    "bucket": (
+        "CAST((julianday(r.created_at) - julianday(%(start)s)) * 86400 / %(width)s AS INTEGER)"
     ),
+    "single": ("json_extract(r.outputs, %(path0)s)", "json_extract(r.ground_truth, %(path0)s)"),
+    "pairs": "FROM json_each(r.outputs, %(path)s) o "
+    "JOIN json_each(r.ground_truth, %(path)s) g ON g.key = o.key",
+    "elements": ("o.value", "g.value"),
+    "nested": ("json_extract(o.value, '$[0]')", "json_extract(g.value, '$[0]')"),
+    "known": "{t} IS NOT NULL",
+    "numbers": "typeof({p}) IN ('integer', 'real') AND typeof({t}) IN ('integer', 'real')",
+    "equal": "{p} = {t}",
+    "number": "{x}",
+    "null": "NULL",
 }
-_POSTGRES = """
-    WITH entries AS (
-        SELECT FLOOR(EXTRACT(EPOCH FROM r.created_at - %(start)s) / %(width)s)::bigint AS bucket,
-               CASE WHEN jsonb_typeof(o.v) = 'array' THEN o.v -> 0 ELSE o.v END AS predicted,
-               CASE WHEN jsonb_typeof(g.v) = 'array' THEN g.v -> 0 ELSE g.v END AS truth
-        FROM {records} r
-        CROSS JOIN LATERAL jsonb_array_elements(r.outputs -> %(name)s) WITH ORDINALITY o(v, i)
-        JOIN LATERAL jsonb_array_elements(r.ground_truth -> %(name)s) WITH ORDINALITY g(v, i)
-             ON g.i = o.i
-        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
-          AND r.created_at >= %(start)s AND r.created_at < %(end)s
-          AND r.ground_truth_at IS NOT NULL
-          AND jsonb_typeof(r.outputs -> %(name)s) = 'array'
-          AND jsonb_typeof(r.ground_truth -> %(name)s) = 'array'
-    ), pairs AS (
-        SELECT * FROM entries WHERE {pair_filter}
-    ), answered AS (
-        SELECT FLOOR(EXTRACT(EPOCH FROM r.created_at - %(start)s) / %(width)s)::bigint AS bucket,
-               SUM(r.count) AS inferences
-        FROM {records} r
-        WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
-          AND r.created_at >= %(start)s AND r.created_at < %(end)s
-        GROUP BY 1
-    )
-    SELECT a.bucket, a.inferences, COUNT(p.bucket), {aggregates}
-    FROM answered a LEFT JOIN pairs p ON p.bucket = a.bucket
-    GROUP BY a.bucket, a.inferences ORDER BY a.bucket
-"""
-_POSTGRES_KIND = {
-    CLASSIFIER: (
-        "jsonb_typeof(truth) <> 'null'",
-        "SUM(CASE WHEN p.predicted = p.truth THEN 1 ELSE 0 END), NULL, NULL",
-    ),
-    REGRESSOR: (
-        "jsonb_typeof(predicted) = 'number' AND jsonb_typeof(truth) = 'number'",
-        "NULL, SUM(ABS((p.predicted #>> '{}')::float8 - (p.truth #>> '{}')::float8)), "
-        "SUM(ABS((p.truth #>> '{}')::float8))",
-    ),
+_POSTGRES = {
+    "bucket": "FLOOR(EXTRACT(EPOCH FROM r.created_at - %(start)s) / %(width)s)::bigint",
+    "single": ("(r.outputs -> %(name)s -> 0)", "(r.ground_truth -> %(name)s -> 0)"),
+    "pairs": "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.outputs -> %(name)s) = 'array' "
+    "THEN r.outputs -> %(name)s END) WITH ORDINALITY o(v, i) "
+    "JOIN jsonb_array_elements(CASE WHEN jsonb_typeof(r.ground_truth -> %(name)s) = 'array' "
+    "THEN r.ground_truth -> %(name)s END) WITH ORDINALITY g(v, i) ON g.i = o.i",
+    "elements": ("o.v", "g.v"),
+    "nested": ("(o.v -> 0)", "(g.v -> 0)"),
+    "known": "jsonb_typeof({t}) <> 'null'",
+    "numbers": "jsonb_typeof({p}) = 'number' AND jsonb_typeof({t}) = 'number'",
+    "equal": "{p} = {t}",
+    "number": "({x})::float8",
+    "null": "NULL::float8",
 }
+_MEASURE = """
+    SELECT {bucket} AS bucket, SUM(r.count),
+           SUM(CASE WHEN r.ground_truth_at IS NULL THEN 0
+                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN 1 ELSE 0 END
+                    ELSE (SELECT COUNT(*) {pairs} WHERE {pair_valid}) END),
+           SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
+                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN {single_right} END
+                    ELSE (SELECT SUM({pair_right}) {pairs} WHERE {pair_valid}) END),
+           SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
+                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN {single_error} END
+                    ELSE (SELECT SUM({pair_error}) {pairs} WHERE {pair_valid}) END),
+           SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
+                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN {single_truth} END
+                    ELSE (SELECT SUM({pair_truth}) {pairs} WHERE {pair_valid}) END)
+    FROM {records} r
+    WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
+      AND r.created_at >= %(start)s AND r.created_at < %(end)s
+    GROUP BY 1 ORDER BY 1
+"""
 
 
 @functools.cache
-def _statement(vendor: str, kind: str) -> str:
-    template, kinds = (
-        (_POSTGRES, _POSTGRES_KIND) if vendor == "postgresql" else (_SQLITE, _SQLITE_KIND)
-    )
-    pair_filter, aggregates = kinds[kind]
-    return template.format(
-        records=InferenceRecord._meta.db_table, pair_filter=pair_filter, aggregates=aggregates
+def _statement(vendor: str, kind: str, nested: bool, buckets: bool) -> str:
+    sql = _POSTGRES if vendor == "postgresql" else _SQLITE
+    single_p, single_t = sql["single"]
+    if nested:
+        single_p, single_t = (x.replace("-> 0)", "-> 0 -> 0)") for x in (single_p, single_t))
+    pair_p, pair_t = sql["nested"] if nested else sql["elements"]
+
+    def parts(p: str, t: str) -> dict:
+        if kind == CLASSIFIER:
+            return {
+                "valid": sql["known"].format(t=t),
+                "right": "CASE WHEN " + sql["equal"].format(p=p, t=t) + " THEN 1 ELSE 0 END",
+                "error": sql["null"],
+                "truth": sql["null"],
+            }
+        number_p, number_t = sql["number"].format(x=p), sql["number"].format(x=t)
+        return {
+            "valid": sql["numbers"].format(p=p, t=t),
+            "right": sql["null"],
+            "error": f"ABS({number_p} - {number_t})",
+            "truth": f"ABS({number_t})",
+        }
+
+    single, pair = parts(single_p, single_t), parts(pair_p, pair_t)
+    return _MEASURE.format(
+        bucket=sql["bucket"] if buckets else "0",
+        pairs=sql["pairs"],
+        records=InferenceRecord._meta.db_table,
+        **{f"single_{k}": v for k, v in single.items()},
+        **{f"pair_{k}": v for k, v in pair.items()},
     )
 
 
@@ -169,13 +168,23 @@ def _json_path(name: str) -> str:
     return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _nested(version: ModelVersion, name: str) -> bool:
+    """Whether the output has one list of one value per instance (shape [None, 1])."""
+    for output in (version.signature or {}).get("outputs") or []:
+        if output.get("name") == name:
+            shape = output.get("shape") or []
+            return len(shape) == 2 and shape[1] == 1
+    return False
+
+
 def version_measure_series(
-    version: ModelVersion, *, start: datetime, end: datetime, width: float
+    version: ModelVersion, *, start: datetime, end: datetime, width: float, buckets: bool = True
 ) -> list[Measurement]:
     """The version's measurement in each bucket of `width` seconds from `start` to `end` that
     has answered calls, oldest first."""
     monitored = monitored_output(version)
-    kind = monitored[1] if monitored else CLASSIFIER
+    name, kind = monitored if monitored else ("", CLASSIFIER)
+    nested = _nested(version, name)
     params = {
         "version": version.pk,
         "ok": InferenceOutcome.OK,
@@ -183,23 +192,28 @@ def version_measure_series(
         "end": connection.ops.adapt_datetimefield_value(end),
         "width": float(width),
         # Without a monitored output nothing pairs: the calls are still counted.
-        "name": monitored[0] if monitored else "",
-        "path": _json_path(monitored[0]) if monitored else "$.__none__",
+        "name": name,
+        "path": _json_path(name) if monitored else "$.__none__",
+        "path0": (_json_path(name) if monitored else "$.__none__")
+        + ("[0][0]" if nested else "[0]"),
     }
     if connection.vendor == "postgresql":
         params["start"] = start  # an interval is subtracted from it: keep the timestamp type
+    statement = _statement(connection.vendor, kind, nested, buckets)
     with connection.cursor() as cursor:
-        cursor.execute(_statement(connection.vendor, kind), params)
+        cursor.execute(statement, params)
         rows = cursor.fetchall()
     series = []
     for bucket, inferences, labelled, right, abs_error, abs_truth in rows:
         bucket_start = start + timedelta(seconds=bucket * width)
         accuracy = deviation = None
+        labelled = int(labelled or 0)  # PostgreSQL sums integers as numeric
         if labelled:
             if kind == CLASSIFIER:
-                accuracy = (right or 0) / labelled
+                accuracy = float(right or 0) / labelled
                 deviation = 1 - accuracy
             else:
+                abs_error, abs_truth = float(abs_error or 0), float(abs_truth or 0)
                 deviation = abs_error / labelled
                 accuracy = max(0.0, 1 - abs_error / abs_truth) if abs_truth else 0.0
         series.append(
@@ -208,7 +222,7 @@ def version_measure_series(
                 start=max(start, bucket_start),
                 end=min(end, bucket_start + timedelta(seconds=width)),
                 inferences=int(inferences or 0),
-                labelled=int(labelled or 0),
+                labelled=labelled,
                 accuracy=accuracy,
                 deviation=deviation,
             )
@@ -218,8 +232,8 @@ def version_measure_series(
 
 def version_measure(version: ModelVersion, *, start: datetime, end: datetime) -> Measurement:
     """The version's measurement over [start, end), in one statement."""
-    width = max((end - start).total_seconds(), 1e-6) * 2  # one bucket holds the interval
-    series = version_measure_series(version, start=start, end=end, width=width)
+    width = max((end - start).total_seconds(), 1e-6)
+    series = version_measure_series(version, start=start, end=end, width=width, buckets=False)
     if not series:
         return Measurement(version.pk, start, end, 0, 0, None, None)
     only = series[0]
