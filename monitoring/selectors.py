@@ -110,24 +110,15 @@ _POSTGRES = {
     "null": "NULL::float8",
 }
 _MEASURE = """
-    SELECT {bucket} AS bucket, SUM(r.count),
-           SUM(CASE WHEN r.ground_truth_at IS NULL THEN 0
-                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN 1 ELSE 0 END
-                    ELSE (SELECT COUNT(*) {pairs} WHERE {pair_valid}) END),
-           SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
-                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN {single_right} END
-                    ELSE (SELECT SUM({pair_right}) {pairs} WHERE {pair_valid}) END),
-           SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
-                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN {single_error} END
-                    ELSE (SELECT SUM({pair_error}) {pairs} WHERE {pair_valid}) END),
-           SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
-                    WHEN r.count = 1 THEN CASE WHEN {single_valid} THEN {single_truth} END
-                    ELSE (SELECT SUM({pair_truth}) {pairs} WHERE {pair_valid}) END)
+    SELECT {bucket} AS bucket, SUM(r.count), {labelled}, {right}, {error}, {truth}
     FROM {records} r
     WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
       AND r.created_at >= %(start)s AND r.created_at < %(end)s
     GROUP BY 1 ORDER BY 1
 """
+_SUM = """SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
+                    WHEN r.count = 1 THEN {single}
+                    ELSE (SELECT {pair_sum} {pairs} WHERE {pair_valid}) END)"""
 
 
 @functools.cache
@@ -139,28 +130,38 @@ def _statement(vendor: str, kind: str, nested: bool, buckets: bool) -> str:
     pair_p, pair_t = sql["nested"] if nested else sql["elements"]
 
     def parts(p: str, t: str) -> dict:
+        """What one pair (predicted p, truth t) contributes; None: not measured."""
         if kind == CLASSIFIER:
-            return {
-                "valid": sql["known"].format(t=t),
-                "right": "CASE WHEN " + sql["equal"].format(p=p, t=t) + " THEN 1 ELSE 0 END",
-                "error": sql["null"],
-                "truth": sql["null"],
-            }
+            # Equal labels: 1, different: 0, no truth: NULL (not counted).
+            right = f"CASE WHEN {sql['equal'].format(p=p, t=t)} THEN 1 "
+            right += f"WHEN {sql['known'].format(t=t)} THEN 0 END"
+            return {"valid": sql["known"].format(t=t), "right": right, "error": None,
+                    "truth": None}  # fmt: skip
+        valid = sql["numbers"].format(p=p, t=t)
         number_p, number_t = sql["number"].format(x=p), sql["number"].format(x=t)
         return {
-            "valid": sql["numbers"].format(p=p, t=t),
-            "right": sql["null"],
-            "error": f"ABS({number_p} - {number_t})",
-            "truth": f"ABS({number_t})",
+            "valid": valid,
+            "right": None,
+            "error": f"CASE WHEN {valid} THEN ABS({number_p} - {number_t}) END",
+            "truth": f"CASE WHEN {valid} THEN ABS({number_t}) END",
         }
 
     single, pair = parts(single_p, single_t), parts(pair_p, pair_t)
+
+    def total(name: str, single_value: str, pair_sum: str) -> str:
+        if single[name] is None:
+            return sql["null"]  # not measured for this kind: nothing evaluated
+        return _SUM.format(
+            single=single_value, pair_sum=pair_sum, pairs=sql["pairs"], pair_valid=pair["valid"]
+        )
+
     return _MEASURE.format(
         bucket=sql["bucket"] if buckets else "0",
-        pairs=sql["pairs"],
         records=InferenceRecord._meta.db_table,
-        **{f"single_{k}": v for k, v in single.items()},
-        **{f"pair_{k}": v for k, v in pair.items()},
+        labelled=total("valid", f"CASE WHEN {single['valid']} THEN 1 ELSE 0 END", "COUNT(*)"),
+        right=total("right", single["right"] or "", f"SUM({pair['right']})"),
+        error=total("error", single["error"] or "", f"SUM({pair['error']})"),
+        truth=total("truth", single["truth"] or "", f"SUM({pair['truth']})"),
     )
 
 
