@@ -43,7 +43,7 @@ class Receiver:
     def __init__(self) -> None:
         self.counts: Counter = Counter()
         self.lock = threading.Lock()
-        self.last_at = 0.0
+        self.first_at = self.last_at = 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,6 +54,7 @@ class Receiver:
                 with receiver.lock:
                     receiver.counts[body["notifCorrId"]] += 1
                     receiver.last_at = time.perf_counter()
+                    receiver.first_at = receiver.first_at or receiver.last_at
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -227,13 +228,19 @@ def fan_out_run(receiver: Receiver, count: int, period: int) -> float:
 
     before = receiver.total()
     receiver.counts.clear()
+    receiver.first_at = 0.0
     started = time.perf_counter()
     result = services.monitor_cycle_run(now=timezone.now() + timedelta(seconds=60 * period))
+    cycle = time.perf_counter() - started
     assert result.periodic == count, result
     deadline = time.monotonic() + 600
     while receiver.total() < count and time.monotonic() < deadline:
         time.sleep(0.05)
     elapsed = receiver.last_at - started
+    print(
+        f"  cycle {cycle:.2f} s, first notification after {receiver.first_at - started:.2f} s, "
+        f"last after {elapsed:.2f} s"
+    )
     time.sleep(1)  # anything sent twice would arrive now
     counts = receiver.counts
     assert len(counts) == count, f"{len(counts)} of {count} subscriptions got a report"

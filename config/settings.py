@@ -234,6 +234,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How long an idle worker waits before looking at the folder again: a worker whose
+        # pool is busy looks only then, so this bounds the gap between two tasks.
+        "polling_interval": 0.1,
     }
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
