@@ -359,7 +359,8 @@ def monitor_subscription_update(
 
 
 def monitor_subscription_delete(*, user: User, subscription_id: str) -> MonitorSubscription:
-    """Nnwdaf_MLModelMonitor_Unsubscribe: no notification is sent for it from now on."""
+    """Nnwdaf_MLModelMonitor_Unsubscribe: no report is made for it from now on (one made
+    before is still delivered)."""
     _own_subscription(user, subscription_id)
     return transition_apply(
         rows=MonitorSubscription.objects.all(),
