@@ -177,6 +177,11 @@ SAMHUB_BROKER_MAX_RESPONSE_BYTES = env_int("SAMHUB_BROKER_MAX_RESPONSE_BYTES", 1
 # SDK wheels and mirror bundles (sharing.extraction): the process building one refreshes its
 # heartbeat this often; a build that misses three beats lost its process and is started again.
 SAMHUB_PACKAGE_HEARTBEAT_SECONDS = env_int("SAMHUB_PACKAGE_HEARTBEAT_SECONDS", 5)
+# Training processes (training.execution): the worker running one refreshes its heartbeat this
+# often; a process that misses three beats lost its worker and is taken up again from the last
+# step it finished; the SAMHUB_TRAINING_MAX_LOST_RUNS-th time its worker is lost, it FAILS.
+SAMHUB_TRAINING_HEARTBEAT_SECONDS = env_int("SAMHUB_TRAINING_HEARTBEAT_SECONDS", 5)
+SAMHUB_TRAINING_MAX_LOST_RUNS = env_int("SAMHUB_TRAINING_MAX_LOST_RUNS", 3)
 # Redis hands a message that was taken but not acknowledged to another worker after this long
 # (the worker that took it is presumed dead). It must exceed the longest task, or a build still
 # running would be delivered twice; a second delivery is harmless (the build's heartbeat shows
@@ -205,6 +210,7 @@ for _name in (
     "SAMHUB_CALLBACK_ATTEMPTS",
     "SAMHUB_CALLBACK_BACKOFF_SECONDS",
     "SAMHUB_CALLBACK_THREADS",
+    "SAMHUB_DATASET_MAX_BYTES",
     "SAMHUB_DATASET_MAX_ROWS",
     "SAMHUB_DATASET_MAX_COLUMNS",
     "SAMHUB_DATASET_MAX_LINE_BYTES",
@@ -218,6 +224,8 @@ for _name in (
     "SAMHUB_BROKER_TIMEOUT_SECONDS",
     "SAMHUB_BROKER_MAX_RESPONSE_BYTES",
     "SAMHUB_PACKAGE_HEARTBEAT_SECONDS",
+    "SAMHUB_TRAINING_HEARTBEAT_SECONDS",
+    "SAMHUB_TRAINING_MAX_LOST_RUNS",
     "SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS",
 ):
     if globals()[_name] < 1:
@@ -225,21 +233,28 @@ for _name in (
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS}
-if CELERY_BROKER_URL == "filesystem://":
-    # A broker in a local folder: a real Celery worker with no server to install.
-    _broker_dir = DATA_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
+
+
+def folder_broker_options(data_dir: Path) -> dict:
+    """A broker in a local folder under data_dir: a real Celery worker with no server to
+    install. The folders are made here."""
+    broker_dir = data_dir / "broker"
+    for folder in ("queue", "processed", "control"):
+        (broker_dir / folder).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(broker_dir / "queue"),
+        "data_folder_out": str(broker_dir / "queue"),
+        "processed_folder": str(broker_dir / "processed"),
+        "control_folder": str(broker_dir / "control"),
         "store_processed": False,
         # How long an idle worker waits before looking at the folder again: a worker whose
         # pool is busy looks only then, so this bounds the gap between two tasks.
         "polling_interval": 0.1,
     }
-    for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+
+
+if CELERY_BROKER_URL == "filesystem://":
+    CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker_options(DATA_DIR)
 # A task's message is acknowledged when the task ends, and handed back to the queue when the
 # process running it dies (kill -9, out of memory): tasks are idempotent, so running one again
 # is always safe, and losing one is not.

@@ -10,7 +10,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Accounts and API access"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from core.navigation import NavLink, nav_link_add
+        from core.roles import role_groups_sync
+
+        post_migrate.connect(role_groups_sync, dispatch_uid="core.roles.role_groups_sync")
 
         nav_link_add(NavLink("API tokens", "core:api-tokens", 60, nav="tokens"))
         nav_link_add(NavLink("API docs", "api:docs", 70))

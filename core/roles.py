@@ -1,6 +1,7 @@
 """The four roles of SAM Hub and the questions every app asks about them.
 
-Each role is a Django group created by a migration, holding ROLE_PERMISSIONS. Organisation
+Each role is a Django group holding ROLE_PERMISSIONS, kept so after every migrate and every
+flush (role_groups_sync, on post_migrate, as Django keeps its permissions). Organisation
 scope (membership) is checked on top of the roles by each app's permissions module
 (registry.permissions, sharing.permissions); templates get the roles from
 core.context_processors, never re-deriving them.
@@ -83,6 +84,14 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "core.change_apitoken",  # revoke, through core.services.api_token_revoke
     # Datasets in the admin, read-only (uploads and deletions go through training.services).
     "training.view_dataset",
+    # Training requests, processes and reports in the admin, read-only; cancel, suspend and
+    # resume are admin actions through training.services ("change").
+    "training.view_mltrainingrequest",
+    "training.change_mltrainingrequest",
+    "training.view_mltrainingprocess",
+    "training.change_mltrainingprocess",
+    "training.view_mltrainingreport",
+    "training.view_mltrainingfunction",
     # The ML model monitor in the admin, read-only (written by monitoring.services).
     "monitoring.view_monitorregistration",
     "monitoring.view_registrationevent",
@@ -141,7 +150,36 @@ def grant_role_permissions(apps, app_label: str) -> None:
         group, _ = Group.objects.get_or_create(name=role)
         for perm in perms:
             label, codename = perm.split(".")
-            if label == app_label:
-                group.permissions.add(
-                    Permission.objects.get(content_type__app_label=label, codename=codename)
+            if label != app_label:
+                continue
+            permission = Permission.objects.filter(
+                content_type__app_label=label, codename=codename
+            ).first()
+            # None: its model comes with a later migration of the app, which grants it again.
+            if permission is not None:
+                group.permissions.add(permission)
+
+
+def role_groups_sync(app_config, using: str = "default", apps=None, **kwargs) -> None:
+    """post_migrate (core.apps): the role groups exist and hold ROLE_PERMISSIONS of the app
+    just migrated. Django sends post_migrate per app after every migrate and every flush (a
+    transactional test's teardown), each time after creating the app's permissions; so the
+    groups come back as the permissions do, and an app's new model needs no data migration
+    to grant its permissions."""
+    from django.apps import apps as global_apps
+
+    apps = apps or global_apps
+    try:
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+    except LookupError:  # auth not migrated yet
+        return
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        codenames = [perm.split(".")[1] for perm in perms if perm.split(".")[0] == app_config.label]
+        if codenames:
+            group.permissions.add(
+                *Permission.objects.using(using).filter(
+                    content_type__app_label=app_config.label, codename__in=codenames
                 )
+            )

@@ -230,6 +230,30 @@ def version_create(
             checked.discard()
 
 
+def version_discard(*, version_id: int, user: User) -> None:
+    """Delete a DRAFT version nobody has submitted nor derived from, and its model file when
+    no other version holds the same bytes: what a cancelled training leaves behind (the new
+    version it had started). Only those who may add versions to the model discard one."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().select_related("sam").get(pk=version_id)
+        if not permissions.can_add_version(version.sam, user):
+            raise DomainError.not_allowed(
+                "Only providers of the model's organisation can discard its versions."
+            )
+        if version.status != VersionStatus.DRAFT or version.transitions.exists():
+            raise DomainError.conflict(
+                f"Version {version.version} is {version.status} and has a history; only a new "
+                "DRAFT can be discarded."
+            )
+        if version.children.exists():
+            raise DomainError.conflict(f"Version {version.version} has versions derived from it.")
+        name = version.artifact.name
+        version.delete()
+        shared = bool(name) and ModelVersion.objects.filter(artifact=name).exists()
+    if name and not shared:
+        default_storage.delete(name)  # after the commit: slow I/O stays outside the transaction
+
+
 def sam_register(
     *,
     user: User,

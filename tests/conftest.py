@@ -4,6 +4,7 @@ that folder alone uses."""
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connections
@@ -12,6 +13,33 @@ from rest_framework.test import APIClient
 from sharing import services as sharing_services
 from tests import factories
 from tests.s3 import moto_server, warehouse_settings
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (`-n`), each test process gets a broker of its own: a Redis database
+    (the configured one, then the ones below it) or a folder broker in a folder of its own. A
+    Celery worker that one process starts must not take another's tasks, whose rows it cannot
+    see, and a ping must reach only its own worker. Worker fixtures hand these settings on."""
+    process = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
+    if process is None:
+        return
+    from django.conf import settings
+
+    from config.celery import app
+    from config.settings import folder_broker_options
+
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        settings.DATA_DIR = settings.DATA_DIR / process
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker_options(settings.DATA_DIR)
+        os.environ["SAMHUB_DATA_DIR"] = str(settings.DATA_DIR)  # for the children
+    else:
+        url = urlsplit(settings.CELERY_BROKER_URL)
+        database = int(url.path.strip("/") or 0) - int(process.removeprefix("gw"))
+        settings.CELERY_BROKER_URL = urlunsplit(url._replace(path=f"/{database % 16}"))
+        # Celery reads the environment's CELERY_BROKER_URL before its settings.
+        os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 
 
 @pytest.fixture(autouse=True)

@@ -42,9 +42,10 @@ def database_url() -> str:
 def celery_worker_start(
     log_path: Path, *, concurrency: int = 2, env: dict | None = None, beat: bool = False
 ):
-    """A prefork `celery worker` (with Celery beat inside it when `beat`) on the test
-    database, the test broker and the test's warehouse folder; returned once it logs that it
-    is ready. `env` adds settings (e.g. a shorter monitoring tick)."""
+    """A prefork `celery worker` (pool processes that can be killed under a living main
+    process; Celery beat inside it when `beat`) on the test database, the test broker and the
+    test's warehouse folder; returned once it logs that it is ready. `env` adds settings (e.g.
+    a shorter monitoring tick)."""
     import os
     import subprocess
     import sys

@@ -1,10 +1,20 @@
-"""Django admin of datasets for operators: read-only (uploads and deletions go through the
-portal and the API, i.e. training.services)."""
+"""Django admin of training for operators: read-only records (datasets, and the TS 28.105
+training requests, processes and reports); requests and processes are cancelled, suspended
+and resumed by changelist actions that call training.services, so the admin obeys the same
+state machines and guards as the API."""
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
-from training.models import Dataset
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
+from training import permissions, services
+from training.models import (
+    Dataset,
+    MLTrainingProcess,
+    MLTrainingProcessEvent,
+    MLTrainingReport,
+    MLTrainingRequest,
+    MLTrainingRequestEvent,
+)
 
 
 @admin.register(Dataset)
@@ -16,4 +26,96 @@ class DatasetAdmin(ReadOnlyAdmin):
     list_filter = ("format", "organisation")
     search_fields = ("name", "filename", "sha256", "organisation__name")
     list_select_related = ("organisation", "uploaded_by")
+    date_hierarchy = "created_at"
+
+
+class RequestEventInline(ReadOnlyInline):
+    model = MLTrainingRequestEvent
+    fields = ("created_at", "name", "source", "target", "actor", "reason")
+    readonly_fields = fields
+    verbose_name_plural = "requestStatus changes"
+
+
+class ProcessEventInline(ReadOnlyInline):
+    model = MLTrainingProcessEvent
+    fields = (
+        "created_at", "name", "source", "target", "progress_state_info", "progress_percentage",
+        "actor", "reason",
+    )  # fmt: skip
+    readonly_fields = fields
+    verbose_name_plural = "progressStatus changes"
+
+
+class TrainingActionsMixin(ServiceActionsMixin):
+    """Cancel, suspend and resume through training.services, which check each object."""
+
+    def has_manage_permission(self, request) -> bool:
+        return permissions.sees_every_training(request.user) and request.user.has_perm(
+            f"training.change_{self.model._meta.model_name}"
+        )
+
+
+@admin.register(MLTrainingRequest)
+class MLTrainingRequestAdmin(TrainingActionsMixin, ReadOnlyAdmin):
+    service_id_kwarg = "request_id"
+    list_display = (
+        "__str__", "ml_entity", "status", "priority", "training_request_source", "requested_by",
+        "created_at",
+    )  # fmt: skip
+    list_filter = ("status",)
+    search_fields = ("ml_entity__sam__name", "training_request_source", "requested_by__username")
+    list_select_related = ("ml_entity", "ml_entity__sam", "requested_by")
+    date_hierarchy = "created_at"
+    inlines = (RequestEventInline,)
+    actions = ("cancel_requests", "suspend_requests", "resume_requests")
+
+    @admin.action(description="Cancel selected training requests", permissions=["manage"])
+    def cancel_requests(self, request, queryset):
+        self._transition(request, queryset, services.training_request_cancel, "Cancelled")
+
+    @admin.action(description="Suspend selected training requests", permissions=["manage"])
+    def suspend_requests(self, request, queryset):
+        self._transition(request, queryset, services.training_request_suspend, "Suspended")
+
+    @admin.action(description="Resume selected training requests", permissions=["manage"])
+    def resume_requests(self, request, queryset):
+        self._transition(request, queryset, services.training_request_resume, "Resumed")
+
+
+@admin.register(MLTrainingProcess)
+class MLTrainingProcessAdmin(TrainingActionsMixin, ReadOnlyAdmin):
+    service_id_kwarg = "process_id"
+    list_display = (
+        "__str__", "ml_entity", "status", "progress_state_info", "progress_percentage",
+        "priority", "lost_runs", "started_at", "ended_at",
+    )  # fmt: skip
+    list_filter = ("status", "progress_state_info")
+    search_fields = ("ml_entity__sam__name", "result_state_info")
+    list_select_related = ("ml_entity", "ml_entity__sam")
+    date_hierarchy = "created_at"
+    exclude = ("run_id",)
+    inlines = (ProcessEventInline,)
+    actions = ("cancel_processes", "suspend_processes", "resume_processes")
+
+    @admin.action(description="Cancel selected training processes", permissions=["manage"])
+    def cancel_processes(self, request, queryset):
+        self._transition(request, queryset, services.training_process_cancel, "Cancelled")
+
+    @admin.action(description="Suspend selected training processes", permissions=["manage"])
+    def suspend_processes(self, request, queryset):
+        self._transition(request, queryset, services.training_process_suspend, "Suspended")
+
+    @admin.action(description="Resume selected training processes", permissions=["manage"])
+    def resume_processes(self, request, queryset):
+        self._transition(request, queryset, services.training_process_resume, "Resumed")
+
+
+@admin.register(MLTrainingReport)
+class MLTrainingReportAdmin(ReadOnlyAdmin):
+    list_display = (
+        "__str__", "ml_entity", "trained_version", "are_consumer_training_data_used",
+        "confidence_indication", "created_at",
+    )  # fmt: skip
+    list_filter = ("are_consumer_training_data_used",)
+    list_select_related = ("ml_entity", "ml_entity__sam", "trained_version", "trained_version__sam")
     date_hierarchy = "created_at"

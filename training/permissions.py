@@ -9,7 +9,7 @@ is never published to the catalog, so nobody else sees it.
 from django.contrib.auth.models import AnonymousUser, User
 
 from core.roles import has_organisation, is_member, is_operator, is_provider, is_subscriber
-from registry.permissions import sees_every_version
+from registry.permissions import can_add_version, sees_every_version
 
 
 def sees_every_dataset(user: User | AnonymousUser) -> bool:
@@ -30,3 +30,43 @@ def can_upload_dataset(user: User | AnonymousUser, organisation) -> bool:
 
 def can_delete_dataset(dataset, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and (is_operator(user) or is_member(user, dataset.organisation_id))
+
+
+# --- training requests, processes and reports (TS 28.105 clause 7) ---------------------------
+#
+# A training request produces a new version of the model, so those who may add versions to it
+# request it: its organisation's providers (consumers will through a RETRAINING subscription).
+# Who may see a request also sees its processes and report: the requester, the model's
+# organisation, and auditors and operators (an auditor reviews what a retrained version was
+# trained on). The requester, the model's organisation's providers and operators cancel,
+# suspend and resume.
+
+
+def can_request_training(version, user: User | AnonymousUser) -> bool:
+    return can_add_version(version.sam, user)
+
+
+def can_use_dataset(dataset, user: User | AnonymousUser) -> bool:
+    """Candidate training data: the requester's organisations' datasets (operators: any)."""
+    return user.is_authenticated and (is_operator(user) or is_member(user, dataset.organisation_id))
+
+
+def sees_every_training(user: User | AnonymousUser) -> bool:
+    return sees_every_version(user)
+
+
+def can_manage_training(request, user: User | AnonymousUser) -> bool:
+    """Cancel, suspend, resume a request and its processes."""
+    if not user.is_authenticated:
+        return False
+    if is_operator(user) or request.requested_by_id == user.pk:
+        return True
+    return is_provider(user) and is_member(user, request.ml_entity.sam.organisation_id)
+
+
+def who_manages_training(request) -> str:
+    """Who may cancel, suspend and resume the request, in words (the rule above)."""
+    return (
+        f"its requester ({request.requested_by}), a provider of "
+        f"{request.ml_entity.sam.organisation} or an operator"
+    )

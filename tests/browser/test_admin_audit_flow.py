@@ -25,7 +25,7 @@ def take_step(page, name: str, **fields) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_operators_and_an_auditor_carry_a_rejected_version_to_the_catalog_in_the_admin(
     live_server, page
 ):

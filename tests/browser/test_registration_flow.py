@@ -11,7 +11,7 @@ from tests.browser_helpers import expect_message, sign_in, sign_out
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_path):
     from playwright.sync_api import expect
 

@@ -9,7 +9,7 @@ from tests.browser_helpers import expect_message, sign_in
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_consumer_subscribes_and_tries_a_call(live_server, page):
     from playwright.sync_api import expect
 

@@ -13,7 +13,7 @@ from tests.monitoring.receiver import CallbackReceiver
 from tests.processes import free_port
 
 ROOT = "/nnwdaf-mlmodelmonitor/v1"
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def subscribe(consumer, contract, body: dict) -> dict:

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-# Threads need committed data and their own connections; serialized_rollback restores the
-# migrated rows (role groups) that the transactional flush would otherwise wipe.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Threads need committed data and their own connections (the flush after the test keeps the
+# role groups: core.roles.role_groups_sync).
+@pytest.mark.django_db(transaction=True)
 def test_two_auditors_approving_at_once_make_exactly_one_approval(
     provider, auditor, second_auditor
 ):

@@ -285,7 +285,7 @@ def html_pages(role: str, urls: list[str]) -> list[str]:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_no_page_of_any_role_breaks_the_policy_in_a_browser(live_server, page, portal_objects):
     violations: list[str] = []
     page.on(

@@ -8,11 +8,8 @@ builds once, the task run twice builds once, and a build lost with no message le
 next request, not after 30 minutes.
 """
 
-import os
 import subprocess
-import sys
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,50 +24,23 @@ from sharing.models import PackageKind, PackageStatus, SharingMethod, VersionPac
 from sharing.services import subscription_request
 from sharing.tasks import package_build_task
 from tests import factories
-from tests.processes import database_url
+from tests.processes import celery_worker_start, celery_worker_stop
 
 HEARTBEAT_SECONDS = 1  # the worker's; a build is lost after 3 missed beats
-WORKER_START_SECONDS = 90
 # A killed build is detected after a few heartbeats and then built again (a few seconds of
 # pip); the margin is for a loaded CI machine, and far below the old 30-minute rule.
 RESUMED_WITHIN_SECONDS = 90
 
 
 def _start_worker(log_path: Path, *, concurrency: int = 2) -> subprocess.Popen:
-    """A prefork `celery worker` (pool processes that can be killed under a living main
-    process) on the test database, the test broker and the shared warehouse."""
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "SAMHUB_DATA_DIR": str(settings.DATA_DIR),
-        "SAMHUB_WAREHOUSE_DIR": str(settings.MEDIA_ROOT),
-        "SAMHUB_PACKAGE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-        f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
-        "--without-mingle", "--without-heartbeat", "-n", f"samhub-faults-{uuid.uuid4().hex[:8]}@%h",
-    ]  # fmt: skip
-    with log_path.open("ab") as log:
-        worker = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    ready_before = log_path.read_text(errors="replace").count(" ready.")
-    deadline = time.monotonic() + WORKER_START_SECONDS
-    while log_path.read_text(errors="replace").count(" ready.") <= ready_before:
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            pytest.fail(f"The Celery worker did not start:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.2)
-    return worker
+    return celery_worker_start(
+        log_path,
+        concurrency=concurrency,
+        env={"SAMHUB_PACKAGE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)},
+    )
 
 
-def _stop_worker(worker: subprocess.Popen) -> None:
-    for child in psutil.Process(worker.pid).children(recursive=True):
-        child.kill()
-    worker.kill()
-    worker.wait()
+_stop_worker = celery_worker_stop
 
 
 @pytest.fixture
@@ -122,7 +92,7 @@ def _wait_until_ready(version, log: Path, timeout: float) -> VersionPackage:
     return package
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_build_whose_pool_process_is_killed_mid_build_ends_ready_in_seconds(
     prefork_worker, worker_log, api, provider, auditor, consumer
 ):
@@ -148,7 +118,7 @@ def test_a_build_whose_pool_process_is_killed_mid_build_ends_ready_in_seconds(
     assert download["X-Checksum-SHA256"] == package.sha256
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_build_lost_with_its_worker_is_resumed_by_the_next_worker(
     in_shared_warehouse, django_db_setup, worker_log, api, provider, auditor, consumer
 ):
@@ -173,7 +143,7 @@ def test_a_build_lost_with_its_worker_is_resumed_by_the_next_worker(
     assert package.sha256 and package.filename.endswith(".whl")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_duplicate_delivery_of_the_build_task_builds_once(
     prefork_worker, worker_log, provider, auditor
 ):

@@ -272,8 +272,8 @@ def _head(path: str, headers: dict[str, str]) -> bytes:
 
 
 CSRF = "abcdefghijklmnopqrstuvwxyzABCDEF"  # a well-formed CSRF secret, as cookie and field
-# The server reads committed rows; serialized_rollback restores the groups the migrations made.
-on_a_real_server = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# The server reads committed rows.
+on_a_real_server = pytest.mark.django_db(transaction=True)
 
 
 @on_a_real_server

@@ -186,7 +186,7 @@ def _verified_manifest(root: Path) -> dict:
 # --- tests ---------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("kind", ["onnx", "skops"])
 def test_a_worker_builds_the_bundle_whose_server_answers_like_the_model(
     kind, celery_worker, in_shared_warehouse, api, provider, auditor, consumer, tmp_path, serve
