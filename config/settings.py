@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "registry",
     "sharing",
     "training",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -197,7 +198,29 @@ SAMHUB_CALLBACK_ALLOWED_NETWORKS = env_list("SAMHUB_CALLBACK_ALLOWED_NETWORKS", 
 # running would be delivered twice; a second delivery is harmless (the build's heartbeat shows
 # it is alive) but holds a worker for a few beats.
 SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS", 7200)
+# NWDAF ML model monitoring (monitoring/, docs/monitoring.md). Celery beat runs the reporting
+# cycle every tick: periodic reports that are due, threshold crossings over the window.
+SAMHUB_MONITOR_TICK_SECONDS = env_int("SAMHUB_MONITOR_TICK_SECONDS", 10)
+SAMHUB_MONITOR_WINDOW_SECONDS = env_int("SAMHUB_MONITOR_WINDOW_SECONDS", 3600)
+# Operator policy: a subscription expires this long after it is made (0: only when the
+# consumer's own monDur or maxReportNbr ends it).
+SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS = env_int("SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS", 0)
+# Callbacks (notifications to subscribers' notificationUri): per-request timeout, attempts in
+# all (the first and its retries), the first retry's delay (doubled for each next one),
+# concurrent requests per delivery task, and the networks a callback may reach although they
+# are loopback or private (CIDRs, e.g. "10.0.0.0/8"; tests allow "127.0.0.0/8").
+SAMHUB_CALLBACK_TIMEOUT_SECONDS = env_int("SAMHUB_CALLBACK_TIMEOUT_SECONDS", 5)
+SAMHUB_CALLBACK_ATTEMPTS = env_int("SAMHUB_CALLBACK_ATTEMPTS", 5)
+SAMHUB_CALLBACK_BACKOFF_SECONDS = env_int("SAMHUB_CALLBACK_BACKOFF_SECONDS", 5)
+SAMHUB_CALLBACK_THREADS = env_int("SAMHUB_CALLBACK_THREADS", 8)
+SAMHUB_CALLBACK_ALLOWED_NETWORKS = env_list("SAMHUB_CALLBACK_ALLOWED_NETWORKS", [])
 for _name in (
+    "SAMHUB_MONITOR_TICK_SECONDS",
+    "SAMHUB_MONITOR_WINDOW_SECONDS",
+    "SAMHUB_CALLBACK_TIMEOUT_SECONDS",
+    "SAMHUB_CALLBACK_ATTEMPTS",
+    "SAMHUB_CALLBACK_BACKOFF_SECONDS",
+    "SAMHUB_CALLBACK_THREADS",
     "SAMHUB_DATASET_MAX_BYTES",
     "SAMHUB_DATASET_MAX_ROWS",
     "SAMHUB_DATASET_MAX_COLUMNS",
@@ -235,6 +258,9 @@ def folder_broker_options(data_dir: Path) -> dict:
         "processed_folder": str(broker_dir / "processed"),
         "control_folder": str(broker_dir / "control"),
         "store_processed": False,
+        # How long an idle worker waits before looking at the folder again: a worker whose
+        # pool is busy looks only then, so this bounds the gap between two tasks.
+        "polling_interval": 0.1,
     }
 
 
@@ -248,6 +274,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Celery beat (started by `manage.py portal`, or `celery -A config beat` in production): the
+# monitoring's reporting cycle. Its schedule state lives in the data folder.
+CELERY_BEAT_SCHEDULE = {
+    "monitor-cycle": {
+        "task": "monitoring.tasks.monitor_cycle_task",
+        "schedule": float(SAMHUB_MONITOR_TICK_SECONDS),
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

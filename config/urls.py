@@ -8,6 +8,7 @@ from config.api_docs import ApiDocsView
 # sharing's before the registry's, whose router answers the API root).
 api = [
     path("v1/", include("core.api.urls")),
+    path("v1/", include("monitoring.api.rest_urls")),
     path("v1/", include("training.api.urls")),
     path("v1/", include("sharing.api.urls")),
     path("v1/", include("registry.api.urls")),
@@ -20,9 +21,13 @@ urlpatterns = [
     path("", include("training.provmns.urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api, "api"))),
-    # The portal: namespaces "core:", "training:", "sharing:" (before the registry's) and "registry:".
+    # 3GPP surfaces, as their OpenAPI files define them.
+    path("nnwdaf-mlmodelmonitor/v1/", include("monitoring.api.urls")),
+    # The portal: namespaces "core:", "training:", "monitoring:", "sharing:" (before the registry's)
+    # and "registry:".
     path("", include("core.urls")),
     path("", include("training.urls")),
+    path("", include("monitoring.urls")),
     path("", include("sharing.urls")),
     path("", include("registry.urls")),
 ]

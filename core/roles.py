@@ -92,6 +92,14 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "training.change_mltrainingprocess",
     "training.view_mltrainingreport",
     "training.view_mltrainingfunction",
+    # The ML model monitor in the admin, read-only (written by monitoring.services).
+    "monitoring.view_monitorregistration",
+    "monitoring.view_registrationevent",
+    "monitoring.view_monitorsubscription",
+    "monitoring.view_monitorsubscriptionevent",
+    "monitoring.view_monitornotification",
+    "monitoring.view_deliveryattempt",
+    "monitoring.view_analyticsfeedback",
 ]
 
 

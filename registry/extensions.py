@@ -21,6 +21,9 @@ it renders a page or an answer, or calls them when a version is released. Six ki
   than DATA_UPLOAD_MAX_MEMORY_SIZE from a signed-in user; registry.middleware lets its body
   through up to `max_bytes()` (read when a request comes, so tests may change the setting)
   plus multipart overhead, as it does for model files. Training's dataset uploads use it.
+- version_link_add(VersionLink(label, url_name, visible)): a link in each version's panel of
+  the model page to a page of another app about that version (`reverse(url_name, args=[pk])`),
+  shown when `visible(user, version)`. Monitoring's page uses it.
 
 - version_released_add(callback): called as `callback(version=...)` when a version is
   released (registry.services.version_release), after the release is saved and inside the
@@ -90,6 +93,20 @@ upload_routes: dict[str, UploadRoute] = {}
 
 def upload_route_add(route: UploadRoute) -> None:
     upload_routes[route.url_name] = route
+
+
+@dataclass(frozen=True)
+class VersionLink:
+    label: str
+    url_name: str  # with its namespace, taking the version's id
+    visible: Callable[[User, ModelVersion], bool]
+
+
+version_links: list[VersionLink] = []
+
+
+def version_link_add(link: VersionLink) -> None:
+    version_links.append(link)
 
 
 def artifact_download_check(*, user: User, version: ModelVersion) -> None:

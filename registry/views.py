@@ -319,6 +319,12 @@ def _render_model_page(
                 "register_form": forms_for.get("register_form")
                 or forms.RegisterForm(auto_id=f"id_%s_{pk}"),
                 "reason_form": ReasonForm(auto_id=f"id_%s_{pk}"),
+                # Pages of other apps about this version (registry.extensions).
+                "links": [
+                    (link.label, reverse(link.url_name, args=[pk]))
+                    for link in extensions.version_links
+                    if link.visible(user, version)
+                ],
                 "training_context": json.dumps(version.training_context, indent=2)
                 if version.training_context
                 else "",

@@ -39,10 +39,13 @@ def database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def celery_worker_start(log_path: Path, *, concurrency: int = 2, env: dict | None = None):
+def celery_worker_start(
+    log_path: Path, *, concurrency: int = 2, env: dict | None = None, beat: bool = False
+):
     """A prefork `celery worker` (pool processes that can be killed under a living main
-    process) on the test database, the test broker and the test's warehouse folder; returned
-    once it logs that it is ready."""
+    process; Celery beat inside it when `beat`) on the test database, the test broker and the
+    test's warehouse folder; returned once it logs that it is ready. `env` adds settings (e.g.
+    a shorter monitoring tick)."""
     import os
     import subprocess
     import sys
@@ -65,6 +68,8 @@ def celery_worker_start(log_path: Path, *, concurrency: int = 2, env: dict | Non
         f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
         "--without-mingle", "--without-heartbeat", "-n", f"samhub-test-{uuid.uuid4().hex[:8]}@%h",
     ]  # fmt: skip
+    if beat:
+        command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
     with log_path.open("ab") as log:
         worker = subprocess.Popen(
             command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT

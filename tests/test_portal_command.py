@@ -59,3 +59,5 @@ def test_the_portal_starts_with_its_worker_and_serves_the_seeded_catalog(portal)
     status, page = http_get(f"{base}/")
     assert status == 200 and b"Sign in" in page
     assert "celery@" in log.read_text() and "ready." in log.read_text()
+    # Celery beat runs beside the worker: the monitoring's reporting cycle is scheduled.
+    assert "beat: Starting..." in log.read_text()

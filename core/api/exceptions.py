@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core import lockout
+from core.api import problem
 from core.errors import INTERNAL_ERROR_MESSAGE, DomainError
 
 # An unhandled exception's text is the operator's to read in the log, not the caller's.
@@ -64,6 +65,10 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     /api/, as the usual page elsewhere."""
     if request.path_info.startswith("/api/"):
         return error_response("The request is malformed.", code="bad_request", status=400)
+    if request.path_info.startswith(problem.ROOTS):
+        return problem.problem_response(
+            400, "The request is malformed.", cause="INVALID_MSG_FORMAT"
+        )
     return defaults.bad_request(request, exception)
 
 
@@ -73,6 +78,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
         return error_response(
             f"There is no API endpoint at {request.path_info}.", code="not_found", status=404
         )
+    if request.path_info.startswith(problem.ROOTS):
+        return problem.problem_response(404, f"There is no resource at {request.path_info}.")
     return defaults.page_not_found(request, exception)
 
 
@@ -82,4 +89,6 @@ def server_error(request, *args, **kwargs):
     With DEBUG on, Django shows its technical page instead, as everywhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(INTERNAL_ERROR, status=500)
+    if request.path.startswith(problem.ROOTS):
+        return problem.problem_response(500, INTERNAL_ERROR_MESSAGE)
     return defaults.server_error(request, *args, **kwargs)

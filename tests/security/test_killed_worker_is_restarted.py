@@ -51,10 +51,16 @@ class _Portal:
         return found
 
     def pid(self, name: str) -> int:
-        """The pid of the portal's child running `name` ('celery' or 'gunicorn'), or 0."""
+        """The pid of the portal's child running `name` ('celery': the worker, not Celery
+        beat; or 'gunicorn'), or 0. Matched on the module run (`python -m <name>`), not on
+        the whole command line, whose paths may hold any word."""
         try:
             for child in psutil.Process(self.process.pid).children():
-                if name in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                args = child.cmdline()
+                module = args[2] if len(args) > 2 and args[1] == "-m" else ""
+                if module != name or (name == "celery" and "worker" not in args):
+                    continue
+                if child.status() != psutil.STATUS_ZOMBIE:
                     return child.pid
         except psutil.NoSuchProcess:  # a child that just died; the caller asks again
             pass

@@ -1,5 +1,5 @@
-"""Start the whole portal on one machine: migrate, seed the demo once, run web and worker, and
-keep them running until Ctrl+C or SIGTERM."""
+"""Start the whole portal on one machine: migrate, seed the demo once, run web, worker and Celery
+beat, and keep them running until Ctrl+C or SIGTERM."""
 
 import contextlib
 import os
@@ -26,7 +26,7 @@ STAYED_UP_SECONDS = 30  # a child that ran this long before dying starts the cou
 
 @dataclass
 class _Child:
-    """A process the portal runs and restarts (the Celery worker or gunicorn)."""
+    """A process the portal runs and restarts (the Celery worker, Celery beat or gunicorn)."""
 
     name: str
     command: list[str]
@@ -57,8 +57,8 @@ def _exit_text(returncode: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Migrate, seed the demo on first start, then run gunicorn and a Celery worker, "
-        "restarting either if it dies, until Ctrl+C or SIGTERM."
+        "Migrate, seed the demo on first start, then run gunicorn, a Celery worker and Celery "
+        "beat, restarting any that dies, until Ctrl+C or SIGTERM."
     )
 
     def add_arguments(self, parser):
@@ -88,6 +88,13 @@ class Command(BaseCommand):
             _Child("Celery worker", [
                 sys.executable, "-m", "celery", "-A", "config", "worker",
                 "--loglevel=INFO", f"--concurrency={worker_concurrency}",
+            ]),
+            # Periodic work (the ML model monitor's reporting cycle, CELERY_BEAT_SCHEDULE): its
+            # own process, so that a restarted worker does not restart the schedule, as in
+            # production where one beat serves many workers.
+            _Child("Celery beat", [
+                sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO",
+                "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ]),
             _Child("gunicorn", [
                 sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind,
@@ -154,7 +161,7 @@ class Command(BaseCommand):
                 child.restart_at = now + delay
                 self._say(
                     f"{child.name} (pid {child.process.pid}) {_exit_text(returncode)}; "
-                    f"restarting it in {delay} s. The other part keeps running.",
+                    f"restarting it in {delay} s. The other parts keep running.",
                     self.style.WARNING,
                 )
             time.sleep(POLL_SECONDS)

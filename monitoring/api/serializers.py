@@ -1,0 +1,194 @@
+"""The JSON of Nnwdaf_MLModelMonitor (TS29520_Nnwdaf_MLModelMonitor.yaml): field names,
+required fields and types as the YAML has them (camelCase belongs to these serializers)."""
+
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from monitoring.models import MonitorRegistration, MonitorSubscription, NotifyMethod
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# eventReportReq attributes SAM Hub keeps and answers as given without acting on them.
+REPORTING_OPTIONS = (
+    "sampRatio", "partitionCriteria", "grpRepTime", "notifFlag", "notifFlagInstruct",
+    "mutingSetting",
+)  # fmt: skip
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean, not "yes" or 1."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class ObjectField(serializers.JSONField):
+    """A JSON object kept as given (EventFilter, TargetUeInformation: validated by their
+    consumers; SAM Hub stores and forwards them)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Expected a JSON object.")
+        return data
+
+
+class Uinteger(serializers.IntegerField):
+    """TS 29.571 Uinteger: a JSON integer from 0 (not a string, not a float)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class MLModelMonitorRegSerializer(serializers.Serializer):
+    consumerId = serializers.RegexField(UUID_PATTERN, required=False)  # noqa: N815
+    consumerSetId = serializers.CharField(required=False, max_length=255)  # noqa: N815
+    modelId = Uinteger()  # noqa: N815
+    modelAccuInd = StrictBooleanField(required=False)  # noqa: N815
+    mLEvent = serializers.CharField(required=False, max_length=64)  # noqa: N815
+    mLEventFilter = ObjectField(required=False)  # noqa: N815
+    tgtUe = ObjectField(required=False)  # noqa: N815
+
+    def validate(self, attrs):
+        # oneOf: [required: [consumerId]], [required: [consumerSetId]]
+        if "consumerId" in attrs and "consumerSetId" in attrs:
+            raise serializers.ValidationError(
+                {"consumerSetId": ["Give consumerId or consumerSetId, not both."]}
+            )
+        if "consumerId" not in attrs and "consumerSetId" not in attrs:
+            raise serializers.ValidationError(
+                {"consumerId": [ErrorDetail("Give consumerId or consumerSetId.", code="required")]}
+            )
+        return attrs
+
+    def service_arguments(self) -> dict:
+        data = self.validated_data
+        return {
+            "version_id": data["modelId"],
+            "consumer_id": data.get("consumerId", ""),
+            "consumer_set_id": data.get("consumerSetId", ""),
+            "model_accuracy_transfer": data.get("modelAccuInd"),
+            "analytics_id": data.get("mLEvent", ""),
+            "analytics_filter": data.get("mLEventFilter"),
+            "analytics_target": data.get("tgtUe"),
+        }
+
+
+def registration_representation(registration: MonitorRegistration) -> dict:
+    body = {"modelId": registration.version_id}
+    if registration.consumer_id:
+        body["consumerId"] = registration.consumer_id
+    if registration.consumer_set_id:
+        body["consumerSetId"] = registration.consumer_set_id
+    if registration.model_accuracy_transfer is not None:
+        body["modelAccuInd"] = registration.model_accuracy_transfer
+    if registration.analytics_id:
+        body["mLEvent"] = registration.analytics_id
+    if registration.analytics_filter:
+        body["mLEventFilter"] = registration.analytics_filter
+    if registration.analytics_target:
+        body["tgtUe"] = registration.analytics_target
+    return body
+
+
+class ReportingInformationSerializer(serializers.Serializer):
+    """TS 29.523 ReportingInformation, the parts SAM Hub acts on; the rest is kept as given."""
+
+    immRep = StrictBooleanField(required=False)  # noqa: N815
+    notifMethod = serializers.ChoiceField(choices=NotifyMethod.values, required=False)  # noqa: N815
+    maxReportNbr = Uinteger(required=False, min_value=1)  # noqa: N815
+    monDur = serializers.DateTimeField(required=False)  # noqa: N815
+    repPeriod = Uinteger(required=False, min_value=1)  # noqa: N815
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        values["options"] = {k: data[k] for k in REPORTING_OPTIONS if k in data}
+        if "notifMethod" in values:
+            values["options"]["notifMethod"] = values["notifMethod"]
+        return values
+
+
+class MLModelMonitorSubSerializer(serializers.Serializer):
+    modelIds = serializers.ListField(child=Uinteger(), min_length=1)  # noqa: N815
+    notificationUri = serializers.CharField(max_length=2000)  # noqa: N815
+    notifCorrId = serializers.CharField(max_length=255)  # noqa: N815
+    modelMetric = serializers.CharField(required=False, max_length=32)  # noqa: N815
+    accuThreshold = Uinteger(required=False, max_value=100)  # noqa: N815
+    eventReportReq = ReportingInformationSerializer(required=False)  # noqa: N815
+    mLEvent = serializers.CharField(required=False, max_length=64)  # noqa: N815
+    mLEventFilter = ObjectField(required=False)  # noqa: N815
+    tgtUe = ObjectField(required=False)  # noqa: N815
+    suppFeat = serializers.RegexField(r"^[A-Fa-f0-9]*$", required=False, max_length=64)  # noqa: N815
+
+    def service_arguments(self, reporting_class) -> dict:
+        data = self.validated_data
+        report = data.get("eventReportReq") or {}
+        return {
+            "version_ids": data["modelIds"],
+            "notification_uri": data["notificationUri"],
+            "notif_corr_id": data["notifCorrId"],
+            "metric": data.get("modelMetric", "ACCURACY"),
+            "accuracy_threshold": data.get("accuThreshold"),
+            "reporting": reporting_class(
+                immediate=report.get("immRep", False),
+                method=report.get("notifMethod"),
+                period_seconds=report.get("repPeriod"),
+                max_reports=report.get("maxReportNbr"),
+                until=report.get("monDur"),
+                options=report.get("options", {}),
+            ),
+            "analytics_id": data.get("mLEvent", ""),
+            "analytics_filter": data.get("mLEventFilter"),
+            "analytics_target": data.get("tgtUe"),
+            "supported_features": data.get("suppFeat", ""),
+        }
+
+
+def subscription_representation(
+    subscription: MonitorSubscription, *, immediate: dict | None = None
+) -> dict:
+    """MLModelMonitorSub as stored; eventReportReq.monDur carries the expiry (the consumer's,
+    or the operator policy's when earlier)."""
+    report = dict(subscription.report_options)  # notifMethod among them when it was given
+    if subscription.period_seconds:
+        report["repPeriod"] = subscription.period_seconds
+    if subscription.max_reports:
+        report["maxReportNbr"] = subscription.max_reports
+    if subscription.expires_at:
+        report["monDur"] = serializers.DateTimeField().to_representation(subscription.expires_at)
+    body = {
+        "modelIds": sorted(v.pk for v in subscription.versions.all()),
+        "notificationUri": subscription.notification_uri,
+        "notifCorrId": subscription.notif_corr_id,
+        "modelMetric": subscription.metric,
+        "eventReportReq": report,
+    }
+    if subscription.accuracy_threshold is not None:
+        body["accuThreshold"] = subscription.accuracy_threshold
+    if immediate is not None:
+        body["immReport"] = immediate
+        report["immRep"] = True
+    if subscription.analytics_id:
+        body["mLEvent"] = subscription.analytics_id
+    if subscription.analytics_filter:
+        body["mLEventFilter"] = subscription.analytics_filter
+    if subscription.analytics_target:
+        body["tgtUe"] = subscription.analytics_target
+    if subscription.supported_features:
+        body["suppFeat"] = subscription.supported_features
+    return body
+
+
+class AnalyticsFeedbackSerializer(serializers.Serializer):
+    """TS 29.520 AnalyticsFeedback."""
+
+    events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1)
+    modelIds = serializers.ListField(child=Uinteger(), min_length=1)  # noqa: N815
+    groundDataImpactInd = StrictBooleanField(required=False, default=False)  # noqa: N815
+    timeStamp = serializers.DateTimeField(required=False)  # noqa: N815

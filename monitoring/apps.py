@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    """NWDAF ML model monitoring (Nnwdaf_MLModelMonitor) of the models SAM Hub shares."""
+
+    name = "monitoring"
+
+    def ready(self) -> None:
+        from monitoring import views
+        from registry import extensions
+
+        # The "Monitoring" link of each version on the registry's model page.
+        extensions.version_link_add(
+            extensions.VersionLink(
+                "Monitoring", "monitoring:version-monitoring", views.link_visible
+            )
+        )
