@@ -185,14 +185,6 @@ SAMHUB_TRAINING_MAX_LOST_RUNS = env_int("SAMHUB_TRAINING_MAX_LOST_RUNS", 3)
 # The ProvMnS facade of training (training/provmns/, docs/training.md): the MnSRoot its
 # notifications' `href` starts with (where consumers reach this SAM Hub).
 SAMHUB_PROVMNS_ROOT = env_str("SAMHUB_PROVMNS_ROOT", "http://localhost:8000")
-# Callbacks (notifications POSTed to recipients' addresses, core/callbacks.py): per-request
-# timeout, attempts in all (the first and its retries), the first retry's delay (doubled for
-# each next one), and the networks a callback may reach although they are loopback or private
-# (CIDRs, e.g. "10.0.0.0/8"; tests allow "127.0.0.0/8"; core/outbound.py).
-SAMHUB_CALLBACK_TIMEOUT_SECONDS = env_int("SAMHUB_CALLBACK_TIMEOUT_SECONDS", 5)
-SAMHUB_CALLBACK_ATTEMPTS = env_int("SAMHUB_CALLBACK_ATTEMPTS", 5)
-SAMHUB_CALLBACK_BACKOFF_SECONDS = env_int("SAMHUB_CALLBACK_BACKOFF_SECONDS", 5)
-SAMHUB_CALLBACK_ALLOWED_NETWORKS = env_list("SAMHUB_CALLBACK_ALLOWED_NETWORKS", [])
 # Redis hands a message that was taken but not acknowledged to another worker after this long
 # (the worker that took it is presumed dead). It must exceed the longest task, or a build still
 # running would be delivered twice; a second delivery is harmless (the build's heartbeat shows
@@ -205,10 +197,12 @@ SAMHUB_MONITOR_WINDOW_SECONDS = env_int("SAMHUB_MONITOR_WINDOW_SECONDS", 3600)
 # Operator policy: a subscription expires this long after it is made (0: only when the
 # consumer's own monDur or maxReportNbr ends it).
 SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS = env_int("SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS", 0)
-# Callbacks (notifications to subscribers' notificationUri): per-request timeout, attempts in
-# all (the first and its retries), the first retry's delay (doubled for each next one),
-# concurrent requests per delivery task, and the networks a callback may reach although they
-# are loopback or private (CIDRs, e.g. "10.0.0.0/8"; tests allow "127.0.0.0/8").
+# Callbacks (notifications POSTed to addresses given from outside: NWDAF subscribers'
+# notificationUri, ProvMnS recipients; core/callbacks.py, monitoring/callbacks.py):
+# per-request timeout, attempts in all (the first and its retries), the first retry's delay
+# (doubled for each next one: core.callbacks.callback_retry_delay), concurrent requests per
+# monitoring delivery task, and the networks a callback may reach although they are loopback
+# or private (CIDRs, e.g. "10.0.0.0/8"; tests allow "127.0.0.0/8"; core/outbound.py).
 SAMHUB_CALLBACK_TIMEOUT_SECONDS = env_int("SAMHUB_CALLBACK_TIMEOUT_SECONDS", 5)
 SAMHUB_CALLBACK_ATTEMPTS = env_int("SAMHUB_CALLBACK_ATTEMPTS", 5)
 SAMHUB_CALLBACK_BACKOFF_SECONDS = env_int("SAMHUB_CALLBACK_BACKOFF_SECONDS", 5)

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from core.outbound import OutboundRefused, connect_checked, outbound_addresses
 
 MAX_ANSWER_BYTES = 64 * 1024  # a recipient answers 204; more than this is not read
@@ -72,3 +74,9 @@ def _post(url: str, payload: bytes, timeout: float) -> tuple[int | None, str]:
         return None, f"{type(exc).__name__}: {exc}"
     finally:
         connection.close()
+
+
+def callback_retry_delay(attempts: int) -> int:
+    """Seconds before the next attempt after `attempts` failed ones: doubling from
+    SAMHUB_CALLBACK_BACKOFF_SECONDS (monitoring and ProvMnS notifications alike)."""
+    return settings.SAMHUB_CALLBACK_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)

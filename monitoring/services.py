@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.callbacks import callback_retry_delay
 from core.errors import DomainError
 from core.outbound import callback_uri_check
 from core.transitions import transition_apply
@@ -738,17 +739,11 @@ def _attempts_record(rows: list[tuple], outcomes: list, started_at: datetime) ->
     return delivered
 
 
-def retry_delay(attempts: int) -> int:
-    """Seconds before the next attempt after `attempts` failed ones: doubling from
-    SAMHUB_CALLBACK_BACKOFF_SECONDS."""
-    return settings.SAMHUB_CALLBACK_BACKOFF_SECONDS * 2 ** (attempts - 1)
-
-
 def _retries_enqueue(retries: list[tuple[int, int]]) -> None:
     from monitoring.tasks import notification_retry_task
 
     for pk, attempts in retries:
-        notification_retry_task.apply_async((pk,), countdown=retry_delay(attempts))
+        notification_retry_task.apply_async((pk,), countdown=callback_retry_delay(attempts))
 
 
 # --- Analytics feedback ----------------------------------------------------------------------

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
-from core.callbacks import callback_post
+from core.callbacks import callback_post, callback_retry_delay
 from core.errors import DomainError
 from core.outbound import OutboundRefused, outbound_addresses
 from core.roles import is_operator
@@ -443,12 +443,6 @@ def connect() -> None:
 # --- delivery -----------------------------------------------------------------------------------
 
 
-def retry_delay(attempts: int) -> int:
-    """Seconds before the next attempt after `attempts` failed ones: doubling from
-    SAMHUB_CALLBACK_BACKOFF_SECONDS."""
-    return settings.SAMHUB_CALLBACK_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)
-
-
 def notification_body(notification: MOINotification) -> dict:
     """What is POSTed: the stored body with notificationId (the row's id) and subscriptionId."""
     body = {**notification.body, "notificationId": notification.pk}
@@ -504,7 +498,7 @@ def notification_deliver(*, notification_id: int) -> MOINotification | None:
                     notification.pk, notification.recipient_address, number, attempt.error,
                 )  # fmt: skip
             else:
-                delay = retry_delay(number)
+                delay = callback_retry_delay(number)
                 transaction.on_commit(lambda: _enqueue([notification_id], countdown=delay))
         notification.save()
     return notification
