@@ -11,16 +11,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from core import roles
 from monitoring import selectors
+from registry import extensions
 from registry.models import ModelVersion
 from registry.selectors import version_visible_to
 
 CHART_BUCKETS = 24
 CHART_DAYS = 7
-# The chart's drawing area in SVG user units (the SVG scales to the page's width).
-WIDTH, HEIGHT, LEFT, TOP, BOTTOM = 640, 220, 40, 10, 30
 
 
 def link_visible(user, version: ModelVersion) -> bool:
@@ -29,42 +29,19 @@ def link_visible(user, version: ModelVersion) -> bool:
 
 
 def _chart(series: list[selectors.Measurement], thresholds: list[int], start, width: float):
-    """Points of the accuracy line and the inference bars, in the SVG's coordinates."""
-    plot_height = HEIGHT - TOP - BOTTOM
-    plot_width = WIDTH - LEFT - 10
-    step = plot_width / CHART_BUCKETS
-    most = max((m.inferences for m in series), default=0) or 1
-    points, bars = [], []
-    for m in series:
-        index = int((m.start - start).total_seconds() // width)
-        x = LEFT + step * (index + 0.5)
-        height = plot_height * m.inferences / most
-        bars.append(
-            {
-                "x": round(x - step * 0.35, 1),
-                "y": round(TOP + plot_height - height, 1),
-                "width": round(step * 0.7, 1),
-                "height": round(height, 1),
-                "m": m,
-            }
-        )
-        if m.accuracy is not None:
-            points.append((round(x, 1), round(TOP + plot_height * (1 - m.accuracy), 1), m))
+    """The chart's data for static/js/monitoring-chart.js (json_script): per period of the
+    last CHART_DAYS days, its label, the accuracy in % (None without ground truth) and the
+    inferences; and the thresholds in %."""
+    by_index = {int((m.start - start).total_seconds() // width): m for m in series}
+    periods = [by_index.get(i) for i in range(CHART_BUCKETS)]
     return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "left": LEFT,
-        "right": WIDTH - 10,
-        "top": TOP,
-        "bottom": TOP + plot_height,
-        "mid": TOP + plot_height / 2,
-        "line": " ".join(f"{x},{y}" for x, y, _ in points),
-        "points": points,
-        "bars": bars,
-        "thresholds": [
-            {"value": t, "y": round(TOP + plot_height * (1 - t / 100), 1)} for t in thresholds
+        "labels": [
+            date_format(timezone.localtime(start + timedelta(seconds=width * i)), "j M H:i")
+            for i in range(CHART_BUCKETS)
         ],
-        "most": most,
+        "accuracy": [m.accuracy_percent if m else None for m in periods],
+        "inferences": [m.inferences if m else 0 for m in periods],
+        "thresholds": thresholds,
     }
 
 
@@ -109,6 +86,14 @@ def version_monitoring(request: HttpRequest, pk: int) -> HttpResponse:
         "subscriptions": subscriptions,
         "notifications": notifications,
         "sees_all": sees_all,
+        "degraded": bool(
+            thresholds
+            and current.accuracy is not None
+            and current.accuracy_percent < thresholds[-1]
+        ),
+        # Actions of other apps on the version (training's "Start retraining"), through the
+        # registry's extension point: monitoring and training do not import each other.
+        "actions": extensions.version_actions_for(user, version),
         "nav": "catalog",
     }
     return render(request, "monitoring/version_monitoring.html", context)

@@ -3,7 +3,7 @@ pages, its API answers and its downloads while the registry never imports them
 (registry ← sharing ← training).
 
 An app registers its additions from its AppConfig.ready(); the registry reads these lists when
-it renders a page or an answer, or calls them when a version is released. Six kinds:
+it renders a page or an answer, or calls them when a version is released. Eight kinds:
 
 - model_page_section_add(ModelPageSection(template, context)): a section of the model page,
   under "About the model". `context(request, sam)` returns the template's context, or None to
@@ -24,6 +24,10 @@ it renders a page or an answer, or calls them when a version is released. Six ki
 - version_link_add(VersionLink(label, url_name, visible)): a link in each version's panel of
   the model page to a page of another app about that version (`reverse(url_name, args=[pk])`),
   shown when `visible(user, version)`. Monitoring's page uses it.
+- version_action_add(VersionAction(label, url, visible)): an action on a version that another
+  app offers (`url(version)`, shown when `visible(user, version)`), for the pages of sibling
+  apps about the version, which may not import each other: training adds "Start retraining"
+  and monitoring's page shows it.
 
 - version_released_add(callback): called as `callback(version=...)` when a version is
   released (registry.services.version_release), after the release is saved and inside the
@@ -107,6 +111,29 @@ version_links: list[VersionLink] = []
 
 def version_link_add(link: VersionLink) -> None:
     version_links.append(link)
+
+
+@dataclass(frozen=True)
+class VersionAction:
+    label: str
+    url: Callable[[ModelVersion], str]
+    visible: Callable[[User, ModelVersion], bool]
+
+
+version_actions: list[VersionAction] = []
+
+
+def version_action_add(action: VersionAction) -> None:
+    version_actions.append(action)
+
+
+def version_actions_for(user: User, version: ModelVersion) -> list[dict]:
+    """The actions on the version the user may take, as {"label", "url"}."""
+    return [
+        {"label": a.label, "url": a.url(version)}
+        for a in version_actions
+        if a.visible(user, version)
+    ]
 
 
 def artifact_download_check(*, user: User, version: ModelVersion) -> None:

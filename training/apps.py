@@ -9,12 +9,13 @@ class TrainingConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.urls import reverse
 
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
         from sharing import extensions as sharing_extensions
         from sharing.models import SharingMethod
-        from training import notifications, permissions, services, views
+        from training import notifications, permissions, selectors, services, views
 
         nav_link_add(
             NavLink("Datasets", "training:dataset-list", 60, permissions.uses_datasets, "datasets")
@@ -40,3 +41,12 @@ class TrainingConfig(AppConfig):
             ),
         )
         extensions.version_released_add(services.retrained_version_released)
+        # "Start retraining" on pages about a version (monitoring's page): the training request
+        # form with the version chosen, for those who may request its training.
+        extensions.version_action_add(
+            extensions.VersionAction(
+                "Start retraining",
+                lambda version: f"{reverse('training:request-create')}?version={version.pk}",
+                selectors.version_trainable_by,
+            )
+        )

@@ -180,6 +180,15 @@ def ml_entities_of(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
     )
 
 
+def version_trainable_by(user: User | AnonymousUser, version: ModelVersion) -> bool:
+    """Whether the user may request a training of the version and SAM Hub can train it (the
+    training request form offers it)."""
+    return (
+        permissions.can_request_training(version, user)
+        and ml_entities_of(user).filter(pk=version.pk).exists()
+    )
+
+
 def dataset_dn(dataset_id: int) -> str:
     """How a dataset is addressed as a data provider (dataProviderRef, candidate sources)."""
     return f"{DN_ROOT},Dataset={dataset_id}"

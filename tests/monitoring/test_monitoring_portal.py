@@ -1,5 +1,9 @@
 """The version's monitoring page in the portal and the read-only admin: who sees what, the
-chart drawn from the measurement, and the link from the model page."""
+chart's data from the measurement (drawn by Chart.js), "Start retraining" for those who may
+request training, and the link from the model page."""
+
+import json
+import re
 
 import pytest
 
@@ -29,6 +33,17 @@ def page(client, version):
     return client.get(f"/versions/{version.pk}/monitoring/")
 
 
+def chart_data(html: str) -> dict:
+    found = re.search(
+        r'<script id="accuracy-chart-data" type="application/json">(.*?)</script>', html
+    )
+    assert found, "the chart's json_script element"
+    return json.loads(found.group(1))
+
+
+RETRAIN = "Start retraining"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["provider", "operator", "consumer"])
 def test_the_provider_operators_and_subscribed_consumers_see_the_page(
@@ -38,12 +53,65 @@ def test_the_provider_operators_and_subscribed_consumers_see_the_page(
     answer = page(client, monitored)
     assert answer.status_code == 200
     html = answer.content.decode()
-    assert 'id="accuracy-chart"' in html and "<polyline" in html  # the line of the chart
-    assert 'class="threshold"' in html and "threshold 80 %" in html
+    assert '<canvas id="accuracy-chart"' in html
+    assert 'src="/static/vendor/chartjs/chart.umd.min.js"' in html
+    assert 'src="/static/js/monitoring-chart.js"' in html
+    assert "<svg" not in html
+    data = chart_data(html)
+    assert data["thresholds"] == [80]
+    assert len(data["labels"]) == len(data["accuracy"]) == len(data["inferences"]) == 24
+    assert sum(data["inferences"]) == 8
+    assert [a for a in data["accuracy"] if a is not None] == [75]  # all in the last period
+    assert data["accuracy"][-1] == 75 and data["inferences"][-1] == 8
+    # Without JavaScript: the figures in the table and the thresholds in the canvas' text.
+    assert "thresholds: 80 %.</canvas>" in html
+    assert re.search(r"<td>8</td><td>8</td><td>75 %</td>", html)
+    assert '<p id="degraded">' in html  # 75 % under 80 %
     assert '<dd id="current-accuracy">75 %</dd>' in html
     assert '<dd id="current-inferences">8</dd>' in html
     assert "NF_LOAD" in html  # the registration
     assert "Immediate report" in html  # the delivery log
+
+
+@pytest.mark.django_db
+def test_providers_of_the_models_organisation_start_retraining_from_the_page(
+    monitored, client, provider
+):
+    client.force_login(provider)
+    html = page(client, monitored).content.decode()
+    url = f"/training/new/?version={monitored.pk}"
+    assert f'<a class="button primary" href="{url}">{RETRAIN}</a>' in html
+    form = client.get(url).content.decode()  # the form has the version chosen
+    assert re.search(rf'<option value="{monitored.pk}" selected>', form)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["operator", "consumer", "other_provider"])
+def test_those_who_may_not_request_its_training_see_no_retraining(monitored, who, request, client):
+    """training.permissions: operators and consumers without a Re-training subscription do not
+    request training; a provider of another organisation does not see the page at all."""
+    client.force_login(request.getfixturevalue(who))
+    answer = page(client, monitored)
+    if who == "other_provider":
+        assert answer.status_code == 404
+        return
+    html = answer.content.decode()
+    assert answer.status_code == 200 and RETRAIN not in html and "/training/new/" not in html
+
+
+@pytest.mark.django_db
+def test_a_consumer_with_a_retraining_subscription_starts_retraining(monitored, client):
+    from sharing import services as sharing_services
+
+    retrainer = factories.make_user("consumer", username="retrainer")
+    sharing_services.subscription_request(user=retrainer, sam=monitored.sam, method="RETRAINING")
+    services.monitor_subscription_create(
+        user=retrainer, version_ids=[monitored.pk], notification_uri="http://127.0.0.1:9/r",
+        notif_corr_id="retrainer", reporting=services.Reporting(immediate=True),
+    )  # fmt: skip
+    client.force_login(retrainer)
+    html = page(client, monitored).content.decode()
+    assert f'href="/training/new/?version={monitored.pk}">{RETRAIN}</a>' in html
 
 
 @pytest.mark.django_db
