@@ -8,23 +8,20 @@ in the warehouse; package_build() is what the task runs.
 
 import logging
 import tempfile
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, connections, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from core.errors import DomainError
+from core.heartbeat import LOST_AFTER_BEATS, heartbeat_kept
 from registry.models import AccessType, ModelVersion, VersionStatus
 from sharing import packaging, permissions
 from sharing.models import (
-    LOST_AFTER_BEATS,
     Delivery,
     DeliveryKind,
     PackageKind,
@@ -170,7 +167,14 @@ def package_build(*, package_id: int) -> VersionPackage:
         return package
     # The slow part (copying the model, pip, compressing, storing) holds no lock or transaction.
     try:
-        with _heartbeat(package_id), tempfile.TemporaryDirectory(prefix="samhub-package-") as tmp:
+        with (
+            heartbeat_kept(
+                VersionPackage.objects.filter(pk=package_id, status=PackageStatus.BUILDING),
+                seconds=settings.SAMHUB_PACKAGE_HEARTBEAT_SECONDS,
+                name=f"package-{package_id}",
+            ),
+            tempfile.TemporaryDirectory(prefix="samhub-package-") as tmp,
+        ):
             built = packaging.package_build_file(package.version, package.kind, workdir=Path(tmp))
             name = packaging.package_store(built)
     except packaging.PackagingError as exc:
@@ -222,38 +226,6 @@ def _package_claim(package_id: int) -> tuple[bool, VersionPackage]:
             logger.info("Package %s is being built by another live run", package)
             return False, package
         time.sleep(min(beat, 1))
-
-
-@contextmanager
-def _heartbeat(package_id: int):
-    """Refresh the package's heartbeat_at every SAMHUB_PACKAGE_HEARTBEAT_SECONDS from a thread
-    while the build runs, so that others can tell a slow build from a dead one."""
-    if transaction.get_connection().in_atomic_block:
-        # Run inside an outer transaction (an eager task, a test): no other connection sees
-        # the BUILDING row, and beating through one would wait for that transaction's lock.
-        yield
-        return
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(settings.SAMHUB_PACKAGE_HEARTBEAT_SECONDS):
-                try:
-                    VersionPackage.objects.filter(
-                        pk=package_id, status=PackageStatus.BUILDING
-                    ).update(heartbeat_at=timezone.now())
-                except DatabaseError:  # a busy database: the next beat tries again
-                    logger.warning("Package %s: heartbeat not written", package_id, exc_info=True)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"package-{package_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _package_fail(package_id: int, error: str) -> VersionPackage:

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from core.heartbeat import LOST_AFTER_BEATS
 from core.models import StateChange
 from registry.models import ModelVersion, SmallAIModel
 from sharing import permissions
@@ -214,10 +215,6 @@ class PackageStatus(models.TextChoices):
     BUILDING = "BUILDING", "Building"
     READY = "READY", "Ready"
     FAILED = "FAILED", "Failed"
-
-
-# Heartbeats a build may miss (a busy database, a slow machine) before it counts as lost.
-LOST_AFTER_BEATS = 3
 
 
 class VersionPackage(ConcurrentTransitionMixin, models.Model):

@@ -22,17 +22,13 @@ FAILS it with the reason once SAMHUB_TRAINING_MAX_LOST_RUNS runs were lost.
 """
 
 import logging
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, connections, transaction
-from django.utils import timezone
 
 from core.errors import DomainError
-from sharing.models import LOST_AFTER_BEATS
+from core.heartbeat import LOST_AFTER_BEATS, heartbeat_kept
 from training import learning, services
 from training.models import MLTrainingProcess, ProcessStatus, ProgressStateInfo
 
@@ -70,7 +66,11 @@ def training_queue_run() -> int | None:
 
 def training_process_run(*, process_id: int, run_id: str) -> None:
     """Run the claimed process step by step until it ends, pauses or is taken from this run."""
-    with _heartbeat(process_id, run_id):
+    with heartbeat_kept(
+        MLTrainingProcess.objects.filter(pk=process_id, run_id=run_id),
+        seconds=settings.SAMHUB_TRAINING_HEARTBEAT_SECONDS,
+        name=f"training-{process_id}",
+    ):
         while step := services.training_process_step_next(process_id=process_id, run_id=run_id):
             logger.info("Training process %s: %s", process_id, step)
             try:
@@ -103,34 +103,3 @@ def training_processes_resume() -> tuple[list[int], list[int]]:
     for process_id in processes:
         training_process_run_task.delay(process_id)
     return requests, processes
-
-
-@contextmanager
-def _heartbeat(process_id: int, run_id: str):
-    """Refresh the process's heartbeat_at every SAMHUB_TRAINING_HEARTBEAT_SECONDS from a thread
-    while this run holds it, so that others can tell a slow step from a dead worker."""
-    if transaction.get_connection().in_atomic_block:
-        # Inside an outer transaction (a test): no other connection sees the row anyway.
-        yield
-        return
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(settings.SAMHUB_TRAINING_HEARTBEAT_SECONDS):
-                try:
-                    MLTrainingProcess.objects.filter(pk=process_id, run_id=run_id).update(
-                        heartbeat_at=timezone.now()
-                    )
-                except DatabaseError:  # a busy database: the next beat tries again
-                    logger.warning("Training %s: heartbeat not written", process_id, exc_info=True)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"training-{process_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()

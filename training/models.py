@@ -5,8 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from core.heartbeat import LOST_AFTER_BEATS
 from registry.models import ModelVersion, Organisation
-from sharing.models import LOST_AFTER_BEATS
 
 
 class DatasetFormat(models.TextChoices):

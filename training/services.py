@@ -1057,7 +1057,7 @@ def training_process_fail(*, process_id: int, run_id: str | None, reason: str) -
 
 
 def _lost_before():
-    from sharing.models import LOST_AFTER_BEATS
+    from core.heartbeat import LOST_AFTER_BEATS
 
     beats = LOST_AFTER_BEATS * settings.SAMHUB_TRAINING_HEARTBEAT_SECONDS
     return timezone.now() - timedelta(seconds=beats)
