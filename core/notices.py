@@ -18,6 +18,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.errors import DomainError
 from core.models import Notice, NoticeKind, NoticePreference
@@ -39,7 +40,7 @@ def notice_send(
     it happen: nobody is told of their own action. Inactive users are not told. `url` is a path
     of the portal where the notice is acted on."""
     NoticeKind(kind)  # a ValueError for a kind nobody declared
-    if url and not url.startswith("/"):
+    if url and not (url.startswith("/") and url_has_allowed_host_and_scheme(url, set())):
         raise ValueError(f"A notice links to a path of the portal, not {url!r}.")
     ids = {user if isinstance(user, int) else user.pk for user in users}
     ids.discard(actor.pk if actor is not None else None)

@@ -116,9 +116,18 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, reader):
         assert answer.status_code == 302 and answer["Location"].startswith("/login/")
 
 
-def test_a_notice_never_links_outside_the_portal(reader):
+@pytest.mark.parametrize("url", ["https://evil.example/", "//evil.example/", "/\\evil.example/"])
+def test_a_notice_never_links_outside_the_portal(client, reader, url):
     with pytest.raises(ValueError):
-        tell(reader, url="https://evil.example/")
+        tell(reader, url=url)
+    # A row written some other way is still not followed off the portal.
+    notice = Notice.objects.create(user=reader, kind=NoticeKind.PACKAGE_READY, title="X", url=url)
+    client.force_login(reader)
+    answer = client.get(f"/account/notices/{notice.pk}/")
+    assert answer.status_code == 302 and answer["Location"] == "/account/notices/"
+
+
+def test_a_notice_has_a_declared_kind(reader):
     with pytest.raises(ValueError):
         tell(reader, kind="NOT_A_KIND")
 
