@@ -92,6 +92,11 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "training.change_mltrainingprocess",
     "training.view_mltrainingreport",
     "training.view_mltrainingfunction",
+    # AIMLE clients in the admin, written through training.aimle.clients.
+    "training.view_aimleclient",
+    "training.add_aimleclient",
+    "training.change_aimleclient",
+    "training.delete_aimleclient",
     # The ML model monitor in the admin, read-only (written by monitoring.services).
     "monitoring.view_monitorregistration",
     "monitoring.view_registrationevent",

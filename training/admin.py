@@ -5,9 +5,11 @@ state machines and guards as the API."""
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin, ServiceWritesMixin
 from training import permissions, services
+from training.aimle import clients
 from training.models import (
+    AimleClient,
     Dataset,
     MLTrainingProcess,
     MLTrainingProcessEvent,
@@ -119,3 +121,49 @@ class MLTrainingReportAdmin(ReadOnlyAdmin):
     list_filter = ("are_consumer_training_data_used",)
     list_select_related = ("ml_entity", "ml_entity__sam", "trained_version", "trained_version__sam")
     date_hierarchy = "created_at"
+
+
+# --- AIMLE (TS 23.482): the client registry, written through training.aimle ------------------
+
+
+@admin.register(AimleClient)
+class AimleClientAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    """Operators register, change and remove AIMLE clients; a change of managing server is a
+    move (the server left joins the previous managing servers)."""
+
+    list_display = (
+        "client_id", "client_set_id", "organisation", "managing_server", "service_area",
+        "updated_at",
+    )  # fmt: skip
+    list_filter = ("organisation", "service_area")
+    search_fields = ("client_id", "client_set_id", "managing_server", "service_area")
+    list_select_related = ("organisation",)
+    readonly_fields = ("previous_managing_servers", "created_at", "updated_at")
+
+    def get_queryset(self, request):
+        return clients.aimle_clients_visible_to(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # the ID and the organisation name the record
+            return ("client_id", "organisation", *self.readonly_fields)
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in clients.UPDATABLE}
+        if change:
+            clients.aimle_client_update(user=request.user, client_id=obj.client_id, **fields)
+            return
+        client = clients.aimle_client_register(
+            user=request.user,
+            organisation=form.cleaned_data["organisation"],
+            client_id=form.cleaned_data["client_id"],
+            **fields,
+        )
+        obj.pk = client.pk
+
+    def delete_model(self, request, obj):
+        clients.aimle_client_remove(user=request.user, client_id=obj.client_id)
+
+    def delete_queryset(self, request, queryset):
+        for client in queryset.order_by("pk"):
+            self.delete_model(request, client)

@@ -711,3 +711,54 @@ class MOINotificationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} #{self.number}: {self.http_status or self.error}"
+
+
+# --- AIMLE clients, context transfer and hierarchical computing (TS 23.482, seed 003) ---------
+
+
+def _is_list_of_names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+class AimleClient(models.Model):
+    """An AIMLE client (TS 23.482 §5.2.3.2): the application client on a VAL UE that takes part
+    in AIMLE services, managed by the AIMLE server of the edge service area it is in. AIMLE
+    client set identifiers and client selection criteria of an ML model selection request
+    (TS 23.482 §8.23.3.1, NOTE 1 and NOTE 2) are matched against these records."""
+
+    client_id = models.CharField(max_length=255, unique=True)
+    client_set_id = models.CharField(
+        max_length=255, blank=True, db_index=True, help_text="The AIMLE client set it belongs to."
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="aimle_clients"
+    )
+    managing_server = models.CharField(
+        max_length=255, help_text="The AIMLE server currently managing the client."
+    )
+    # Source servers of the client's moves, oldest first (context transfer, TS 23.482 §8.24).
+    previous_managing_servers = models.JSONField(default=list, blank=True)
+    service_area = models.CharField(max_length=255, db_index=True)
+    capabilities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='What the client can do, e.g. ["HFL_TRAINING", "INFERENCE"].',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client_id"]
+        verbose_name = "AIMLE client"
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    def clean(self) -> None:
+        errors = {}
+        if not _is_list_of_names(self.capabilities):
+            errors["capabilities"] = "A list of capability names (non-empty strings)."
+        if not _is_list_of_names(self.previous_managing_servers):
+            errors["previous_managing_servers"] = "A list of AIMLE server identifiers."
+        if errors:
+            raise ValidationError(errors)
