@@ -7,10 +7,12 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin, ServiceWritesMixin
 from training import permissions, services
-from training.aimle import clients
+from training.aimle import clients, computing
 from training.models import (
     AimleClient,
+    AimleContextTransfer,
     Dataset,
+    ExecutionNode,
     MLTrainingProcess,
     MLTrainingProcessEvent,
     MLTrainingReport,
@@ -167,3 +169,57 @@ class AimleClientAdmin(ServiceWritesMixin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for client in queryset.order_by("pk"):
             self.delete_model(request, client)
+
+
+@admin.register(AimleContextTransfer)
+class AimleContextTransferAdmin(ReadOnlyAdmin):
+    """Contexts as their requestors sent them (training.aimle.context writes them)."""
+
+    list_display = (
+        "__str__", "client", "requestor_id", "source_server", "current_managing_server",
+        "ml_task", "transferred_by", "created_at",
+    )  # fmt: skip
+    list_filter = ("ml_task",)
+    search_fields = ("client__client_id", "requestor_id", "source_server")
+    list_select_related = ("client", "transferred_by")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ExecutionNode)
+class ExecutionNodeAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    """Operators register, change and remove the execution nodes offered to hierarchical
+    computing."""
+
+    list_display = (
+        "node_id", "organisation", "service_area", "capacity", "current_load", "task_types",
+        "preparation_status", "updated_at",
+    )  # fmt: skip
+    list_filter = ("organisation", "service_area", "preparation_status")
+    search_fields = ("node_id", "service_area")
+    list_select_related = ("organisation",)
+    readonly_fields = ("created_at", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # the ID and the organisation name the record
+            return ("node_id", "organisation", *self.readonly_fields)
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in computing.UPDATABLE}
+        if change:
+            computing.execution_node_update(user=request.user, node_id=obj.node_id, **fields)
+            return
+        node = computing.execution_node_register(
+            user=request.user,
+            organisation=form.cleaned_data["organisation"],
+            node_id=form.cleaned_data["node_id"],
+            **fields,
+        )
+        obj.pk = node.pk
+
+    def delete_model(self, request, obj):
+        computing.execution_node_remove(user=request.user, node_id=obj.node_id)
+
+    def delete_queryset(self, request, queryset):
+        for node in queryset.order_by("pk"):
+            self.delete_model(request, node)

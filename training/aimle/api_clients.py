@@ -1,0 +1,127 @@
+"""The AIMLE client registry over the REST API (/api/v1/aimle/clients/): thin views over
+training.aimle.clients, errors as ProblemDetails like the other AIMLE operations."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from core.api.parsers import JSONParser
+from core.api.problem import ProblemDetailsMixin
+from core.api.serializers import IdOrSlugField
+from registry.selectors import organisations_visible_to
+from training.aimle import clients
+from training.models import AimleClient
+
+# The error answers of every AIMLE endpoint, for the schema.
+PROBLEMS = {
+    400: OpenApiResponse(
+        description="ProblemDetails: the body is not valid; `invalidParams` names each field."
+    ),
+    403: OpenApiResponse(description="ProblemDetails: you are not allowed to do this."),
+    404: OpenApiResponse(description="ProblemDetails: no such object, or you cannot see it."),
+}
+
+
+class NameField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 255)
+        super().__init__(**kwargs)
+
+
+class AimleClientSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = AimleClient
+        fields = [
+            "client_id", "client_set_id", "organisation", "managing_server",
+            "previous_managing_servers", "service_area", "capabilities", "created_at",
+            "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class AimleClientChangeSerializer(serializers.Serializer):
+    """PATCH: what may change (a new managing server is a move)."""
+
+    client_set_id = NameField(required=False, allow_blank=True)
+    managing_server = NameField(required=False)
+    service_area = NameField(required=False)
+    capabilities = serializers.ListField(child=NameField(), required=False)
+
+
+class AimleClientRegisterSerializer(AimleClientChangeSerializer):
+    client_id = NameField()
+    organisation = IdOrSlugField(
+        kind="organisation",
+        visible=organisations_visible_to,
+        help_text="Id or slug of the organisation whose UE runs the client.",
+    )
+    managing_server = NameField()
+    service_area = NameField()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the AIMLE clients you can see"),
+    retrieve=extend_schema(
+        summary="An AIMLE client",
+        responses={200: AimleClientSerializer, 404: PROBLEMS[404]},
+    ),
+)
+@extend_schema(tags=["aimle"])
+class AimleClientViewSet(
+    ProblemDetailsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """AIMLE clients (TS 23.482 §5.2.3.2) of your organisations; every one for auditors and
+    operators. Client sets and selection criteria of ML model selection match these."""
+
+    serializer_class = AimleClientSerializer
+    parser_classes = (JSONParser,)
+    lookup_field = "client_id"
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return clients.aimle_clients_visible_to(self.request.user)
+
+    def get_object(self):
+        return clients.aimle_client_visible_to(self.request.user, self.kwargs["client_id"])
+
+    @extend_schema(
+        summary="Register an AIMLE client",
+        description="Providers of the organisation and operators.",
+        request=AimleClientRegisterSerializer,
+        responses={201: AimleClientSerializer, **PROBLEMS},
+    )
+    def create(self, request):
+        body = AimleClientRegisterSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        client = clients.aimle_client_register(user=request.user, **body.validated_data)
+        return Response(AimleClientSerializer(client).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change an AIMLE client",
+        description=(
+            "A new `managing_server` is a move: the server the client leaves is appended to "
+            "`previous_managing_servers`."
+        ),
+        request=AimleClientChangeSerializer,
+        responses={200: AimleClientSerializer, **PROBLEMS},
+    )
+    def partial_update(self, request, client_id=None):
+        body = AimleClientChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        client = clients.aimle_client_update(
+            user=request.user, client_id=client_id, **body.validated_data
+        )
+        return Response(AimleClientSerializer(client).data)
+
+    @extend_schema(
+        summary="Remove an AIMLE client (and the contexts transferred for it)",
+        responses={204: None, **PROBLEMS},
+    )
+    def destroy(self, request, client_id=None):
+        clients.aimle_client_remove(user=request.user, client_id=client_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
