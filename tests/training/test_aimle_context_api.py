@@ -8,7 +8,7 @@ import pytest
 
 from tests import factories
 from tests.training.aimle import make_client, pointers, problem
-from training.models import AimleClient, AimleContextTransfer
+from training.models import AimleContextTransfer
 
 URL = "/api/v1/aimle/context-transfers/"
 
