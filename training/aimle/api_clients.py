@@ -23,9 +23,16 @@ PROBLEMS = {
 
 
 class NameField(serializers.CharField):
+    """An identifier or name: a JSON string (not a number turned into one), at most 255."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 255)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class AimleClientSerializer(serializers.ModelSerializer):
