@@ -3,6 +3,8 @@ training requests, processes and reports); requests and processes are cancelled,
 and resumed by changelist actions that call training.services, so the admin obeys the same
 state machines and guards as the API."""
 
+from collections.abc import Callable
+
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin, ServiceWritesMixin
@@ -128,8 +130,48 @@ class MLTrainingReportAdmin(ReadOnlyAdmin):
 # --- AIMLE (TS 23.482): the client registry, written through training.aimle ------------------
 
 
+class AimleResourceAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    """An organisation's AIMLE resource (client, execution node), registered, changed and
+    removed through the services the subclass names; its ID and organisation name the record
+    and stay as they are."""
+
+    id_field: str
+    updatable: tuple[str, ...]
+    # Keyword-only services: (user, organisation, <id_field>, **fields), (user, <id_field>,
+    # **fields), (user, <id_field>).
+    service_register: Callable
+    service_update: Callable
+    service_remove: Callable
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return (self.id_field, "organisation", *self.readonly_fields)
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in self.updatable}
+        if change:
+            key = {self.id_field: getattr(obj, self.id_field)}
+            self.service_update(user=request.user, **key, **fields)
+            return
+        resource = self.service_register(
+            user=request.user,
+            organisation=form.cleaned_data["organisation"],
+            **{self.id_field: form.cleaned_data[self.id_field]},
+            **fields,
+        )
+        obj.pk = resource.pk
+
+    def delete_model(self, request, obj):
+        self.service_remove(user=request.user, **{self.id_field: getattr(obj, self.id_field)})
+
+    def delete_queryset(self, request, queryset):
+        for resource in queryset.order_by("pk"):
+            self.delete_model(request, resource)
+
+
 @admin.register(AimleClient)
-class AimleClientAdmin(ServiceWritesMixin, admin.ModelAdmin):
+class AimleClientAdmin(AimleResourceAdmin):
     """Operators register, change and remove AIMLE clients; a change of managing server is a
     move (the server left joins the previous managing servers)."""
 
@@ -141,34 +183,14 @@ class AimleClientAdmin(ServiceWritesMixin, admin.ModelAdmin):
     search_fields = ("client_id", "client_set_id", "managing_server", "service_area")
     list_select_related = ("organisation",)
     readonly_fields = ("previous_managing_servers", "created_at", "updated_at")
+    id_field = "client_id"
+    updatable = clients.UPDATABLE
+    service_register = staticmethod(clients.aimle_client_register)
+    service_update = staticmethod(clients.aimle_client_update)
+    service_remove = staticmethod(clients.aimle_client_remove)
 
     def get_queryset(self, request):
         return clients.aimle_clients_visible_to(request.user)
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:  # the ID and the organisation name the record
-            return ("client_id", "organisation", *self.readonly_fields)
-        return self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in clients.UPDATABLE}
-        if change:
-            clients.aimle_client_update(user=request.user, client_id=obj.client_id, **fields)
-            return
-        client = clients.aimle_client_register(
-            user=request.user,
-            organisation=form.cleaned_data["organisation"],
-            client_id=form.cleaned_data["client_id"],
-            **fields,
-        )
-        obj.pk = client.pk
-
-    def delete_model(self, request, obj):
-        clients.aimle_client_remove(user=request.user, client_id=obj.client_id)
-
-    def delete_queryset(self, request, queryset):
-        for client in queryset.order_by("pk"):
-            self.delete_model(request, client)
 
 
 @admin.register(AimleContextTransfer)
@@ -186,7 +208,7 @@ class AimleContextTransferAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExecutionNode)
-class ExecutionNodeAdmin(ServiceWritesMixin, admin.ModelAdmin):
+class ExecutionNodeAdmin(AimleResourceAdmin):
     """Operators register, change and remove the execution nodes offered to hierarchical
     computing."""
 
@@ -198,28 +220,8 @@ class ExecutionNodeAdmin(ServiceWritesMixin, admin.ModelAdmin):
     search_fields = ("node_id", "service_area")
     list_select_related = ("organisation",)
     readonly_fields = ("created_at", "updated_at")
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:  # the ID and the organisation name the record
-            return ("node_id", "organisation", *self.readonly_fields)
-        return self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in computing.UPDATABLE}
-        if change:
-            computing.execution_node_update(user=request.user, node_id=obj.node_id, **fields)
-            return
-        node = computing.execution_node_register(
-            user=request.user,
-            organisation=form.cleaned_data["organisation"],
-            node_id=form.cleaned_data["node_id"],
-            **fields,
-        )
-        obj.pk = node.pk
-
-    def delete_model(self, request, obj):
-        computing.execution_node_remove(user=request.user, node_id=obj.node_id)
-
-    def delete_queryset(self, request, queryset):
-        for node in queryset.order_by("pk"):
-            self.delete_model(request, node)
+    id_field = "node_id"
+    updatable = computing.UPDATABLE
+    service_register = staticmethod(computing.execution_node_register)
+    service_update = staticmethod(computing.execution_node_update)
+    service_remove = staticmethod(computing.execution_node_remove)

@@ -252,3 +252,11 @@ def test_the_schema_documents_the_aimle_endpoints(api):
         "/api/v1/aimle/execution-nodes/{node_id}/",
         "/api/v1/aimle/computing-assistance/",
     } <= set(paths)
+
+
+def test_there_is_no_put_on_the_registries(operator, organisation, provider, api):
+    make_client(operator, organisation, "ue-1")
+    make_node(operator, organisation, "edge-1")
+
+    problem(api(provider).put(f"{CLIENTS}ue-1/", client_body(organisation), format="json"), 405)
+    problem(api(provider).put(f"{NODES}edge-1/", node_body(organisation), format="json"), 405)

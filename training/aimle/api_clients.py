@@ -1,6 +1,8 @@
 """The AIMLE client registry over the REST API (/api/v1/aimle/clients/): thin views over
 training.aimle.clients, errors as ProblemDetails like the other AIMLE operations."""
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -68,47 +70,63 @@ class AimleClientRegisterSerializer(AimleClientChangeSerializer):
     service_area = NameField()
 
 
+class AimleResourceViewSet(
+    ProblemDetailsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A registry of organisations' AIMLE resources (clients, execution nodes): read, register,
+    change, remove, each through one service that the subclass names."""
+
+    parser_classes = (JSONParser,)
+    lookup_value_regex = r"[^/]+"
+    register_serializer: type[serializers.Serializer]
+    change_serializer: type[serializers.Serializer]
+    # (user) -> queryset, (user, id) -> resource, and the three writes (keyword arguments). Not
+    # named create/update/destroy: the router would route requests to those names.
+    selector_all: Callable
+    selector_one: Callable
+    service_register: Callable
+    service_update: Callable
+    service_remove: Callable
+
+    def get_queryset(self):
+        return self.selector_all(self.request.user)
+
+    def get_object(self):
+        return self.selector_one(self.request.user, self.kwargs[self.lookup_field])
+
+    def create(self, request):
+        body = self.register_serializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        resource = self.service_register(user=request.user, **body.validated_data)
+        return Response(self.get_serializer(resource).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, **kwargs):
+        body = self.change_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        resource = self.service_update(user=request.user, **kwargs, **body.validated_data)
+        return Response(self.get_serializer(resource).data)
+
+    def destroy(self, request, **kwargs):
+        self.service_remove(user=request.user, **kwargs)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List the AIMLE clients you can see"),
     retrieve=extend_schema(
         summary="An AIMLE client",
         responses={200: AimleClientSerializer, 404: PROBLEMS[404]},
     ),
-)
-@extend_schema(tags=["aimle"])
-class AimleClientViewSet(
-    ProblemDetailsMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """AIMLE clients (TS 23.482 §5.2.3.2) of your organisations; every one for auditors and
-    operators. Client sets and selection criteria of ML model selection match these."""
-
-    serializer_class = AimleClientSerializer
-    parser_classes = (JSONParser,)
-    lookup_field = "client_id"
-    lookup_value_regex = r"[^/]+"
-
-    def get_queryset(self):
-        return clients.aimle_clients_visible_to(self.request.user)
-
-    def get_object(self):
-        return clients.aimle_client_visible_to(self.request.user, self.kwargs["client_id"])
-
-    @extend_schema(
+    create=extend_schema(
         summary="Register an AIMLE client",
         description="Providers of the organisation and operators.",
         request=AimleClientRegisterSerializer,
         responses={201: AimleClientSerializer, **PROBLEMS},
-    )
-    def create(self, request):
-        body = AimleClientRegisterSerializer(data=request.data, context={"request": request})
-        body.is_valid(raise_exception=True)
-        client = clients.aimle_client_register(user=request.user, **body.validated_data)
-        return Response(AimleClientSerializer(client).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
+    ),
+    partial_update=extend_schema(
         summary="Change an AIMLE client",
         description=(
             "A new `managing_server` is a move: the server the client leaves is appended to "
@@ -116,19 +134,23 @@ class AimleClientViewSet(
         ),
         request=AimleClientChangeSerializer,
         responses={200: AimleClientSerializer, **PROBLEMS},
-    )
-    def partial_update(self, request, client_id=None):
-        body = AimleClientChangeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        client = clients.aimle_client_update(
-            user=request.user, client_id=client_id, **body.validated_data
-        )
-        return Response(AimleClientSerializer(client).data)
-
-    @extend_schema(
+    ),
+    destroy=extend_schema(
         summary="Remove an AIMLE client (and the contexts transferred for it)",
         responses={204: None, **PROBLEMS},
-    )
-    def destroy(self, request, client_id=None):
-        clients.aimle_client_remove(user=request.user, client_id=client_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    ),
+)
+@extend_schema(tags=["aimle"])
+class AimleClientViewSet(AimleResourceViewSet):
+    """AIMLE clients (TS 23.482 §5.2.3.2) of your organisations; every one for auditors and
+    operators. Client sets and selection criteria of ML model selection match these."""
+
+    serializer_class = AimleClientSerializer
+    register_serializer = AimleClientRegisterSerializer
+    change_serializer = AimleClientChangeSerializer
+    lookup_field = "client_id"
+    selector_all = staticmethod(clients.aimle_clients_visible_to)
+    selector_one = staticmethod(clients.aimle_client_visible_to)
+    service_register = staticmethod(clients.aimle_client_register)
+    service_update = staticmethod(clients.aimle_client_update)
+    service_remove = staticmethod(clients.aimle_client_remove)

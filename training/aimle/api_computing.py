@@ -5,7 +5,7 @@ with the assistance information; failure a ProblemDetails whose `cause` is the f
 so exactly one of the two answers (NOTE 1)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,7 +14,7 @@ from core.api.problem import ProblemDetailsMixin
 from core.api.serializers import IdOrSlugField
 from registry.selectors import organisations_visible_to
 from training.aimle import computing
-from training.aimle.api_clients import PROBLEMS, NameField
+from training.aimle.api_clients import PROBLEMS, AimleResourceViewSet, NameField
 from training.models import (
     AssistanceInfoType,
     ComputingTaskType,
@@ -83,57 +83,34 @@ class ExecutionNodeRegisterSerializer(ExecutionNodeChangeSerializer):
         summary="An execution node",
         responses={200: ExecutionNodeSerializer, 404: PROBLEMS[404]},
     ),
+    create=extend_schema(
+        summary="Register an execution node",
+        description="Providers of the organisation and operators.",
+        request=ExecutionNodeRegisterSerializer,
+        responses={201: ExecutionNodeSerializer, **PROBLEMS},
+    ),
+    partial_update=extend_schema(
+        summary="Change what an execution node reports (load, capacity, preparation status...)",
+        request=ExecutionNodeChangeSerializer,
+        responses={200: ExecutionNodeSerializer, **PROBLEMS},
+    ),
+    destroy=extend_schema(summary="Remove an execution node", responses={204: None, **PROBLEMS}),
 )
 @extend_schema(tags=["aimle"])
-class ExecutionNodeViewSet(
-    ProblemDetailsMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class ExecutionNodeViewSet(AimleResourceViewSet):
     """Execution nodes (TS 23.482 §8.25) that candidate execution nodes are chosen from. AIMLE
     consumers, auditors and operators see them; their organisation's providers and operators
     register, change and remove them."""
 
     serializer_class = ExecutionNodeSerializer
-    parser_classes = (JSONParser,)
+    register_serializer = ExecutionNodeRegisterSerializer
+    change_serializer = ExecutionNodeChangeSerializer
     lookup_field = "node_id"
-    lookup_value_regex = r"[^/]+"
-
-    def get_queryset(self):
-        return computing.execution_nodes_visible_to(self.request.user)
-
-    def get_object(self):
-        return computing.execution_node_visible_to(self.request.user, self.kwargs["node_id"])
-
-    @extend_schema(
-        summary="Register an execution node",
-        request=ExecutionNodeRegisterSerializer,
-        responses={201: ExecutionNodeSerializer, **PROBLEMS},
-    )
-    def create(self, request):
-        body = ExecutionNodeRegisterSerializer(data=request.data, context={"request": request})
-        body.is_valid(raise_exception=True)
-        node = computing.execution_node_register(user=request.user, **body.validated_data)
-        return Response(ExecutionNodeSerializer(node).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        summary="Change what an execution node reports (load, capacity, preparation status...)",
-        request=ExecutionNodeChangeSerializer,
-        responses={200: ExecutionNodeSerializer, **PROBLEMS},
-    )
-    def partial_update(self, request, node_id=None):
-        body = ExecutionNodeChangeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        node = computing.execution_node_update(
-            user=request.user, node_id=node_id, **body.validated_data
-        )
-        return Response(ExecutionNodeSerializer(node).data)
-
-    @extend_schema(summary="Remove an execution node", responses={204: None, **PROBLEMS})
-    def destroy(self, request, node_id=None):
-        computing.execution_node_remove(user=request.user, node_id=node_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    selector_all = staticmethod(computing.execution_nodes_visible_to)
+    selector_one = staticmethod(computing.execution_node_visible_to)
+    service_register = staticmethod(computing.execution_node_register)
+    service_update = staticmethod(computing.execution_node_update)
+    service_remove = staticmethod(computing.execution_node_remove)
 
 
 # --- assistance ------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ the server it leaves is appended to its previous managing servers: one rule, in
 aimle_client_move.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from core.errors import DomainError
 from registry.models import Organisation
@@ -28,7 +28,79 @@ SELECTION_CRITERIA = ("service_area", "capabilities", "managing_server")
 UPDATABLE = ("client_set_id", "managing_server", "service_area", "capabilities")
 
 
-# --- reads -----------------------------------------------------------------------------------
+# --- an organisation's AIMLE resources: its clients here, its execution nodes in
+# training.aimle.computing, registered, changed and removed the same way ---------------------
+
+
+def resource_visible(resources: QuerySet, *, what: str, **lookup) -> Model:
+    """The one resource of `resources` (those the user sees) matching `lookup`; 404 otherwise,
+    so one the user may not see is not told apart from one that does not exist."""
+    found = resources.filter(**lookup).first()
+    if found is None:
+        raise DomainError(
+            f"There is no {what} {next(iter(lookup.values()))!r} that you can see.",
+            code="not_found",
+            status=404,
+        )
+    return found
+
+
+def _refuse_unless_manager(user: User, resource: Model, what: str, action: str) -> None:
+    if not permissions.can_manage_aimle_resource(resource.organisation_id, user):
+        raise DomainError.not_allowed(
+            f"Only providers of the {what}'s organisation and operators can {action} it."
+        )
+
+
+def _full_clean(resource: Model, refusal: str) -> None:
+    try:
+        resource.full_clean(exclude=["organisation"])
+    except ValidationError as exc:
+        raise DomainError(refusal, details=exc.message_dict) from None
+
+
+def resource_register(resource: Model, *, user: User, what: str) -> None:
+    """Insert a new resource of its organisation, if the user may and its fields are valid."""
+    _refuse_unless_manager(user, resource, what, "register")
+    _full_clean(resource, f"Some fields are not valid; the {what} was not registered.")
+    try:
+        with transaction.atomic():
+            resource.save(force_insert=True)
+    except IntegrityError:  # registered by a concurrent request since full_clean
+        raise DomainError.conflict(f"The {what} is registered already.") from None
+
+
+def resource_change(
+    resource: Model,
+    *,
+    user: User,
+    what: str,
+    changes: dict,
+    updatable: Iterable[str],
+    adjust: Callable[[Model], None] | None = None,
+) -> Model:
+    """Change fields of a resource the user sees (locked meanwhile; `adjust` makes changes of
+    its own to the locked row), if the user may and the result is valid."""
+    unknown = sorted(set(changes) - set(updatable))
+    if unknown:
+        raise DomainError(f"These fields cannot be changed: {', '.join(unknown)}.")
+    _refuse_unless_manager(user, resource, what, "change")
+    locked = type(resource).objects.select_for_update().get(pk=resource.pk)
+    for field, value in changes.items():
+        setattr(locked, field, list(value) if isinstance(value, tuple) else value)
+    if adjust is not None:
+        adjust(locked)
+    _full_clean(locked, f"Some fields are not valid; the {what} was not changed.")
+    locked.save()
+    return locked
+
+
+def resource_remove(resource: Model, *, user: User, what: str) -> None:
+    _refuse_unless_manager(user, resource, what, "remove")
+    resource.delete()
+
+
+# --- AIMLE clients ---------------------------------------------------------------------------
 
 
 def aimle_clients_visible_to(user: User) -> QuerySet[AimleClient]:
@@ -42,33 +114,9 @@ def aimle_clients_visible_to(user: User) -> QuerySet[AimleClient]:
 
 
 def aimle_client_visible_to(user: User, client_id: str) -> AimleClient:
-    """The client with this AIMLE client ID if the user sees it; 404 otherwise (a client one
-    may not see is not told apart from one that does not exist)."""
-    client = aimle_clients_visible_to(user).filter(client_id=client_id).first()
-    if client is None:
-        raise DomainError(
-            f"There is no AIMLE client {client_id!r} that you can see.",
-            code="not_found",
-            status=404,
-        )
-    return client
-
-
-# --- writes ----------------------------------------------------------------------------------
-
-
-def _full_clean(client: AimleClient, refusal: str) -> None:
-    try:
-        client.full_clean(exclude=["organisation"])
-    except ValidationError as exc:
-        raise DomainError(refusal, details=exc.message_dict) from None
-
-
-def _refuse_unless_manager(user: User, organisation_id: int, what: str) -> None:
-    if not permissions.can_manage_aimle_resource(organisation_id, user):
-        raise DomainError.not_allowed(
-            f"Only providers of the client's organisation and operators can {what} it."
-        )
+    return resource_visible(
+        aimle_clients_visible_to(user), what="AIMLE client", client_id=client_id
+    )
 
 
 def aimle_client_register(
@@ -82,7 +130,6 @@ def aimle_client_register(
     capabilities: Iterable[str] = (),
 ) -> AimleClient:
     """Register an AIMLE client of the organisation with the AIMLE server managing it."""
-    _refuse_unless_manager(user, organisation.pk, "register")
     client = AimleClient(
         organisation=organisation,
         client_id=client_id,
@@ -91,12 +138,7 @@ def aimle_client_register(
         service_area=service_area,
         capabilities=list(capabilities),
     )
-    _full_clean(client, "Some fields are not valid; the client was not registered.")
-    try:
-        with transaction.atomic():
-            client.save(force_insert=True)
-    except IntegrityError:  # registered by a concurrent request since full_clean
-        raise DomainError.conflict(f"AIMLE client {client_id!r} is registered already.") from None
+    resource_register(client, user=user, what="AIMLE client")
     return client
 
 
@@ -115,27 +157,21 @@ def aimle_client_move(client: AimleClient, managing_server: str) -> None:
 def aimle_client_update(*, user: User, client_id: str, **changes) -> AimleClient:
     """Change a client's set, service area, capabilities or managing server (a move, as
     aimle_client_move records it)."""
-    unknown = sorted(set(changes) - set(UPDATABLE))
-    if unknown:
-        raise DomainError(f"These fields cannot be changed: {', '.join(unknown)}.")
-    visible = aimle_client_visible_to(user, client_id)
-    _refuse_unless_manager(user, visible.organisation_id, "change")
-    client = AimleClient.objects.select_for_update().get(pk=visible.pk)
-    if "managing_server" in changes:
-        aimle_client_move(client, changes.pop("managing_server"))
-    for field, value in changes.items():
-        setattr(client, field, list(value) if field == "capabilities" else value)
-    _full_clean(client, "Some fields are not valid; the client was not changed.")
-    client.save()
-    return client
+    server = changes.pop("managing_server", "")
+    return resource_change(
+        aimle_client_visible_to(user, client_id),
+        user=user,
+        what="AIMLE client",
+        changes=changes,
+        updatable=UPDATABLE,
+        adjust=lambda client: aimle_client_move(client, server),
+    )
 
 
 @transaction.atomic
 def aimle_client_remove(*, user: User, client_id: str) -> None:
     """Remove a client from the registry, with the contexts transferred for it."""
-    client = aimle_client_visible_to(user, client_id)
-    _refuse_unless_manager(user, client.organisation_id, "remove")
-    client.delete()
+    resource_remove(aimle_client_visible_to(user, client_id), user=user, what="AIMLE client")
 
 
 # --- selection for ML model selection (TS 23.482 §8.23.3.1) ------------------------------------

@@ -27,13 +27,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 
 from core.errors import DomainError
 from registry.models import Organisation
 from training import permissions
+from training.aimle.clients import (
+    resource_change,
+    resource_register,
+    resource_remove,
+    resource_visible,
+)
 from training.models import (
     AssistanceInfoType,
     ComputingTaskType,
@@ -58,28 +63,9 @@ def execution_nodes_visible_to(user: User) -> QuerySet[ExecutionNode]:
 
 
 def execution_node_visible_to(user: User, node_id: str) -> ExecutionNode:
-    node = execution_nodes_visible_to(user).filter(node_id=node_id).first()
-    if node is None:
-        raise DomainError(
-            f"There is no execution node {node_id!r} that you can see.",
-            code="not_found",
-            status=404,
-        )
-    return node
-
-
-def _full_clean(node: ExecutionNode, refusal: str) -> None:
-    try:
-        node.full_clean(exclude=["organisation"])
-    except ValidationError as exc:
-        raise DomainError(refusal, details=exc.message_dict) from None
-
-
-def _refuse_unless_manager(user: User, organisation_id: int, what: str) -> None:
-    if not permissions.can_manage_aimle_resource(organisation_id, user):
-        raise DomainError.not_allowed(
-            f"Only providers of the node's organisation and operators can {what} it."
-        )
+    return resource_visible(
+        execution_nodes_visible_to(user), what="execution node", node_id=node_id
+    )
 
 
 def execution_node_register(
@@ -94,7 +80,6 @@ def execution_node_register(
     preparation_status: str = PreparationStatus.NOT_PREPARED,
 ) -> ExecutionNode:
     """Offer an execution node of the organisation to hierarchical computing."""
-    _refuse_unless_manager(user, organisation.pk, "register")
     node = ExecutionNode(
         organisation=organisation,
         node_id=node_id,
@@ -104,12 +89,7 @@ def execution_node_register(
         task_types=list(task_types),
         preparation_status=preparation_status,
     )
-    _full_clean(node, "Some fields are not valid; the node was not registered.")
-    try:
-        with transaction.atomic():
-            node.save(force_insert=True)
-    except IntegrityError:  # registered by a concurrent request since full_clean
-        raise DomainError.conflict(f"Execution node {node_id!r} is registered already.") from None
+    resource_register(node, user=user, what="execution node")
     return node
 
 
@@ -117,24 +97,18 @@ def execution_node_register(
 def execution_node_update(*, user: User, node_id: str, **changes) -> ExecutionNode:
     """Change what a node reports: service area, capacity, current load, task types,
     preparation status."""
-    unknown = sorted(set(changes) - set(UPDATABLE))
-    if unknown:
-        raise DomainError(f"These fields cannot be changed: {', '.join(unknown)}.")
-    visible = execution_node_visible_to(user, node_id)
-    _refuse_unless_manager(user, visible.organisation_id, "change")
-    node = ExecutionNode.objects.select_for_update().get(pk=visible.pk)
-    for field, value in changes.items():
-        setattr(node, field, list(value) if field == "task_types" else value)
-    _full_clean(node, "Some fields are not valid; the node was not changed.")
-    node.save()
-    return node
+    return resource_change(
+        execution_node_visible_to(user, node_id),
+        user=user,
+        what="execution node",
+        changes=changes,
+        updatable=UPDATABLE,
+    )
 
 
 @transaction.atomic
 def execution_node_remove(*, user: User, node_id: str) -> None:
-    node = execution_node_visible_to(user, node_id)
-    _refuse_unless_manager(user, node.organisation_id, "remove")
-    node.delete()
+    resource_remove(execution_node_visible_to(user, node_id), user=user, what="execution node")
 
 
 # --- assistance ------------------------------------------------------------------------------

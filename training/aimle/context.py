@@ -47,14 +47,9 @@ def context_transfers_visible_to(user: User) -> QuerySet[AimleContextTransfer]:
 
 
 def context_transfer_visible_to(user: User, transfer_id: int) -> AimleContextTransfer:
-    transfer = context_transfers_visible_to(user).filter(pk=transfer_id).first()
-    if transfer is None:
-        raise DomainError(
-            f"There is no AIMLE context transfer {transfer_id} that you can see.",
-            code="not_found",
-            status=404,
-        )
-    return transfer
+    return clients.resource_visible(
+        context_transfers_visible_to(user), what="AIMLE context transfer", pk=transfer_id
+    )
 
 
 def _refuse_ml_context_without_model(ml_context: MLContext | None) -> None:
