@@ -211,6 +211,8 @@ def test_it_refuses_missing_mandatory_ies(ue, member, api, body, pointer):
         (("contextInfo", "currentManagingServer"), 7),
         (("contextInfo", "clientId"), "x" * 256),
         (("requestorId",), None),
+        (("contextInfo",), "ue-1"),
+        (("contextInfo", "mlContextInfo"), ["MODEL_TRAINING"]),
     ],
 )
 def test_it_refuses_ies_of_the_wrong_type_or_value(ue, member, api, path, value):

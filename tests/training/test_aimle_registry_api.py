@@ -182,6 +182,7 @@ def test_only_the_organisations_providers_and_operators_register_nodes(
     [
         ({"capacity": "4"}, "/capacity"),
         ({"capacity": 0}, "/capacity"),
+        ({"capacity": 2**40}, "/capacity"),
         ({"capacity": 2, "current_load": 3}, "/current_load"),
         ({"current_load": -1}, "/current_load"),
         ({"task_types": ["SFL"]}, "/task_types/0"),
@@ -194,6 +195,13 @@ def test_it_refuses_a_bad_node_body(provider, organisation, api, fields, pointer
     answer = api(provider).post(NODES, node_body(organisation, **fields), format="json")
 
     assert pointer in pointers(problem(answer, 400))
+    assert not ExecutionNode.objects.exists()
+
+
+def test_it_refuses_a_node_body_that_is_not_json(provider, api):
+    answer = api(provider).post(NODES, b"\xff\xfe", content_type="application/json")
+
+    problem(answer, 400, "INVALID_MSG_FORMAT")
     assert not ExecutionNode.objects.exists()
 
 

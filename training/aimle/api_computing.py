@@ -25,7 +25,11 @@ from training.models import (
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer (not a string, not a float, not a boolean)."""
+    """A JSON integer (not a string, not a float, not a boolean) that a database column holds."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_value", 2_147_483_647)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
