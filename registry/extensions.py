@@ -4,7 +4,7 @@ pages, its API answers and its downloads while the registry never imports them
 
 An app registers its additions from its AppConfig.ready(); the registry reads these lists when
 it renders a page or an answer, or calls them when a version is released, deprecated or
-retired. Nine kinds:
+retired. Ten kinds:
 
 - model_page_section_add(ModelPageSection(template, context)): a section of the model page,
   under "About the model". `context(request, sam)` returns the template's context, or None to
@@ -29,6 +29,11 @@ retired. Nine kinds:
   app offers (`url(version)`, shown when `visible(user, version)`), for the pages of sibling
   apps about the version, which may not import each other: training adds "Start retraining"
   and monitoring's page shows it.
+- version_compare_section_add(VersionCompareSection(template, context)): a section of the page
+  that compares versions of a model (registry.views.version_compare). `context(request,
+  versions)` gets the compared versions, oldest first, all visible to the user, and returns
+  the template's context, or None to show nothing. Training shows the reports and datasets of
+  the versions it trained.
 
 - version_released_add(callback): called as `callback(version=...)` when a version is
   released (registry.services.version_release), after the release is saved and inside its
@@ -130,6 +135,19 @@ version_actions: list[VersionAction] = []
 
 def version_action_add(action: VersionAction) -> None:
     version_actions.append(action)
+
+
+@dataclass(frozen=True)
+class VersionCompareSection:
+    template: str
+    context: Callable[[HttpRequest, list[ModelVersion]], dict | None]
+
+
+version_compare_sections: list[VersionCompareSection] = []
+
+
+def version_compare_section_add(section: VersionCompareSection) -> None:
+    version_compare_sections.append(section)
 
 
 def version_actions_for(user: User, version: ModelVersion) -> list[dict]:
