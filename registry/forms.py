@@ -279,6 +279,8 @@ class VersionIdsField(forms.MultipleChoiceField):
     def to_python(self, value) -> list[int]:
         ids = []
         for item in super().to_python(value):
+            if not item:
+                continue  # an empty ?v=
             pk = self._as_id(item)
             if pk is None:
                 shown = item if len(item) <= 20 else item[:20] + "…"
@@ -287,13 +289,13 @@ class VersionIdsField(forms.MultipleChoiceField):
         return list(dict.fromkeys(ids))
 
     def validate(self, value) -> None:
-        forms.Field.validate(self, value)  # required; the choices are only what the page offers
+        pass  # the choices are only what the page offers; the form counts the ids
 
 
 class VersionCompareForm(forms.Form):
     """The versions of a model to compare, checked on the compare page."""
 
-    v = VersionIdsField(label="Versions to compare")
+    v = VersionIdsField(label="Versions to compare", required=False)
 
     def __init__(self, *args, versions, **kwargs):
         super().__init__(*args, **kwargs)

@@ -493,7 +493,7 @@ def signature_diff(before: dict, after: dict) -> dict:
     missing = [
         side
         for side, signature in (("before", before), ("after", after))
-        if not (signature.get("inputs") or signature.get("outputs"))
+        if not (_signature_entries(signature, "inputs") or _signature_entries(signature, "outputs"))
     ]
     return {"changes": changes, "other": other, "missing": missing}
 
