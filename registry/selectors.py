@@ -540,7 +540,10 @@ def training_context_comparison(versions: list[ModelVersion]) -> list[dict]:
             {
                 "key": key or "(the whole context)",  # a context that is not an object
                 "values": [None if v is missing else _context_text(v) for v in values],
-                "differs": len({_json_text(v) if v is not missing else None for v in values}) > 1,
+                "differs": len(
+                    {None if v is missing else json.dumps(v, sort_keys=True) for v in values}
+                )
+                > 1,
             }
         )
     return rows
@@ -568,10 +571,12 @@ def lineage_graph(
 
     def shown_ancestor(pk: int) -> tuple[int | None, bool]:
         parent, direct, seen = parent_of.get(pk), True, {pk}
-        while parent is not None and parent not in shown and parent not in seen:
+        while parent is not None and parent not in seen:  # a loop of links ends the walk
+            if parent in shown:
+                return parent, direct
             seen.add(parent)
             parent, direct = parent_of.get(parent), False
-        return (parent, direct) if parent in shown else (None, True)
+        return None, True
 
     ancestor = {pk: shown_ancestor(pk) for pk in shown}
     children: dict[int | None, list[int]] = defaultdict(list)
@@ -581,16 +586,18 @@ def lineage_graph(
     # a new row below the rows its older siblings took, so edges do not cross.
     place: dict[int, tuple[int, int]] = {}
     row = -1
-    stack = [(pk, 0, False) for pk in reversed(children[None])]
-    while stack:
-        pk, column, first_child = stack.pop()
-        if pk in place:
-            continue
-        if not first_child:
-            row += 1
-        place[pk] = (column, row)
-        kids = children.get(pk, [])
-        stack.extend((kid, column + 1, i == 0) for i, kid in reversed(list(enumerate(kids))))
+    # The roots, then any version a loop of parent links left unreached.
+    for start in [*children[None], *shown]:
+        stack = [(start, 0, False)]
+        while stack:
+            pk, column, first_child = stack.pop()
+            if pk in place:
+                continue
+            if not first_child:
+                row += 1
+            place[pk] = (column, row)
+            kids = children.get(pk, [])
+            stack.extend((kid, column + 1, i == 0) for i, kid in reversed(list(enumerate(kids))))
     nodes = []
     for v in versions:
         column, row_ = place[v.pk]

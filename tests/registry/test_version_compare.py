@@ -207,6 +207,23 @@ def test_the_lineage_graph_has_an_edge_for_each_parent_link(provider):
     assert {n["version"].pk for n in graph["nodes"] if n["compared"]} == {root.pk, branch.pk}
 
 
+def test_a_loop_of_parent_links_written_in_the_database_still_draws(provider):
+    # No service makes one (the parent is fixed at creation); a hand-edited database might.
+    first = factories.make_draft(provider)
+    second = child(provider, first, "1.1.0")
+    lonely = factories.make_draft(provider, sam=first.sam, version="9.0.0")
+    ModelVersion.objects.filter(pk=first.pk).update(parent=second)
+    ModelVersion.objects.filter(pk=lonely.pk).update(parent=lonely)
+
+    graph = selectors.lineage_graph(
+        sam=first.sam, visible=ModelVersion.objects.filter(sam=first.sam)
+    )
+
+    assert {n["version"].pk for n in graph["nodes"]} == {first.pk, second.pk, lonely.pk}
+    edges = {(e["parent"].pk, e["child"].pk) for e in graph["edges"]}
+    assert edges == {(first.pk, second.pk), (second.pk, first.pk)}
+
+
 def test_the_page_draws_the_graph_with_the_parent_edges_and_the_compared_versions(client, provider):
     root = factories.make_draft(provider)
     minor = child(provider, root, "1.1.0")
