@@ -7,6 +7,8 @@ import json
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from onnx import TensorProto, helper
 
@@ -375,6 +377,21 @@ def test_a_model_with_one_visible_version_says_there_is_nothing_to_compare(clien
     page = client.get(compare_url(only.sam)).content.decode()
 
     assert 'id="nothing-to-compare"' in page and 'id="compare-submit"' not in page
+
+
+def test_the_page_reads_as_many_queries_for_six_versions_as_for_two(
+    client, provider, django_assert_max_num_queries
+):
+    versions = [factories.make_draft(provider, performance=[score("ACCURACY", 0.8)])]
+    for minor in range(1, 6):
+        versions.append(child(provider, versions[-1], f"1.{minor}.0"))
+    client.force_login(provider)
+    sam = versions[0].sam
+    with CaptureQueriesContext(connection) as two:
+        assert client.get(compare_url(sam, versions[0].pk, versions[1].pk)).status_code == 200
+
+    with django_assert_max_num_queries(len(two)):
+        assert client.get(compare_url(sam, *[v.pk for v in versions])).status_code == 200
 
 
 # --- the whole page, with real model files ---------------------------------------------------
