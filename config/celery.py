@@ -17,8 +17,17 @@ app.autodiscover_tasks()
 def forkserver_warm(**_) -> None:
     """Each pool process starts its fork server for file checks (core.forked: a retraining's
     new version is checked like an upload) when it starts, not in its first task."""
+    from multiprocessing import process
+
     from core.forked import forkserver_warm
 
+    # billiard, Celery's pool, installs its pool process object as multiprocessing's current
+    # process too, and multiprocessing cannot start children from it as it is: it is flagged
+    # daemonic (the checks are killed at their timeout, and the fork server ends with this
+    # process), and its key is billiard's, which multiprocessing cannot hand to a child.
+    current = process.current_process()
+    current.daemon = False
+    current._config["authkey"] = process.AuthenticationString(os.urandom(32))
     forkserver_warm()
 
 
