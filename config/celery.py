@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -10,6 +11,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("samhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def forkserver_warm(**_) -> None:
+    """Each pool process starts its fork server for file checks (core.forked: a retraining's
+    new version is checked like an upload) when it starts, not in its first task."""
+    from multiprocessing import process
+
+    from core.forked import forkserver_warm
+
+    # billiard, Celery's pool, installs its pool process object as multiprocessing's current
+    # process too, and multiprocessing cannot start children from it as it is: it is flagged
+    # daemonic (the checks are killed at their timeout, and the fork server ends with this
+    # process), and its key is billiard's, which multiprocessing cannot hand to a child.
+    current = process.current_process()
+    current.daemon = False
+    current._config["authkey"] = process.AuthenticationString(os.urandom(32))
+    forkserver_warm()
 
 
 def workers_answering(timeout: float) -> list[str] | None:

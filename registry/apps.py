@@ -8,9 +8,12 @@ class RegistryConfig(AppConfig):
     verbose_name = "Model registry"
 
     def ready(self) -> None:
-        from core import roles
+        from core import forked, roles
         from core.navigation import NavLink, nav_link_add
-        from registry import selectors
+        from registry import artifact_inspection, selectors
+
+        # Model files are checked in children of a fork server that imported these once.
+        forked.forkserver_preload_add(*artifact_inspection.PRELOAD)
 
         nav_link_add(NavLink("Catalog", "registry:catalog", 10, nav="catalog"))
         nav_link_add(NavLink("My models", "registry:my-models", 20, roles.is_provider, "mine"))

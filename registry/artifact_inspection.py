@@ -1,24 +1,38 @@
 """Inspect an uploaded model file: refuse what would run code, validate what we accept.
 
-Runs in a child process (`python -m registry.artifact_inspection PATH FILENAME
-MAX_LOADED_BYTES`) so that a crafted file can at worst crash that child, and so that a large
-model never inflates the web process. It imports nothing from Django. Prints one JSON object:
-{"ok": true, "format", "signature", "loaded_bytes", "peak_memory"} or {"ok": false, "error"}.
+Runs in a child process (registry.artifacts.artifact_inspect runs `check` through
+core.forked.forked_run, under an address-space and time cap) so that a crafted file can at
+worst crash that child, and so that a large model never inflates the web process. It imports
+nothing from Django. `check` answers {"ok": true, "format", "signature", "loaded_bytes",
+"peak_memory"} or {"ok": false, "error"}.
 
 `loaded_bytes` is what loading the file the way the web process does (sharing.inference: read
 the bytes, then skops.io.loads or an onnxruntime session from bytes) added to this process's
-peak resident memory; `peak_memory` is this process's peak over the whole check. The web
-process refuses to load a version that has no measurement or one over its limit.
+peak resident memory; `peak_memory` is this process's peak over the whole check (the child is
+forked from a fork server that has the libraries below imported, so that peak counts the
+pages it shares with the server). The web process refuses to load a version that has no
+measurement or one over its limit.
 """
 
-import json
-import math
 import resource
-import sys
 import zipfile
 from collections.abc import Callable
 from typing import Any
 
+# What the checks import, for the fork server to import once (registry.apps).
+PRELOAD = (
+    "registry.artifact_inspection",
+    "sklearn.compose",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "sklearn.tree",
+    "skops.io",
+    "onnx",
+    "onnx.checker",
+    "onnxruntime",
+)
 PICKLE_HINT = (
     "Loading pickle and joblib files runs arbitrary code, so SAM Hub refuses them. "
     "Save scikit-learn models with skops (skops.io.dump) or convert them to ONNX."
@@ -679,22 +693,9 @@ def _refuse_over_limit(loaded: int, limit: int) -> None:
         )
 
 
-def main(argv: list[str]) -> int:
-    path, filename = argv[1], (argv[2] if len(argv) > 2 else "")
-    max_loaded_bytes = int(argv[3]) if len(argv) > 3 else 0
+def check(path: str, filename: str, max_loaded_bytes: int) -> dict:
+    """The verdict on the file, as the child answers it."""
     try:
-        result = {"ok": True, **inspect_artifact(path, filename, max_loaded_bytes=max_loaded_bytes)}
+        return {"ok": True, **inspect_artifact(path, filename, max_loaded_bytes=max_loaded_bytes)}
     except ArtifactRefused as exc:
-        result = {"ok": False, "error": str(exc)}
-    print(json.dumps(result, default=_json_default))
-    return 0
-
-
-def _json_default(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return str(value)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+        return {"ok": False, "error": str(exc)}

@@ -5,11 +5,7 @@ Storage goes through Django's storage API, so the same code writes to local file
 """
 
 import hashlib
-import json
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -18,7 +14,9 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from core import forked
 from core.errors import DomainError
+from registry import artifact_inspection
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -92,39 +90,26 @@ def artifact_receive(
     )
 
 
-def _limit_child_memory() -> None:
-    limit = settings.SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def artifact_inspect(received: ReceivedArtifact) -> dict:
-    """Validate the file in a child process; refuse anything that is not a safe ONNX/skops model."""
+    """Validate the file in a capped child process (registry.artifact_inspection, forked by
+    core.forked); refuse anything that is not a safe ONNX/skops model."""
     try:
-        completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "registry.artifact_inspection",
-                received.path,
-                received.filename,
-                str(settings.SAMHUB_MODEL_MAX_LOADED_BYTES),
-            ],
-            capture_output=True,
-            text=True,
+        result = forked.forked_run(
+            artifact_inspection.check,
+            received.path,
+            received.filename,
+            settings.SAMHUB_MODEL_MAX_LOADED_BYTES,
+            memory_bytes=settings.SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES,
             timeout=settings.SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS,
-            preexec_fn=_limit_child_memory,
-            cwd=settings.BASE_DIR,
         )
-    except subprocess.TimeoutExpired:
+    except forked.ChildTimedOut:
         raise DomainError(
             "Checking the model file took too long; nothing was stored.", code="artifact_invalid"
         ) from None
-    try:
-        result = json.loads(completed.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
+    except forked.ChildFailed as exc:
         raise DomainError(
-            "The model file could not be checked (the checker stopped: "
-            f"{completed.stderr.strip().splitlines()[-1:] or ['no output']}); nothing was stored.",
+            f"The model file could not be checked (the checker stopped: {exc}); nothing was "
+            "stored.",
             code="artifact_invalid",
         ) from None
     if not result["ok"]:

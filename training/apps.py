@@ -11,11 +11,22 @@ class TrainingConfig(AppConfig):
         from django.conf import settings
         from django.urls import reverse
 
+        from core import forked
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
         from sharing import extensions as sharing_extensions
         from sharing.models import SharingMethod
-        from training import notifications, permissions, selectors, services, views
+        from training import (
+            dataset_inspection,
+            notifications,
+            permissions,
+            selectors,
+            services,
+            views,
+        )
+
+        # Datasets are checked in children of the same fork server as model files.
+        forked.forkserver_preload_add(*dataset_inspection.PRELOAD)
 
         nav_link_add(
             NavLink("Datasets", "training:dataset-list", 60, permissions.uses_datasets, "datasets")

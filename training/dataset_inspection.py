@@ -1,20 +1,20 @@
 """The child process that parses an uploaded dataset, checks it and scores its quality.
 
-Run as `python -m training.dataset_inspection <path> <format> <target> <limits as JSON>` by
-training.datasets.dataset_inspect, under an address-space and time cap: pandas and pyarrow
-parse untrusted bytes (a Parquet footer that claims huge sizes, a compression bomb), and a
-crash or an exhausted memory here costs this process only. It prints one JSON line:
-{"ok": true, ...what it found} or {"ok": false, "error": "..."}. No Django here.
+training.datasets.dataset_inspect runs `check` in a child process (core.forked.forked_run)
+under an address-space and time cap: pandas and pyarrow parse untrusted bytes (a Parquet
+footer that claims huge sizes, a compression bomb), and a crash or an exhausted memory here
+costs that child only. It answers {"ok": true, ...what it found} or {"ok": false, "error":
+"..."}. No Django here.
 """
 
 import codecs
 import csv
 import io
-import json
-import sys
 
 import numpy as np
 
+# What the check imports, for the fork server to import once (training.apps).
+PRELOAD = ("training.dataset_inspection", "pandas", "pyarrow.parquet")
 PARQUET_MAGIC = b"PAR1"
 CHUNK_SIZE = 4 * 1024 * 1024
 
@@ -249,21 +249,15 @@ def inspect(path: str, format: str, target: str, limits: dict) -> dict:
     }
 
 
-def main(argv: list[str]) -> int:
-    path, format, target, limits = argv[1], argv[2], argv[3], json.loads(argv[4])
+def check(path: str, format: str, target: str, limits: dict) -> dict:
+    """The verdict on the file, as the child answers it."""
     try:
-        result = {"ok": True, **inspect(path, format, target, limits)}
+        return {"ok": True, **inspect(path, format, target, limits)}
     except Refused as exc:
-        result = {"ok": False, "error": str(exc)}
+        return {"ok": False, "error": str(exc)}
     except MemoryError:
-        result = {
+        return {
             "ok": False,
             "error": "Reading the file needs more memory than a dataset may take "
             "(SAMHUB_DATASET_CHECK_MEMORY_BYTES).",
         }
-    print(json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -7,19 +7,17 @@ so a hostile file (a Parquet footer claiming huge sizes, a compression bomb, a g
 costs a refused upload, never the web process.
 """
 
-import json
 import os
-import resource
-import subprocess
-import sys
 from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from core import forked
 from core.errors import DomainError
 from registry.artifacts import ReceivedArtifact, artifact_receive
+from training import dataset_inspection
 from training.models import DatasetFormat
 
 EXTENSIONS = {
@@ -51,44 +49,33 @@ def dataset_receive(*, stream: BinaryIO, filename: str) -> ReceivedArtifact:
     )
 
 
-def _limit_child_memory() -> None:
-    limit = settings.SAMHUB_DATASET_CHECK_MEMORY_BYTES
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def dataset_inspect(received: ReceivedArtifact, *, format: str, target_column: str) -> dict:
-    """Parse, check and score the spooled file in a child process (training.dataset_inspection);
-    refused with DomainError (400) saying which check failed."""
+    """Parse, check and score the spooled file in a capped child process
+    (training.dataset_inspection, forked by core.forked); refused with DomainError (400)
+    saying which check failed."""
     limits = {
         "max_rows": settings.SAMHUB_DATASET_MAX_ROWS,
         "max_columns": settings.SAMHUB_DATASET_MAX_COLUMNS,
         "max_line_bytes": settings.SAMHUB_DATASET_MAX_LINE_BYTES,
         "max_loaded_bytes": settings.SAMHUB_DATASET_MAX_LOADED_BYTES,
     }
-    command = [
-        sys.executable, "-m", "training.dataset_inspection",
-        received.path, format, target_column, json.dumps(limits),
-    ]  # fmt: skip
     try:
-        completed = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
+        result = forked.forked_run(
+            dataset_inspection.check,
+            received.path,
+            format,
+            target_column,
+            limits,
+            memory_bytes=settings.SAMHUB_DATASET_CHECK_MEMORY_BYTES,
             timeout=settings.SAMHUB_DATASET_CHECK_TIMEOUT_SECONDS,
-            preexec_fn=_limit_child_memory,
-            cwd=settings.BASE_DIR,
-            # One thread each for numpy's and pyarrow's pools: the check shares the web host.
-            env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
         )
-    except subprocess.TimeoutExpired:
+    except forked.ChildTimedOut:
         raise DomainError(
             "Checking the dataset took too long (SAMHUB_DATASET_CHECK_TIMEOUT_SECONDS); nothing "
             "was stored.",
             code="dataset_invalid",
         ) from None
-    try:
-        result = json.loads(completed.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
+    except forked.ChildFailed:
         # The checker died (out of its memory cap, a crash in a parser): the file is refused.
         raise DomainError(
             "The dataset could not be read: checking it exceeded the resources a dataset may "

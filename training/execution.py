@@ -71,24 +71,28 @@ def training_process_run(*, process_id: int, run_id: str) -> None:
         seconds=settings.SAMHUB_TRAINING_HEARTBEAT_SECONDS,
         name=f"training-{process_id}",
     ):
-        while step := services.training_process_step_next(process_id=process_id, run_id=run_id):
-            logger.info("Training process %s: %s", process_id, step)
-            try:
-                STEPS[step](process_id=process_id, run_id=run_id)
-            except (learning.TrainingFailure, DomainError) as exc:
-                reason = exc.message if isinstance(exc, DomainError) else str(exc)
-                services.training_process_fail(
-                    process_id=process_id, run_id=run_id, reason=f"{step}: {reason}"
-                )
-                return
-            except Exception as exc:
-                logger.exception("Training process %s failed in %s", process_id, step)
-                services.training_process_fail(
-                    process_id=process_id,
-                    run_id=run_id,
-                    reason=f"{step}: {type(exc).__name__}: {exc}",
-                )
-                return
+        try:
+            while step := services.training_process_step_next(process_id=process_id, run_id=run_id):
+                logger.info("Training process %s: %s", process_id, step)
+                try:
+                    STEPS[step](process_id=process_id, run_id=run_id)
+                except (learning.TrainingFailure, DomainError) as exc:
+                    reason = exc.message if isinstance(exc, DomainError) else str(exc)
+                    services.training_process_fail(
+                        process_id=process_id, run_id=run_id, reason=f"{step}: {reason}"
+                    )
+                    return
+                except Exception as exc:
+                    logger.exception("Training process %s failed in %s", process_id, step)
+                    services.training_process_fail(
+                        process_id=process_id,
+                        run_id=run_id,
+                        reason=f"{step}: {type(exc).__name__}: {exc}",
+                    )
+                    return
+        finally:
+            # Whatever ended the run, the arrays its prepare step kept in memory go.
+            learning.arrays_forget()
 
 
 def training_processes_resume() -> tuple[list[int], list[int]]:

@@ -11,9 +11,12 @@ learnt; the clone is fitted on the prepared data.
 import hashlib
 import io
 import math
+import tempfile
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
@@ -91,17 +94,58 @@ def dataset_columns_for(dataset: Dataset, features: Features) -> list[str]:
 
 
 def dataset_read(dataset: Dataset, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The dataset's features and target from the warehouse, rows with a missing value left out."""
-    import pandas as pd
+    """The dataset's features (float64) and target from the warehouse, rows with a missing
+    value left out: read with pyarrow's multithreaded reader into the arrays the estimator
+    takes, without a DataFrame on the way."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     wanted = [*columns, dataset.target_column]
     with default_storage.open(dataset.file.name, "rb") as f:
-        if dataset.format == "PARQUET":
-            frame = pd.read_parquet(f, columns=wanted)
-        else:
-            frame = pd.read_csv(f, usecols=wanted, encoding="utf-8")
-    frame = frame.dropna()
-    return frame[columns].to_numpy(dtype=np.float64), frame[dataset.target_column].to_numpy()
+        table = _table_read(f, dataset.format, wanted)
+    try:
+        # As numpy converts: a huge integer loses precision rather than failing.
+        features = [table.column(name).cast(pa.float64(), safe=False) for name in columns]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise TrainingFailure(f"its feature columns are not all numbers: {exc}") from exc
+    x = np.column_stack([column.to_numpy() for column in features])  # a null is NaN here
+    target = table.column(dataset.target_column)
+    kept = ~np.isnan(x).any(axis=1) & pc.is_valid(target).to_numpy()
+    if pa.types.is_floating(target.type):
+        kept &= ~pc.is_nan(target).fill_null(True).to_numpy()
+    if not kept.all():
+        x, target = x[kept], target.filter(pa.array(kept))
+    return x, target.to_numpy()
+
+
+# The spellings pandas reads as a missing value (pandas' default na_values): the dataset check
+# read the file with pandas, and rows with a missing value are left out as it counted them.
+MISSING_SPELLINGS = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+
+
+def _table_read(f, format: str, wanted: list[str]):
+    """The wanted columns of a stored dataset as an Arrow table. A CSV that pyarrow's reader
+    refuses although the upload check (pandas) read it, such as a row with fewer fields than
+    the header, which pandas fills with missing values, is read with pandas as the check
+    read it."""
+    import pyarrow as pa
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    if format == "PARQUET":
+        return pyarrow.parquet.read_table(f, columns=wanted)
+    options = pyarrow.csv.ConvertOptions(include_columns=wanted, null_values=MISSING_SPELLINGS)
+    try:
+        return pyarrow.csv.read_csv(f, convert_options=options)
+    except pa.ArrowInvalid:
+        import pandas as pd
+
+        f.seek(0)
+        frame = pd.read_csv(f, usecols=wanted, encoding="utf-8")
+        return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def split(x: np.ndarray, y: np.ndarray, *, seed: int) -> dict[str, np.ndarray]:
@@ -111,11 +155,12 @@ def split(x: np.ndarray, y: np.ndarray, *, seed: int) -> dict[str, np.ndarray]:
     order = np.random.default_rng(seed).permutation(len(y))
     cut = len(y) - max(2, int(round(len(y) * VALIDATION_SHARE)))
     train, validation = order[:cut], order[cut:]
+    # np.take gathers rows several times faster than fancy indexing does.
     return {
-        "x_train": x[train],
-        "y_train": y[train],
-        "x_validation": x[validation],
-        "y_validation": y[validation],
+        "x_train": np.take(x, train, axis=0),
+        "y_train": np.take(y, train),
+        "x_validation": np.take(x, validation, axis=0),
+        "y_validation": np.take(y, validation),
     }
 
 
@@ -200,23 +245,46 @@ def scratch_name(process_id: int, name: str) -> str:
     return f"training/processes/{process_id}/{name}"
 
 
-def arrays_store(process_id: int, arrays: dict[str, np.ndarray]) -> str:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return _store(scratch_name(process_id, "prepared.npz"), buffer.getvalue())
+# What the last prepare step in this worker process stored, by (file, run): the run that
+# prepares a process goes on to train it in the same process, so its training step takes the
+# arrays from here rather than reading back the file it just wrote. The file is for any other
+# run (one that takes the process over, or resumes it after a pause).
+_prepared: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
 
-def arrays_load(name: str) -> dict[str, np.ndarray]:
+def arrays_store(process_id: int, arrays: dict[str, np.ndarray], *, run_id: str) -> str:
+    name = scratch_name(process_id, "prepared.npz")
+    # Through a temporary file: about half the time of building the archive in memory.
+    with tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as spool:
+        np.savez(spool, **arrays)
+        spool.seek(0)
+        name = _store(name, File(spool, name=name))
+    _prepared.clear()
+    _prepared[(name, run_id)] = arrays
+    return name
+
+
+def arrays_load(name: str, *, run_id: str) -> dict[str, np.ndarray]:
+    """The prepared arrays: those this run stored, or the file's."""
+    kept = _prepared.pop((name, run_id), None)
+    if kept is not None:
+        return kept
     with default_storage.open(name, "rb") as f:
         content = f.read()
     with np.load(io.BytesIO(content), allow_pickle=False) as loaded:
         return {key: loaded[key] for key in loaded.files}
 
 
+def arrays_forget() -> None:
+    """Drop the arrays kept for a training step (a run ends: it trained them, paused, or lost
+    the process)."""
+    _prepared.clear()
+
+
 def estimator_store(process_id: int, estimator) -> str:
     import skops.io as sio
 
-    return _store(scratch_name(process_id, "trained.skops"), sio.dumps(estimator))
+    return _store(scratch_name(process_id, "trained.skops"), ContentFile(sio.dumps(estimator)))
 
 
 def scratch_read(name: str) -> bytes:
@@ -230,6 +298,6 @@ def scratch_delete(*names: str) -> None:
             default_storage.delete(name)
 
 
-def _store(name: str, content: bytes) -> str:
+def _store(name: str, content: File) -> str:
     default_storage.delete(name)  # a run taken over writes the step's output again
-    return default_storage.save(name, ContentFile(content))
+    return default_storage.save(name, content)

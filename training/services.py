@@ -864,8 +864,10 @@ def training_process_prepare(*, process_id: int, run_id: str) -> None:
             ProgressStateInfo.PREPARING_TRAINING_DATA,
             (i + 1) / (len(chosen) + 1),
         )
-    arrays = learning.split(np.concatenate(xs), np.concatenate(ys), seed=process_id)
-    name = learning.arrays_store(process_id, arrays)
+    if len(xs) > 1:
+        xs, ys = [np.concatenate(xs)], [np.concatenate(ys)]
+    arrays = learning.split(xs[0], ys[0], seed=process_id)
+    name = learning.arrays_store(process_id, arrays, run_id=run_id)
     if not _step_save(process_id, run_id, prepared_file=name):
         return
     logger.info(
@@ -883,7 +885,7 @@ def training_process_train(*, process_id: int, run_id: str) -> None:
         pk=process_id
     )
     features = learning.Features.of(process.ml_entity)
-    arrays = learning.arrays_load(process.prepared_file)
+    arrays = learning.arrays_load(process.prepared_file, run_id=run_id)
     _progress_save(process_id, run_id, ProgressStateInfo.TRAINING, 0.1)
     estimator = learning.fit(process.ml_entity, arrays)
     _progress_save(process_id, run_id, ProgressStateInfo.TRAINING, 0.8)

@@ -155,6 +155,20 @@ def test_it_refuses_a_file_over_the_limit(draft, provider, settings, spool_dir):
     _assert_nothing_stored(draft, settings, spool_dir)
 
 
+def test_a_check_that_takes_too_long_is_refused_and_stores_nothing(
+    draft, provider, settings, spool_dir
+):
+    settings.SAMHUB_ARTIFACT_CHECK_TIMEOUT_SECONDS = 0  # no check answers at once
+    model = factories.demo_model("skops")
+
+    with pytest.raises(DomainError) as caught:
+        _upload(draft, provider, model.content, model.filename)
+
+    assert caught.value.code == "artifact_invalid"
+    assert caught.value.message == "Checking the model file took too long; nothing was stored."
+    _assert_nothing_stored(draft, settings, spool_dir)
+
+
 def test_it_refuses_uploads_from_another_organisation(draft, other_provider, settings, spool_dir):
     model = factories.demo_model("onnx")
 

@@ -132,6 +132,23 @@ def test_a_model_that_takes_more_memory_to_load_than_the_limit_is_refused(provid
     )
 
 
+def test_a_model_whose_check_outgrows_the_checkers_memory_cap_is_refused(provider, settings):
+    # The checker child is forked with the checking libraries mapped; a cap below that lets
+    # it allocate only what its heap has free, so building a session for 64 MiB of weights
+    # stops it (MemoryError, or a crash inside onnxruntime).
+    settings.SAMHUB_ARTIFACT_CHECK_MEMORY_BYTES = 64 * MIB
+
+    draft, answer, _ = _upload_timed(provider, _onnx_with_weights(64), "big.onnx")
+
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["code"] == "artifact_invalid"
+    detail = answer.json()["detail"]
+    assert detail.startswith("The model file could not be checked (the checker stopped: ")
+    assert detail.endswith("); nothing was stored.")
+    fresh = ModelVersion.objects.get(pk=draft.pk)
+    assert (fresh.artifact_sha256, fresh.artifact_loaded_bytes) == ("", None)
+
+
 @pytest.mark.parametrize("kind", ["onnx", "skops", "trees"])
 def test_the_checker_records_what_an_accepted_model_costs_to_load(kind, api_for, provider):
     draft = factories.make_draft(provider)

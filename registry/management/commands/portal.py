@@ -97,7 +97,8 @@ class Command(BaseCommand):
                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ]),
             _Child("gunicorn", [
-                sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind,
+                sys.executable, "-m", "gunicorn", "config.wsgi", "--config",
+                "python:config.gunicorn", "--bind", bind,
                 "--workers", str(web_workers), "--timeout", "600", "--access-logfile", "-",
             ]),
         ]  # fmt: skip
