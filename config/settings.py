@@ -198,7 +198,7 @@ SAMHUB_MONITOR_WINDOW_SECONDS = env_int("SAMHUB_MONITOR_WINDOW_SECONDS", 3600)
 # consumer's own monDur or maxReportNbr ends it).
 SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS = env_int("SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS", 0)
 # Callbacks (notifications POSTed to addresses given from outside: NWDAF subscribers'
-# notificationUri, ProvMnS recipients; core/callbacks.py, monitoring/callbacks.py):
+# notificationUri, ProvMnS recipients; core/callbacks.py):
 # per-request timeout, attempts in all (the first and its retries), the first retry's delay
 # (doubled for each next one: core.callbacks.callback_retry_delay), concurrent requests per
 # monitoring delivery task, and the networks a callback may reach although they are loopback

@@ -19,12 +19,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.callbacks import callback_retry_delay
+from core.callbacks import CallbackClient, callback_retry_delay
 from core.errors import DomainError
 from core.outbound import callback_uri_check
 from core.transitions import transition_apply
 from monitoring import permissions, selectors
-from monitoring.callbacks import CallbackClient
 from monitoring.models import (
     AnalyticsFeedback,
     DeliveryAttempt,

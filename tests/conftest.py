@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from sharing import services as sharing_services
 from tests import factories
+from tests.callbacks import CallbackReceiver
 from tests.s3 import moto_server, warehouse_settings
 
 
@@ -162,6 +163,22 @@ def in_shared_warehouse(settings, shared_warehouse):
         },
     }
     settings.MEDIA_ROOT = shared_warehouse
+
+
+# --- callbacks: a loopback server standing for whoever SAM Hub notifies --------------------
+
+
+@pytest.fixture
+def loopback_callbacks(settings):
+    """Callbacks to loopback allowed (the receivers of the tests listen there)."""
+    settings.SAMHUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
+@pytest.fixture
+def receiver():
+    """A callback server on loopback (tests/callbacks.py), for the test's duration."""
+    with CallbackReceiver() as server:
+        yield server
 
 
 # --- a real browser: Debian chromium driven by Playwright ------------------------------------

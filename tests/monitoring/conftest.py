@@ -6,7 +6,6 @@ from registry.demo import cell_kpi_dataset
 from sharing import metering
 from tests import factories
 from tests.contract import OpenApiContract
-from tests.monitoring.receiver import CallbackReceiver
 from tests.processes import celery_worker_start, celery_worker_stop
 
 ROWS = cell_kpi_dataset(n_samples=50, seed=11)[0]
@@ -24,18 +23,6 @@ WORKER_SETTINGS = {
 @pytest.fixture(scope="session")
 def nwdaf_contract() -> OpenApiContract:
     return OpenApiContract("TS29520_Nnwdaf_MLModelMonitor.yaml")
-
-
-@pytest.fixture
-def loopback_callbacks(settings):
-    """Callbacks to loopback allowed (the receivers of the tests listen there)."""
-    settings.SAMHUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-
-
-@pytest.fixture
-def receiver():
-    with CallbackReceiver() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

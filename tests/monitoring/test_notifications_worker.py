@@ -8,8 +8,8 @@ import pytest
 
 from monitoring.models import DeliveryStatus, MonitorNotification
 from tests import factories
+from tests.callbacks import CallbackReceiver
 from tests.monitoring.conftest import infer_with_truth
-from tests.monitoring.receiver import CallbackReceiver
 from tests.processes import free_port
 
 ROOT = "/nnwdaf-mlmodelmonitor/v1"
