@@ -20,9 +20,23 @@ WORKER_SETTINGS = {
 }
 
 
+# eventReportReq.notifMethod refers to TS 29.508's NotificationMethod, whose file is not among
+# the specs: its values as TS 29.508 (§5.6.3.x) names them, and as SAM Hub acts on them, stand
+# in for it. (The real file adds the open `string` arm of every 3GPP enumeration; SAM Hub
+# refuses a value it cannot act on, so the stand-in is the enumeration alone.)
+NOTIFICATION_METHODS = ["PERIODIC", "ONE_TIME", "ON_EVENT_DETECTION"]
+
+
 @pytest.fixture(scope="session")
 def nwdaf_contract() -> OpenApiContract:
-    return OpenApiContract("TS29520_Nnwdaf_MLModelMonitor.yaml")
+    return OpenApiContract(
+        "TS29520_Nnwdaf_MLModelMonitor.yaml",
+        stand_ins={
+            "TS29508_Nsmf_EventExposure.yaml": {
+                "NotificationMethod": {"type": "string", "enum": NOTIFICATION_METHODS}
+            }
+        },
+    )
 
 
 @pytest.fixture(scope="module")
