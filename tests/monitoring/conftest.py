@@ -54,10 +54,13 @@ def regressor(provider, auditor):
     return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="onnx")
 
 
-def infer_with_truth(version, caller, *, right: int, wrong: int, batch: int = 1) -> list:
+def infer_with_truth(
+    version, caller, *, right: int, wrong: int, batch: int = 1, input_data_set: dict | None = None
+) -> list:
     """Real reasoning calls of `version` by `caller`, metered, then ground truth attached:
     equal to the answer for `right` instances, different for `wrong` ones (a classifier's
-    label flipped, a regressor's value off by 10). Returns the records."""
+    label flipped, a regressor's value off by 10), naming `input_data_set` as where the
+    inputs are kept. Returns the records."""
     records = []
     total, index = right + wrong, 0
     while index < total:
@@ -82,7 +85,10 @@ def infer_with_truth(version, caller, *, right: int, wrong: int, batch: int = 1)
                 truths.append(1 - predicted if isinstance(predicted, int) else f"not {predicted}")
         records.append(
             metering.inference_ground_truth_attach(
-                user=caller, inference_id=record.pk, ground_truth={output: truths}
+                user=caller,
+                inference_id=record.pk,
+                ground_truth={output: truths},
+                input_data_set=input_data_set,
             )
         )
         index += size

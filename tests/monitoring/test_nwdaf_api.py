@@ -193,7 +193,8 @@ def test_a_subscription_is_created_modified_and_deleted(
 def test_an_immediate_report_comes_in_the_201_answer(
     consumer_api, nwdaf_contract, version, consumer, subscription, loopback_callbacks
 ):
-    infer_with_truth(version, consumer, right=6, wrong=2, batch=4)
+    infer_with_truth(version, consumer, right=6, wrong=2, batch=4,
+                     input_data_set={"data_set_id": "kpis-0601", "adrf_id": NF_ID})  # fmt: skip
     body = subscription_body(version, accuThreshold=80, eventReportReq={"immRep": True})
     answer = post(consumer_api, nwdaf_contract, "/subscriptions", body)
     assert answer.status_code == 201
@@ -206,6 +207,7 @@ def test_an_immediate_report_comes_in_the_201_answer(
     assert info["mlModelAcc"] == 75  # 6 of 8 right
     assert info["deviation"] == pytest.approx(0.25)
     assert info["modelMetric"] == "ACCURACY"
+    assert (info["dataSetTag"], info["adrfId"]) == ({"dataSetId": "kpis-0601"}, NF_ID)
     assert report["accuMeetInd"] is False  # 75 % < 80 %
     logged = MonitorNotification.objects.get()
     assert (logged.kind, logged.status, logged.body) == (
