@@ -3,6 +3,7 @@ one (factories, processes, form_data, browser_helpers); a folder's conftest.py h
 that folder alone uses."""
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -195,10 +196,24 @@ LAUNCH_ARGS = [
 ]
 
 
+_CALL_REPORT = pytest.StashKey()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep the test's own report (its call phase), for fixtures that act on a failure."""
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
+
+
 @pytest.fixture
-def page(monkeypatch):
+def page(monkeypatch, request, tmp_path):
     """A Playwright page in headless chromium. Where chromium is missing the test skips, saying
-    why; CI sets SAMHUB_REQUIRE_BROWSER=1 and fails instead. Helpers: tests/browser_helpers.py."""
+    why; CI sets SAMHUB_REQUIRE_BROWSER=1 and fails instead. When the test fails, a screenshot
+    of the page as it was is saved (in SAMHUB_BROWSER_SCREENSHOTS, or the test's tmp_path) and
+    its path printed with the failure. Helpers: tests/browser_helpers.py."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("SAMHUB_REQUIRE_BROWSER") == "1":
             pytest.fail(CHROMIUM_MISSING)
@@ -212,11 +227,27 @@ def page(monkeypatch):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(30_000)
-        yield context.new_page()
+        opened = context.new_page()
+        yield opened
+        report = request.node.stash.get(_CALL_REPORT, None)
+        if report is not None and report.failed:
+            _screenshot(opened, request.node.name, tmp_path)
         # While Playwright's loop runs, Django keeps the test's database connection per
         # context; close it here, or PostgreSQL refuses to drop the test database at the end.
         connections.close_all()
         browser.close()
+
+
+def _screenshot(page, test_name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("SAMHUB_BROWSER_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (re.sub(r"[^\w.-]+", "-", test_name) + ".png")
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except Exception as exc:  # the page may be gone with what failed; say so, do not mask it
+        print(f"No screenshot of the failed test's page: {exc}")
+    else:
+        print(f"Screenshot of the failed test's page: {path} ({page.url})")
 
 
 @pytest.fixture(scope="session")
