@@ -194,11 +194,21 @@ SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("SAMHUB_CELERY_VISIBILITY_TIM
 # cycle every tick: periodic reports that are due, threshold crossings over the window.
 SAMHUB_MONITOR_TICK_SECONDS = env_int("SAMHUB_MONITOR_TICK_SECONDS", 10)
 SAMHUB_MONITOR_WINDOW_SECONDS = env_int("SAMHUB_MONITOR_WINDOW_SECONDS", 3600)
+# A regressor's prediction is wrong (its named input data set goes in the notification's
+# dataSetTag) when it is off by more than this percentage of the truth's magnitude.
+SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT = env_int(
+    "SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT", 10
+)
+if SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT < 0:
+    raise ImproperlyConfigured(
+        "SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT must be at least 0, got "
+        f"{SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT}"
+    )
 # Operator policy: a subscription expires this long after it is made (0: only when the
 # consumer's own monDur or maxReportNbr ends it).
 SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS = env_int("SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS", 0)
 # Callbacks (notifications POSTed to addresses given from outside: NWDAF subscribers'
-# notificationUri, ProvMnS recipients; core/callbacks.py, monitoring/callbacks.py):
+# notificationUri, ProvMnS recipients; core/callbacks.py):
 # per-request timeout, attempts in all (the first and its retries), the first retry's delay
 # (doubled for each next one: core.callbacks.callback_retry_delay), concurrent requests per
 # monitoring delivery task, and the networks a callback may reach although they are loopback

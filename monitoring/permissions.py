@@ -23,3 +23,14 @@ def sees_version_monitoring(version, user: User | AnonymousUser, *, subscribed: 
     if not user.is_authenticated:
         return False
     return is_operator(user) or is_member(user, version.sam.organisation_id) or subscribed
+
+
+def told_of_data_set(data_set, version, user: User | AnonymousUser) -> bool:
+    """The input data set of a wrong prediction (a notification's dataSetTag) is told to who
+    may read the calls themselves (sharing.selectors.inferences_visible_to): the one who named
+    it, the version's organisation and operators; not to other consumers of the model."""
+    return user.is_authenticated and (
+        data_set.owner_id == user.pk
+        or is_operator(user)
+        or is_member(user, version.sam.organisation_id)
+    )

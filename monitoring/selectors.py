@@ -5,7 +5,9 @@ The measurement is one aggregate statement per version and interval, in SQL: eac
 (sharing.InferenceRecord) holds its outputs and its ground truth as JSON objects of lists, one
 entry per instance; the statement pairs the entries of the monitored output by position
 (SQLite `json_each`, PostgreSQL `jsonb_array_elements WITH ORDINALITY`) and counts or sums
-them, so no instance passes through Python.
+them, so no instance passes through Python. The same statement, grouped by the input data set
+named with the ground truth (sharing.InferenceDataSet), finds the data sets that hold the
+inputs of wrong predictions.
 """
 
 import functools
@@ -28,7 +30,7 @@ from monitoring.models import (
 )
 from registry.models import ModelVersion
 from registry.selectors import PUBLISHED_STATES
-from sharing.models import InferenceOutcome, InferenceRecord
+from sharing.models import InferenceDataSet, InferenceOutcome, InferenceRecord
 from sharing.selectors import subscriptions_of as sharing_subscriptions_of
 
 CLASSIFIER, REGRESSOR = "classifier", "regressor"
@@ -68,6 +70,9 @@ class Measurement:
     labelled: int
     accuracy: float | None
     deviation: float | None
+    # The input data sets named for its wrong predictions: (InferenceDataSet id, wrong
+    # instances), the most wrong first (version_wrong_inputs).
+    wrong_inputs: tuple[tuple[int, int], ...] = ()
 
     @property
     def accuracy_percent(self) -> int | None:
@@ -120,22 +125,29 @@ _POSTGRES = {
     "single_arrays": ("(r.outputs -> %(name)s)", "(r.ground_truth -> %(name)s)"),
 }
 _MEASURE = """
-    SELECT {bucket} AS bucket, SUM(r.count), {labelled}, {right}, {error}, {truth},
+    SELECT {key} AS key, SUM(r.count), {labelled}, {right}, {error}, {truth}, {wrong},
            SUM(CASE WHEN r.count > 1 AND r.ground_truth_at IS NOT NULL THEN 1 ELSE 0 END)
     FROM {records} r
     WHERE r.version_id = %(version)s AND r.outcome = %(ok)s
-      AND r.created_at >= %(start)s AND r.created_at < %(end)s
+      AND r.created_at >= %(start)s AND r.created_at < %(end)s{named}
     GROUP BY 1 ORDER BY 1
 """
+# The measurement per named input data set: only the calls with ground truth whose input data
+# set is named (the partial index inference_named_by_version holds just those).
+_NAMED = " AND r.{column} IS NOT NULL AND r.ground_truth_at IS NOT NULL"
 _SUM = """SUM(CASE WHEN r.ground_truth_at IS NULL THEN NULL
                     WHEN r.count = 1 THEN {single}
                     ELSE {batch} END)"""
 
 
 @functools.cache
-def _statement(vendor: str, kind: str, nested: bool, buckets: bool, batches: bool = True) -> str:
+def _statement(
+    vendor: str, kind: str, nested: bool, buckets: bool, batches: bool = True, named: bool = False
+) -> str:
     """The measurement's statement; without `batches`, batch calls are left out (counted in
-    its last column, to run the whole statement when there are some)."""
+    its last column, to run the whole statement when there are some). `named`: grouped by the
+    calls' named input data set instead of by time, with a regressor's wrong instances
+    counted (a classifier's are the labelled ones less the right ones)."""
     sql = _POSTGRES if vendor == "postgresql" else _SQLITE
     single_p, single_t = sql["single"]
     if nested:
@@ -149,14 +161,18 @@ def _statement(vendor: str, kind: str, nested: bool, buckets: bool, batches: boo
             right = f"CASE WHEN {sql['equal'].format(p=p, t=t)} THEN 1 "
             right += f"WHEN {sql['known'].format(t=t)} THEN 0 END"
             return {"valid": sql["known"].format(t=t), "right": right, "error": None,
-                    "truth": None}  # fmt: skip
+                    "truth": None, "wrong": None}  # fmt: skip
         valid = sql["numbers"].format(p=p, t=t)
         number_p, number_t = sql["number"].format(x=p), sql["number"].format(x=t)
+        error = f"ABS({number_p} - {number_t})"
         return {
             "valid": valid,
             "right": None,
-            "error": f"CASE WHEN {valid} THEN ABS({number_p} - {number_t}) END",
+            "error": f"CASE WHEN {valid} THEN {error} END",
             "truth": f"CASE WHEN {valid} THEN ABS({number_t}) END",
+            # Wrong: off by more than the tolerance, a share of the truth's magnitude.
+            "wrong": f"CASE WHEN {valid} AND {error} > %(tolerance)s * ABS({number_t}) "
+            "THEN 1 ELSE 0 END",
         }
 
     single, pair = parts(single_p, single_t), parts(pair_p, pair_t)
@@ -175,8 +191,10 @@ def _statement(vendor: str, kind: str, nested: bool, buckets: bool, batches: boo
         batch = f"(SELECT {pair_sum} {sql['pairs']} WHERE {pair['valid']})" if batches else "0"
         return _SUM.format(single=single_value, batch=batch)
 
+    column = InferenceRecord._meta.get_field("input_data_set").column
     return _MEASURE.format(
-        bucket=sql["bucket"] if buckets else "0",
+        key=f"r.{column}" if named else sql["bucket"] if buckets else "0",
+        named=_NAMED.format(column=column) if named else "",
         records=InferenceRecord._meta.db_table,
         labelled=total(
             "valid", f"CASE WHEN {single['valid']} THEN 1 ELSE 0 END", f"COUNT(*){sql['count']}"
@@ -184,6 +202,9 @@ def _statement(vendor: str, kind: str, nested: bool, buckets: bool, batches: boo
         right=total("right", single["right"] or "", f"SUM({pair['right']}){sql['count']}"),
         error=total("error", single["error"] or "", f"SUM({pair['error']})"),
         truth=total("truth", single["truth"] or "", f"SUM({pair['truth']})"),
+        wrong=total("wrong", single["wrong"] or "", f"SUM({pair['wrong']}){sql['count']}")
+        if named
+        else sql["null"],
     )
 
 
@@ -200,11 +221,18 @@ def _nested(version: ModelVersion, name: str) -> bool:
     return False
 
 
-def version_measure_series(
-    version: ModelVersion, *, start: datetime, end: datetime, width: float, buckets: bool = True
-) -> list[Measurement]:
-    """The version's measurement in each bucket of `width` seconds from `start` to `end` that
-    has answered calls, oldest first."""
+def _measure_rows(
+    version: ModelVersion,
+    *,
+    start: datetime,
+    end: datetime,
+    width: float,
+    buckets: bool = True,
+    named: bool = False,
+) -> tuple[str, list[tuple]]:
+    """The kind of the version's monitored output and the rows of its measurement statement:
+    (key, inferences, labelled, right, sum |error|, sum |truth|, wrong, batch calls), the key
+    a time bucket, or a named input data set's id."""
     monitored = monitored_output(version)
     name, kind = monitored if monitored else ("", CLASSIFIER)
     nested = _nested(version, name)
@@ -219,6 +247,7 @@ def version_measure_series(
         "path": _json_path(name) if monitored else "$.__none__",
         "path0": (_json_path(name) if monitored else "$.__none__")
         + ("[0][0]" if nested else "[0]"),
+        "tolerance": settings.SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT / 100,
     }
     if connection.vendor == "postgresql":
         params["start"] = start  # an interval is subtracted from it: keep the timestamp type
@@ -228,13 +257,26 @@ def version_measure_series(
             # The batch subqueries make the planner's estimate huge, and PostgreSQL would spend
             # a second compiling the statement (JIT) to save less than that.
             cursor.execute("SET LOCAL jit = off")
-        cursor.execute(_statement(connection.vendor, kind, nested, buckets, not apart), params)
+        cursor.execute(
+            _statement(connection.vendor, kind, nested, buckets, not apart, named), params
+        )
         rows = cursor.fetchall()
         if apart and any(row[-1] for row in rows):
-            cursor.execute(_statement(connection.vendor, kind, nested, buckets), params)
+            cursor.execute(
+                _statement(connection.vendor, kind, nested, buckets, True, named), params
+            )
             rows = cursor.fetchall()
+    return kind, rows
+
+
+def version_measure_series(
+    version: ModelVersion, *, start: datetime, end: datetime, width: float, buckets: bool = True
+) -> list[Measurement]:
+    """The version's measurement in each bucket of `width` seconds from `start` to `end` that
+    has answered calls, oldest first."""
+    kind, rows = _measure_rows(version, start=start, end=end, width=width, buckets=buckets)
     series = []
-    for bucket, inferences, labelled, right, abs_error, abs_truth, _ in rows:
+    for bucket, inferences, labelled, right, abs_error, abs_truth, _, _ in rows:
         bucket_start = start + timedelta(seconds=bucket * width)
         accuracy = deviation = None
         labelled = int(labelled or 0)  # PostgreSQL sums integers as numeric
@@ -260,16 +302,89 @@ def version_measure_series(
     return series
 
 
+def version_wrong_inputs(
+    version: ModelVersion, *, start: datetime, end: datetime
+) -> list[tuple[int, int]]:
+    """The input data sets named for the version's wrong predictions over [start, end), as
+    (InferenceDataSet id, wrong instances), the most wrong first: in one statement over the
+    calls whose input data set is named. A classifier's prediction is wrong when its label
+    differs from the ground truth; a regressor's when it is off by more than
+    SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT of the truth's magnitude."""
+    width = max((end - start).total_seconds(), 1e-6)
+    kind, rows = _measure_rows(
+        version, start=start, end=end, width=width, buckets=False, named=True
+    )
+    found = []
+    for data_set_id, _, labelled, right, _, _, wrong, _ in rows:
+        count = int(labelled or 0) - int(right or 0) if kind == CLASSIFIER else int(wrong or 0)
+        if count > 0:
+            found.append((data_set_id, count))
+    return sorted(found, key=lambda pair: (-pair[1], pair[0]))
+
+
 def version_measure(version: ModelVersion, *, start: datetime, end: datetime) -> Measurement:
-    """The version's measurement over [start, end), in one statement."""
+    """The version's measurement over [start, end), in one statement, and the input data sets
+    named for its wrong predictions, in a second."""
     width = max((end - start).total_seconds(), 1e-6)
     series = version_measure_series(version, start=start, end=end, width=width, buckets=False)
     if not series:
         return Measurement(version.pk, start, end, 0, 0, None, None)
     only = series[0]
     return Measurement(
-        version.pk, start, end, only.inferences, only.labelled, only.accuracy, only.deviation
-    )
+        version.pk, start, end, only.inferences, only.labelled, only.accuracy, only.deviation,
+        wrong_inputs=tuple(version_wrong_inputs(version, start=start, end=end)) if only.labelled
+        else (),
+    )  # fmt: skip
+
+
+def input_data_sets(ids) -> dict[int, InferenceDataSet]:
+    return InferenceDataSet.objects.in_bulk(set(ids))
+
+
+class DataSetsTold:
+    """Which named input data set of each measured model a subscriber is told of: of those
+    monitoring.permissions lets them be told of, the one holding the inputs of most wrong
+    predictions. Reads the data sets, subscribers and versions only when some are named, and
+    each once."""
+
+    def __init__(self) -> None:
+        self._data_sets: dict[int, InferenceDataSet] = {}
+        self._users: dict[int, User | None] = {}
+        self._versions: dict[int, ModelVersion] = {}
+        self._told: dict[tuple[int, int], bool] = {}
+
+    def told(self, owner_id: int, measurements: list[Measurement]) -> dict[int, InferenceDataSet]:
+        """Per model (version id), the data set the subscription's owner is told of."""
+        named = [m for m in measurements if m.wrong_inputs]
+        if not named:
+            return {}
+        wanted = {pk for m in named for pk, _ in m.wrong_inputs} - self._data_sets.keys()
+        if wanted:
+            self._data_sets |= input_data_sets(wanted)
+        if owner_id not in self._users:
+            self._users[owner_id] = User.objects.filter(pk=owner_id).first()
+        chosen = {}
+        for measurement in named:
+            for data_set_pk, _ in measurement.wrong_inputs:
+                if self._may_tell(self._data_sets[data_set_pk], measurement.version_id, owner_id):
+                    chosen[measurement.version_id] = self._data_sets[data_set_pk]
+                    break
+        return chosen
+
+    def _may_tell(self, data_set: InferenceDataSet, version_id: int, owner_id: int) -> bool:
+        if data_set.owner_id == owner_id:
+            return True
+        key = (version_id, owner_id)  # the rest of the rule is the subscriber's standing
+        if key not in self._told:
+            if version_id not in self._versions:
+                self._versions[version_id] = ModelVersion.objects.select_related("sam").get(
+                    pk=version_id
+                )
+            user = self._users[owner_id]
+            self._told[key] = user is not None and permissions.told_of_data_set(
+                data_set, self._versions[version_id], user
+            )
+        return self._told[key]
 
 
 # --- registrations and subscriptions ---------------------------------------------------------

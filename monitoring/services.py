@@ -19,12 +19,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.callbacks import callback_retry_delay
+from core.callbacks import CallbackClient, callback_retry_delay
 from core.errors import DomainError
 from core.outbound import callback_uri_check
 from core.transitions import transition_apply
 from monitoring import permissions, selectors
-from monitoring.callbacks import CallbackClient
 from monitoring.models import (
     AnalyticsFeedback,
     DeliveryAttempt,
@@ -36,6 +35,7 @@ from monitoring.models import (
     NotifyMethod,
 )
 from registry.models import ModelVersion
+from sharing.models import InferenceDataSet
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,8 @@ def _immediate_report(
     """The report answered in the 201 (immReport): each model over the last window."""
     start = now - timedelta(seconds=settings.SAMHUB_MONITOR_WINDOW_SECONDS)
     measurements = [selectors.version_measure(v, start=start, end=now) for v in versions]
-    body = notify_body(subscription, measurements)
+    data_sets = selectors.DataSetsTold().told(subscription.owner_id, measurements)
+    body = notify_body(subscription, measurements, data_sets=data_sets)
     MonitorNotification.objects.create(
         subscription=subscription,
         kind=NotificationKind.IMMEDIATE,
@@ -383,8 +384,11 @@ def _instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def accuracy_info(measurement: selectors.Measurement, metric: str) -> dict:
-    """MLModelAccuracyInfo of one measurement."""
+def accuracy_info(
+    measurement: selectors.Measurement, metric: str, data_set: InferenceDataSet | None = None
+) -> dict:
+    """MLModelAccuracyInfo of one measurement, with the input data set of wrong predictions
+    (dataSetTag, and the ADRF holding it) when one is told."""
     info = {
         "modelId": measurement.version_id,
         "inferenceNum": measurement.inferences,
@@ -397,6 +401,14 @@ def accuracy_info(measurement: selectors.Measurement, metric: str) -> dict:
     if measurement.accuracy is not None:
         info["mlModelAcc"] = measurement.accuracy_percent
         info["deviation"] = round(measurement.deviation, 6)
+    if data_set is not None:
+        info["dataSetTag"] = {"dataSetId": data_set.data_set_id}
+        if data_set.data_set_desc:
+            info["dataSetTag"]["dataSetDesc"] = data_set.data_set_desc
+        if data_set.adrf_id:
+            info["adrfId"] = data_set.adrf_id
+        if data_set.adrf_set_id:
+            info["adrfSetId"] = data_set.adrf_set_id
     return info
 
 
@@ -405,13 +417,18 @@ def notify_body(
     measurements: list[selectors.Measurement] = (),
     *,
     feedbacks: list[dict] | None = None,
+    data_sets: dict[int, InferenceDataSet] | None = None,
 ) -> dict:
-    """MLModelMonitorNotify for the subscription: the measurements as modelAccuInfos, with
-    accuMeetInd when the subscription has a threshold (true when every measured model meets
-    it), the analytics feedback, and the analytics id, filter and target it is for."""
+    """MLModelMonitorNotify for the subscription: the measurements as modelAccuInfos (each
+    with the input data set `data_sets` tells for its model), with accuMeetInd when the
+    subscription has a threshold (true when every measured model meets it), the analytics
+    feedback, and the analytics id, filter and target it is for."""
     body: dict = {"notifCorrId": subscription.notif_corr_id}
+    data_sets = data_sets or {}
     if measurements:
-        body["modelAccuInfos"] = [accuracy_info(m, subscription.metric) for m in measurements]
+        body["modelAccuInfos"] = [
+            accuracy_info(m, subscription.metric, data_sets.get(m.version_id)) for m in measurements
+        ]
         measured = [m for m in measurements if m.accuracy is not None]
         if subscription.accuracy_threshold is not None and measured:
             body["accuMeetInd"] = all(
@@ -469,9 +486,9 @@ def _locked(queryset):
 # What a report needs of a due subscription, read as plain rows: building model instances
 # for ten thousand subscriptions would cost more than the whole cycle.
 _DUE_FIELDS = (
-    "pk", "notif_corr_id", "metric", "accuracy_threshold", "analytics_id", "analytics_filter",
-    "analytics_target", "notify_method", "period_seconds", "max_reports", "reports_sent",
-    "interval_start", "next_report_at", "notification_uri",
+    "pk", "owner_id", "notif_corr_id", "metric", "accuracy_threshold", "analytics_id",
+    "analytics_filter", "analytics_target", "notify_method", "period_seconds", "max_reports",
+    "reports_sent", "interval_start", "next_report_at", "notification_uri",
 )  # fmt: skip
 
 
@@ -492,6 +509,8 @@ def _periodic_reports(now: datetime, result: CycleResult) -> None:
             versions_of[subscription_id].append(version_id)
     versions = ModelVersion.objects.in_bulk({v for ids in versions_of.values() for v in ids})
     cache: dict = {}
+    measured: dict = {}
+    told = selectors.DataSetsTold()
     bodies: dict = {}  # subscriptions alike share their report but for notifCorrId
     rows = []
     schedule = defaultdict(list)  # next report -> subscription ids
@@ -501,13 +520,16 @@ def _periodic_reports(now: datetime, result: CycleResult) -> None:
             subscription.accuracy_threshold, subscription.analytics_id,
             repr(subscription.analytics_filter), repr(subscription.analytics_target),
         )  # fmt: skip
-        if alike not in bodies:
-            measurements = [
+        if alike not in measured:
+            measured[alike] = [
                 _measured(cache, versions[version_id], subscription.interval_start, now)
                 for version_id in versions_of[subscription.pk]
             ]
-            bodies[alike] = notify_body(subscription, measurements)
-        body = {**bodies[alike], "notifCorrId": subscription.notif_corr_id}
+        data_sets = told.told(subscription.owner_id, measured[alike])
+        key = (alike, tuple(sorted((v, d.pk) for v, d in data_sets.items())))
+        if key not in bodies:
+            bodies[key] = notify_body(subscription, measured[alike], data_sets=data_sets)
+        body = {**bodies[key], "notifCorrId": subscription.notif_corr_id}
         rows.append((subscription.pk, subscription.reports_sent + 1, body))
         schedule[_next_report(subscription, now)].append(subscription.pk)
     ids = _notifications_insert(rows, kind=NotificationKind.PERIODIC, now=now)
@@ -581,6 +603,7 @@ def _threshold_reports(now: datetime, result: CycleResult) -> None:
         _locked(selectors.subscriptions_watching_threshold(now)).prefetch_related("versions")
     )
     cache: dict = {}
+    told = selectors.DataSetsTold()
     notifications, changed = [], []
     for subscription in watching:
         start = selectors.threshold_window_start(subscription, now)
@@ -597,7 +620,8 @@ def _threshold_reports(now: datetime, result: CycleResult) -> None:
                 continue
             if before is not None and before == met:
                 continue
-            body = notify_body(subscription, [measurement])
+            data_sets = told.told(subscription.owner_id, [measurement])
+            body = notify_body(subscription, [measurement], data_sets=data_sets)
             body["accuMeetInd"] = met
             notifications.append(
                 MonitorNotification(

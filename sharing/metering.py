@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -24,6 +24,7 @@ from registry.models import AccessType, ModelVersion, SmallAIModel, VersionStatu
 from registry.selectors import PUBLISHED_STATES, version_visible_to
 from sharing import broker, inference, permissions, selectors
 from sharing.models import (
+    InferenceDataSet,
     InferenceOutcome,
     InferenceRecord,
     SharingMethod,
@@ -334,10 +335,18 @@ def _answered_count(answer: dict, outputs: dict) -> int:
 
 
 def inference_ground_truth_attach(
-    *, user: User, inference_id: uuid.UUID | str, ground_truth: Any
+    *,
+    user: User,
+    inference_id: uuid.UUID | str,
+    ground_truth: Any,
+    input_data_set: dict | None = None,
 ) -> InferenceRecord:
     """Attach the true values of a call's outputs, one entry per instance (null where unknown),
-    for accuracy monitoring. Once per inference: a second attempt is refused with 409."""
+    for accuracy monitoring. Once per inference: a second attempt is refused with 409.
+    `input_data_set` names where the user keeps the call's inputs (data_set_id, and optional
+    data_set_desc, adrf_id, adrf_set_id: a TS 29.575 DataSetTag and its ADRF), so that the
+    monitor can point to the input of a wrong prediction; the user's data set of that name is
+    made the first time (its description is the one last given)."""
     record = inference_get(user=user, inference_id=inference_id)
     if not permissions.can_attach_ground_truth(record, user):
         raise DomainError.not_allowed(
@@ -352,16 +361,68 @@ def inference_ground_truth_attach(
     if record.ground_truth_at is not None:
         raise DomainError.conflict(_already_attached(record))
     _check_ground_truth(record, ground_truth)
+    named = _input_data_set_clean(user, input_data_set) if input_data_set is not None else None
     now = timezone.now()
-    # A conditional UPDATE, so two concurrent attachments cannot both succeed.
-    updated = InferenceRecord.objects.filter(pk=record.pk, ground_truth_at__isnull=True).update(
-        ground_truth=ground_truth, ground_truth_at=now
-    )
+    with transaction.atomic():
+        data_set = _input_data_set_name(named) if named is not None else None
+        # A conditional UPDATE, so two concurrent attachments cannot both succeed.
+        updated = InferenceRecord.objects.filter(pk=record.pk, ground_truth_at__isnull=True).update(
+            ground_truth=ground_truth, ground_truth_at=now, input_data_set=data_set
+        )
+        if not updated:
+            transaction.set_rollback(True)  # a data set named by this attempt goes with it
     if not updated:
         record.refresh_from_db(fields=["ground_truth_at"])
         raise DomainError.conflict(_already_attached(record))
     record.ground_truth, record.ground_truth_at = ground_truth, now
+    record.input_data_set = data_set
     return record
+
+
+def _input_data_set_clean(user: User, named: Any) -> InferenceDataSet:
+    """The data set as named, checked (not saved): a DataSetTag's dataSetId (and dataSetDesc),
+    the NfInstanceId (a UUID) of the ADRF holding it or the NfSetId of its ADRF set."""
+    named = named if isinstance(named, dict) else {}
+    adrf_id = named.get("adrf_id") or ""
+    errors = {}
+    if adrf_id:
+        try:
+            adrf_id = str(uuid.UUID(str(adrf_id)))
+        except ValueError:
+            errors["adrfId"] = ["an NfInstanceId: a UUID"]
+    data_set = InferenceDataSet(
+        owner=user,
+        data_set_id=named.get("data_set_id") or "",
+        data_set_desc=named.get("data_set_desc") or "",
+        adrf_id=adrf_id if not errors else "",
+        adrf_set_id=named.get("adrf_set_id") or "",
+    )
+    try:
+        data_set.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        names = {"data_set_id": "dataSetTag.dataSetId", "data_set_desc": "dataSetTag.dataSetDesc",
+                 "adrf_set_id": "adrfSetId"}  # fmt: skip
+        errors |= {
+            names.get(field, field): messages for field, messages in exc.message_dict.items()
+        }
+    if errors:
+        name, (message, *_) = next(iter(errors.items()))
+        raise DomainError(f"Input data set: {name}: {message}", details={"inputDataSet": errors})
+    return data_set
+
+
+def _input_data_set_name(named: InferenceDataSet) -> InferenceDataSet:
+    data_set, created = InferenceDataSet.objects.get_or_create(
+        owner=named.owner,
+        data_set_id=named.data_set_id,
+        adrf_id=named.adrf_id,
+        adrf_set_id=named.adrf_set_id,
+        defaults={"data_set_desc": named.data_set_desc},
+    )
+    if not created and named.data_set_desc and named.data_set_desc != data_set.data_set_desc:
+        data_set.data_set_desc = named.data_set_desc
+        data_set.save(update_fields=["data_set_desc"])
+    return data_set
 
 
 def _already_attached(record: InferenceRecord) -> str:

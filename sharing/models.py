@@ -150,9 +150,37 @@ class InferenceOutcome(models.TextChoices):
     ERROR = "ERROR", "Model failed"
 
 
+class InferenceDataSet(models.Model):
+    """Where a caller keeps the inputs of its reasoning calls: a data set (TS 29.575 DataSetTag)
+    held by an ADRF (adrfId) or an ADRF set (adrfSetId), named when ground truth is attached,
+    so that the input of a wrong prediction can be found again for retraining (TS 23.288
+    Nnwdaf_MLModelMonitor_Notify: "Input data used for inferencing indicated by DataSetTag
+    with ADRF ID when the prediction ... is not correct"). One per owner and name."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    data_set_id = models.CharField(max_length=255, help_text="DataSetTag.dataSetId")
+    data_set_desc = models.CharField(
+        max_length=1000, blank=True, help_text="DataSetTag.dataSetDesc, as last given."
+    )
+    adrf_id = models.CharField(max_length=36, blank=True, help_text="NfInstanceId of the ADRF.")
+    adrf_set_id = models.CharField(max_length=255, blank=True, help_text="NfSetId of the ADRFs.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "data_set_id", "adrf_id", "adrf_set_id"],
+                name="one_data_set_per_owner_and_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.data_set_id
+
+
 class InferenceRecord(models.Model):
     """One metered reasoning call (ENI SAM clause 6.1 "reasoning call"); later ground truth
-    attaches to it for accuracy monitoring."""
+    attaches to it for accuracy monitoring, with the data set its inputs are kept in."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="inferences")
@@ -167,6 +195,16 @@ class InferenceRecord(models.Model):
     outputs = models.JSONField(null=True, blank=True)
     ground_truth = models.JSONField(null=True, blank=True)
     ground_truth_at = models.DateTimeField(null=True, blank=True)
+    # Named with the ground truth. No index of its own: every call would pay for it, and
+    # the monitor finds the named calls of a version by inference_named_by_version.
+    input_data_set = models.ForeignKey(
+        InferenceDataSet,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="inferences",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -174,6 +212,12 @@ class InferenceRecord(models.Model):
         indexes = [
             models.Index(fields=["version", "-created_at"], name="inference_by_version"),
             models.Index(fields=["caller", "-created_at"], name="inference_by_caller"),
+            # Only calls whose input data set is named: a call's INSERT never writes to it.
+            models.Index(
+                fields=["version", "created_at"],
+                condition=models.Q(input_data_set__isnull=False),
+                name="inference_named_by_version",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -181,7 +181,7 @@ def inferences_visible_to(user: User | AnonymousUser) -> QuerySet[InferenceRecor
     """A caller sees their own calls; members of the model's organisation all calls of its
     versions; operators everything."""
     records = InferenceRecord.objects.select_related(
-        "version", "version__sam", "version__sam__organisation", "caller"
+        "version", "version__sam", "version__sam__organisation", "caller", "input_data_set"
     )
     if not user.is_authenticated:
         return records.none()

@@ -3,6 +3,7 @@ one (factories, processes, form_data, browser_helpers); a folder's conftest.py h
 that folder alone uses."""
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 
 from sharing import services as sharing_services
 from tests import factories
+from tests.callbacks import CallbackReceiver
 from tests.s3 import moto_server, warehouse_settings
 
 
@@ -164,6 +166,22 @@ def in_shared_warehouse(settings, shared_warehouse):
     settings.MEDIA_ROOT = shared_warehouse
 
 
+# --- callbacks: a loopback server standing for whoever SAM Hub notifies --------------------
+
+
+@pytest.fixture
+def loopback_callbacks(settings):
+    """Callbacks to loopback allowed (the receivers of the tests listen there)."""
+    settings.SAMHUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
+@pytest.fixture
+def receiver():
+    """A callback server on loopback (tests/callbacks.py), for the test's duration."""
+    with CallbackReceiver() as server:
+        yield server
+
+
 # --- a real browser: Debian chromium driven by Playwright ------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
@@ -178,10 +196,24 @@ LAUNCH_ARGS = [
 ]
 
 
+_CALL_REPORT = pytest.StashKey()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep the test's own report (its call phase), for fixtures that act on a failure."""
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
+
+
 @pytest.fixture
-def page(monkeypatch):
+def page(monkeypatch, request, tmp_path):
     """A Playwright page in headless chromium. Where chromium is missing the test skips, saying
-    why; CI sets SAMHUB_REQUIRE_BROWSER=1 and fails instead. Helpers: tests/browser_helpers.py."""
+    why; CI sets SAMHUB_REQUIRE_BROWSER=1 and fails instead. When the test fails, a screenshot
+    of the page as it was is saved (in SAMHUB_BROWSER_SCREENSHOTS, or the test's tmp_path) and
+    its path printed with the failure. Helpers: tests/browser_helpers.py."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("SAMHUB_REQUIRE_BROWSER") == "1":
             pytest.fail(CHROMIUM_MISSING)
@@ -195,11 +227,27 @@ def page(monkeypatch):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(30_000)
-        yield context.new_page()
+        opened = context.new_page()
+        yield opened
+        report = request.node.stash.get(_CALL_REPORT, None)
+        if report is not None and report.failed:
+            _screenshot(opened, request.node.name, tmp_path)
         # While Playwright's loop runs, Django keeps the test's database connection per
         # context; close it here, or PostgreSQL refuses to drop the test database at the end.
         connections.close_all()
         browser.close()
+
+
+def _screenshot(page, test_name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("SAMHUB_BROWSER_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (re.sub(r"[^\w.-]+", "-", test_name) + ".png")
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except Exception as exc:  # the page may be gone with what failed; say so, do not mask it
+        print(f"No screenshot of the failed test's page: {exc}")
+    else:
+        print(f"Screenshot of the failed test's page: {path} ({page.url})")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ is never published to the catalog, so nobody else sees it.
 from django.contrib.auth.models import AnonymousUser, User
 
 from core.roles import has_organisation, is_member, is_operator, is_provider, is_subscriber
+from registry.models import VersionStatus
 from registry.permissions import can_add_version, sees_every_version
 from sharing.models import SharingMethod
 from sharing.selectors import active_subscription, serves_subscription
@@ -37,10 +38,13 @@ def can_delete_dataset(dataset, user: User | AnonymousUser) -> bool:
 # --- training requests, processes and reports (TS 28.105 clause 7) ---------------------------
 #
 # A training request produces a new version of the model, so those who may add versions to it
-# request it: its organisation's providers; and a consumer with an ACTIVE RETRAINING
-# subscription to the model, for a version that subscription works with (re-training sharing,
-# ENI SAM clause 6.1: the model's organisation granted it; the version they produce goes to
-# the audit like any other, made and submitted as theirs under the subscription).
+# request it: its organisation's providers; a consumer with an ACTIVE RETRAINING subscription
+# to the model, for a version that subscription works with (re-training sharing, ENI SAM
+# clause 6.1: the model's organisation granted it); and an operator, for a RELEASED version
+# (issue 10: an operator who sees a released version degrade on its monitoring page starts
+# its retraining; the warehouse is theirs to run). The version a consumer or an operator
+# produces goes to the audit like any other, made and submitted as theirs, with the grant
+# named (training.services._training_grant).
 # Who may see a request also sees its processes and report: the requester, the model's
 # organisation, and auditors and operators (an auditor reviews what a retrained version was
 # trained on). The requester, the model's organisation's providers and operators cancel,
@@ -57,7 +61,16 @@ def uses_training(user: User | AnonymousUser) -> bool:
 
 
 def can_request_training(version, user: User | AnonymousUser) -> bool:
-    return can_add_version(version.sam, user) or retraining_subscription(version, user) is not None
+    return (
+        can_add_version(version.sam, user)
+        or retraining_subscription(version, user) is not None
+        or operator_retrains(version, user)
+    )
+
+
+def operator_retrains(version, user: User | AnonymousUser) -> bool:
+    """An operator retrains a released version of any organisation's model."""
+    return is_operator(user) and version.status == VersionStatus.RELEASED
 
 
 def retraining_subscription(version, user: User | AnonymousUser):
@@ -75,8 +88,9 @@ def retraining_subscription(version, user: User | AnonymousUser):
 def who_requests_training(version) -> str:
     """Who may request training of the version, in words (the rule above)."""
     return (
-        f"providers of {version.sam.organisation}, and consumers with an active Re-training "
-        "sharing subscription to a released version of the model"
+        f"providers of {version.sam.organisation}, consumers with an active Re-training "
+        "sharing subscription to a released version of the model, and operators for a "
+        "released version"
     )
 
 

@@ -625,7 +625,7 @@ def _results_discard(process) -> None:
     names = (process.prepared_file, process.trained_file)
     request = process.training_request if process.training_request_id else None
     requester = request.requested_by if request else None
-    granted_by = _retraining_grant(request) if request else ""
+    granted_by = _training_grant(request) if request else ""
 
     def clean_up() -> None:
         learning.scratch_delete(*names)
@@ -948,7 +948,7 @@ def training_process_register(*, process_id: int, run_id: str) -> MLTrainingProc
         "ml_entity", "ml_entity__sam", "training_request", "training_request__requested_by"
     ).get(pk=process_id)
     requester = process.training_request.requested_by
-    granted_by = _retraining_grant(process.training_request)
+    granted_by = _training_grant(process.training_request)
     if process.trained_version_id is None:
         content = learning.scratch_read(process.trained_file)
         version = registry_services.version_create(
@@ -997,15 +997,20 @@ def training_process_register(*, process_id: int, run_id: str) -> MLTrainingProc
     return process
 
 
-def _retraining_grant(request: MLTrainingRequest) -> str:
-    """What lets a consumer's retraining add a version to another organisation's model (the
-    registry logs it with the submission); empty for a provider's own training."""
-    if request.subscription_id is None:
-        return ""
-    return (
-        f"retrained by {request.requested_by} under their Re-training sharing subscription "
-        f"{request.subscription_id} ({request.dn})"
-    )
+def _training_grant(request: MLTrainingRequest) -> str:
+    """What lets a consumer's or an operator's retraining add a version to a model of an
+    organisation they are not a provider of (the registry logs it with the submission); empty
+    for a provider's own training."""
+    requester = request.requested_by
+    if request.subscription_id is not None:
+        return (
+            f"retrained by {requester} under their Re-training sharing subscription "
+            f"{request.subscription_id} ({request.dn})"
+        )
+    sam = request.ml_entity.sam
+    if not permissions.can_add_version(sam, requester) and permissions.is_operator(requester):
+        return f"retrained by operator {requester} ({request.dn})"
+    return ""
 
 
 def _report_write(process: MLTrainingProcess) -> MLTrainingReport:

@@ -1,17 +1,22 @@
 """The JSON of Nnwdaf_MLModelMonitor (TS29520_Nnwdaf_MLModelMonitor.yaml): field names,
 required fields and types as the YAML has them (camelCase belongs to these serializers)."""
 
+import re
+
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from monitoring.models import MonitorRegistration, MonitorSubscription, NotifyMethod
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-# eventReportReq attributes SAM Hub keeps and answers as given without acting on them.
+# eventReportReq attributes SAM Hub checks against their types, keeps and answers as given,
+# without acting on them.
 REPORTING_OPTIONS = (
     "sampRatio", "partitionCriteria", "grpRepTime", "notifFlag", "notifFlagInstruct",
     "mutingSetting",
 )  # fmt: skip
+# TS 29.571 DateTime: OpenAPI's "date-time", RFC 3339 (an offset or Z, unlike ISO 8601 at large).
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -21,6 +26,39 @@ class StrictBooleanField(serializers.BooleanField):
         if not isinstance(data, bool):
             self.fail("invalid", input=data)
         return data
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, not a number turned into one, kept as given (not trimmed)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (not a string, not a float, not a boolean)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DateTime(serializers.DateTimeField):
+    """TS 29.571 DateTime: an RFC 3339 date-time with its offset."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not RFC3339.match(value):
+            raise serializers.ValidationError(
+                "Expected an RFC 3339 date-time with an offset, e.g. 2030-01-01T00:00:00Z."
+            )
+        return super().to_internal_value(value)
 
 
 class ObjectField(serializers.JSONField):
@@ -33,17 +71,12 @@ class ObjectField(serializers.JSONField):
         return data
 
 
-class Uinteger(serializers.IntegerField):
-    """TS 29.571 Uinteger: a JSON integer from 0 (not a string, not a float)."""
+class Uinteger(StrictIntegerField):
+    """TS 29.571 Uinteger: a JSON integer from 0."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 0)
         super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class MLModelMonitorRegSerializer(serializers.Serializer):
@@ -97,20 +130,46 @@ def registration_representation(registration: MonitorRegistration) -> dict:
     return body
 
 
+class MutingExceptionInstructionsSerializer(serializers.Serializer):
+    """TS 29.571 MutingExceptionInstructions (its enumerations are open: any string)."""
+
+    bufferedNotifs = StrictCharField(required=False)  # noqa: N815
+    subscription = StrictCharField(required=False)
+
+
+class MutingNotificationsSettingsSerializer(serializers.Serializer):
+    """TS 29.571 MutingNotificationsSettings."""
+
+    maxNoOfNotif = StrictIntegerField(required=False)  # noqa: N815
+    durationBufferedNotif = StrictIntegerField(required=False)  # noqa: N815 (DurationSec)
+
+
 class ReportingInformationSerializer(serializers.Serializer):
-    """TS 29.523 ReportingInformation, the parts SAM Hub acts on; the rest is kept as given."""
+    """TS 29.523 ReportingInformation: every attribute checked against its TS 29.571 type.
+    SAM Hub acts on immRep, notifMethod, maxReportNbr, monDur and repPeriod; the others are
+    kept and answered as given (`options`). notifMethod is TS 29.508 NotificationMethod, whose
+    file is not among the YAML SAM Hub builds on: its three values are the ones SAM Hub
+    acts on, and any other is refused."""
 
     immRep = StrictBooleanField(required=False)  # noqa: N815
     notifMethod = serializers.ChoiceField(choices=NotifyMethod.values, required=False)  # noqa: N815
     maxReportNbr = Uinteger(required=False, min_value=1)  # noqa: N815
-    monDur = serializers.DateTimeField(required=False)  # noqa: N815
-    repPeriod = Uinteger(required=False, min_value=1)  # noqa: N815
+    monDur = DateTime(required=False)  # noqa: N815
+    repPeriod = Uinteger(required=False, min_value=1)  # noqa: N815 (DurationSec)
+    sampRatio = StrictIntegerField(required=False, min_value=1, max_value=100)  # noqa: N815
+    partitionCriteria = serializers.ListField(  # noqa: N815
+        child=StrictCharField(), required=False, min_length=1
+    )
+    grpRepTime = StrictIntegerField(required=False)  # noqa: N815 (DurationSec)
+    notifFlag = StrictCharField(required=False)  # noqa: N815 (NotificationFlag, open)
+    notifFlagInstruct = MutingExceptionInstructionsSerializer(required=False)  # noqa: N815
+    mutingSetting = MutingNotificationsSettingsSerializer(required=False)  # noqa: N815
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
-        values["options"] = {k: data[k] for k in REPORTING_OPTIONS if k in data}
-        if "notifMethod" in values:
-            values["options"]["notifMethod"] = values["notifMethod"]
+        values["options"] = {
+            name: values[name] for name in (*REPORTING_OPTIONS, "notifMethod") if name in values
+        }
         return values
 
 
@@ -191,4 +250,4 @@ class AnalyticsFeedbackSerializer(serializers.Serializer):
     events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1)
     modelIds = serializers.ListField(child=Uinteger(), min_length=1)  # noqa: N815
     groundDataImpactInd = StrictBooleanField(required=False, default=False)  # noqa: N815
-    timeStamp = serializers.DateTimeField(required=False)  # noqa: N815
+    timeStamp = DateTime(required=False)  # noqa: N815

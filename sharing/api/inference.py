@@ -83,6 +83,30 @@ class InferResultSerializer(serializers.Serializer):
     )
 
 
+class DataSetTagSerializer(serializers.Serializer):
+    """TS 29.575 DataSetTag."""
+
+    dataSetId = serializers.CharField(source="data_set_id", max_length=255)  # noqa: N815
+    dataSetDesc = serializers.CharField(  # noqa: N815
+        source="data_set_desc", max_length=1000, required=False, allow_blank=True
+    )
+
+
+class InputDataSetSerializer(serializers.Serializer):
+    """Where the caller keeps a call's inputs: a data set (TS 29.575 DataSetTag) and the ADRF,
+    or ADRF set, holding it, named as the ML model monitor's notifications name them."""
+
+    dataSetTag = DataSetTagSerializer(source="*")  # noqa: N815
+    adrfId = serializers.UUIDField(source="adrf_id", required=False)  # noqa: N815
+    adrfSetId = serializers.CharField(source="adrf_set_id", max_length=255, required=False)  # noqa: N815
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        # Unset parts of the stored data set are left out, not answered as empty strings.
+        body["dataSetTag"] = {k: v for k, v in body["dataSetTag"].items() if v}
+        return {k: v for k, v in body.items() if v}
+
+
 class InferenceRecordSerializer(serializers.ModelSerializer):
     inferenceId = serializers.UUIDField(source="id", read_only=True)  # noqa: N815
     modelVersion = VersionRefSerializer(source="version", read_only=True)  # noqa: N815
@@ -95,6 +119,9 @@ class InferenceRecordSerializer(serializers.ModelSerializer):
     groundTruth = OutputsField(source="ground_truth", read_only=True, allow_null=True)  # noqa: N815
     groundTruthAt = serializers.DateTimeField(  # noqa: N815
         source="ground_truth_at", read_only=True, allow_null=True
+    )
+    inputDataSet = InputDataSetSerializer(  # noqa: N815
+        source="input_data_set", read_only=True, allow_null=True
     )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815
 
@@ -112,6 +139,7 @@ class InferenceRecordSerializer(serializers.ModelSerializer):
             "outputs",
             "groundTruth",
             "groundTruthAt",
+            "inputDataSet",
             "createdAt",
         ]
         read_only_fields = fields
@@ -128,6 +156,15 @@ class GroundTruthInputSerializer(serializers.Serializer):
         help_text=(
             "The true values per output name, one entry per instance of the call, in the order "
             "of its outputs (null where unknown)."
+        ),
+    )
+    inputDataSet = InputDataSetSerializer(  # noqa: N815
+        required=False,
+        help_text=(
+            "Where you keep the call's inputs: `dataSetTag` (`dataSetId`, optional "
+            "`dataSetDesc`) and optionally the ADRF holding it (`adrfId`, an NF instance id) "
+            "or its ADRF set (`adrfSetId`). ML model monitor notifications name it "
+            "(`dataSetTag`, `adrfId`) when the call's prediction was wrong."
         ),
     )
 
@@ -335,11 +372,14 @@ class GroundTruthView(GenericAPIView):
     serializer_class = InferenceRecordSerializer
 
     @extend_schema(
-        summary="Attach the ground truth of an inference call, once",
+        summary="Attach the ground truth of an inference call, once, and name its input data set",
         request=GroundTruthInputSerializer,
         responses={
             200: InferenceRecordSerializer,
-            400: _error("Not one entry per instance, or an unknown output."),
+            400: _error(
+                "Not one entry per instance, an unknown output, or an input data set that is "
+                "not one (no dataSetId, an adrfId that is not a UUID)."
+            ),
             403: _error("Only the caller, the model's providers and operators may attach."),
             404: _error("No such inference you can see."),
             409: _error("Ground truth is attached already, or the call was not answered."),
@@ -352,5 +392,6 @@ class GroundTruthView(GenericAPIView):
             user=request.user,
             inference_id=inference_id,
             ground_truth=body.validated_data["groundTruth"],
+            input_data_set=body.validated_data.get("inputDataSet"),
         )
         return Response(self.get_serializer(record).data)

@@ -6,7 +6,6 @@ from registry.demo import cell_kpi_dataset
 from sharing import metering
 from tests import factories
 from tests.contract import OpenApiContract
-from tests.monitoring.receiver import CallbackReceiver
 from tests.processes import celery_worker_start, celery_worker_stop
 
 ROWS = cell_kpi_dataset(n_samples=50, seed=11)[0]
@@ -21,21 +20,23 @@ WORKER_SETTINGS = {
 }
 
 
+# eventReportReq.notifMethod refers to TS 29.508's NotificationMethod, whose file is not among
+# the specs: its values as TS 29.508 (§5.6.3.x) names them, and as SAM Hub acts on them, stand
+# in for it. (The real file adds the open `string` arm of every 3GPP enumeration; SAM Hub
+# refuses a value it cannot act on, so the stand-in is the enumeration alone.)
+NOTIFICATION_METHODS = ["PERIODIC", "ONE_TIME", "ON_EVENT_DETECTION"]
+
+
 @pytest.fixture(scope="session")
 def nwdaf_contract() -> OpenApiContract:
-    return OpenApiContract("TS29520_Nnwdaf_MLModelMonitor.yaml")
-
-
-@pytest.fixture
-def loopback_callbacks(settings):
-    """Callbacks to loopback allowed (the receivers of the tests listen there)."""
-    settings.SAMHUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-
-
-@pytest.fixture
-def receiver():
-    with CallbackReceiver() as server:
-        yield server
+    return OpenApiContract(
+        "TS29520_Nnwdaf_MLModelMonitor.yaml",
+        stand_ins={
+            "TS29508_Nsmf_EventExposure.yaml": {
+                "NotificationMethod": {"type": "string", "enum": NOTIFICATION_METHODS}
+            }
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +54,13 @@ def regressor(provider, auditor):
     return factories.make_version_in("RELEASED", provider=provider, auditor=auditor, kind="onnx")
 
 
-def infer_with_truth(version, caller, *, right: int, wrong: int, batch: int = 1) -> list:
+def infer_with_truth(
+    version, caller, *, right: int, wrong: int, batch: int = 1, input_data_set: dict | None = None
+) -> list:
     """Real reasoning calls of `version` by `caller`, metered, then ground truth attached:
     equal to the answer for `right` instances, different for `wrong` ones (a classifier's
-    label flipped, a regressor's value off by 10). Returns the records."""
+    label flipped, a regressor's value off by 10), naming `input_data_set` as where the
+    inputs are kept. Returns the records."""
     records = []
     total, index = right + wrong, 0
     while index < total:
@@ -81,7 +85,10 @@ def infer_with_truth(version, caller, *, right: int, wrong: int, batch: int = 1)
                 truths.append(1 - predicted if isinstance(predicted, int) else f"not {predicted}")
         records.append(
             metering.inference_ground_truth_attach(
-                user=caller, inference_id=record.pk, ground_truth={output: truths}
+                user=caller,
+                inference_id=record.pk,
+                ground_truth={output: truths},
+                input_data_set=input_data_set,
             )
         )
         index += size

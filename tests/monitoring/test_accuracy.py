@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from monitoring import selectors
 from sharing import metering
-from sharing.models import InferenceRecord
+from sharing.models import InferenceDataSet, InferenceRecord
 from tests.monitoring.conftest import ROWS, infer_with_truth
 
 
@@ -27,8 +27,9 @@ def test_a_classifiers_accuracy_is_the_share_of_right_labels(version, consumer, 
         measured = selectors.version_measure(version, start=start, end=timezone.now())
     # Aggregates in SQL, no call brought to Python: one statement (on PostgreSQL a second for
     # the batch calls, which this test has).
+    # (And one for the input data sets named for wrong predictions.)
     reads = [q["sql"] for q in queries if "sharing_inferencerecord" in q["sql"]]
-    assert 1 <= len(reads) <= 2 and all(sql.lstrip().startswith("SELECT") for sql in reads)
+    assert 1 <= len(reads) <= 3 and all(sql.lstrip().startswith("SELECT") for sql in reads)
     assert all("SUM(" in sql and "GROUP BY" in sql for sql in reads)
     assert (measured.inferences, measured.labelled) == (12, 10)
     assert measured.accuracy == pytest.approx(0.7)
@@ -86,3 +87,47 @@ def test_only_the_interval_counts_and_buckets_split_it(version, consumer, subscr
     )
     assert [(m.inferences, m.accuracy) for m in series] == [(4, 0.5), (3, 1.0)]
     assert series[0].start <= old < series[0].end
+
+
+@pytest.mark.django_db
+def test_the_input_data_sets_of_wrong_predictions_are_found_in_sql(version, consumer, subscription):
+    start = timezone.now()
+    adrf = "4e2b9b1c-7d3a-4f55-8a0e-5b1f2c3d4e5f"
+    infer_with_truth(version, consumer, right=2, wrong=1,
+                     input_data_set={"data_set_id": "east", "adrf_id": adrf})  # fmt: skip
+    # A batch call of four instances, three of them wrong.
+    infer_with_truth(version, consumer, right=1, wrong=3, batch=4,
+                     input_data_set={"data_set_id": "west"})  # fmt: skip
+    infer_with_truth(version, consumer, right=3, wrong=0, input_data_set={"data_set_id": "north"})
+    infer_with_truth(version, consumer, right=0, wrong=2)  # wrong, but nothing named
+    now = timezone.now()
+    named = dict(InferenceDataSet.objects.values_list("data_set_id", "pk"))
+
+    with CaptureQueriesContext(connection) as queries:
+        found = selectors.version_wrong_inputs(version, start=start, end=now)
+    assert found == [(named["west"], 3), (named["east"], 1)]  # the most wrong first
+    reads = [q["sql"] for q in queries if "sharing_inferencerecord" in q["sql"]]
+    assert 1 <= len(reads) <= 2 and all("GROUP BY" in sql for sql in reads)
+    measured = selectors.version_measure(version, start=start, end=now)
+    assert measured.wrong_inputs == tuple(found)
+    assert (measured.inferences, measured.labelled, measured.accuracy) == (12, 12, 0.5)
+    # Outside the interval nothing is found.
+    assert selectors.version_wrong_inputs(version, start=now, end=timezone.now()) == []
+
+
+@pytest.mark.django_db
+def test_a_regressors_prediction_is_wrong_beyond_the_tolerance(regressor, consumer, settings):
+    from sharing.services import subscription_request
+
+    subscription_request(user=consumer, sam=regressor.sam, method="INFERENCE")
+    start = timezone.now()
+    infer_with_truth(regressor, consumer, right=3, wrong=2, batch=5,
+                     input_data_set={"data_set_id": "cells"})  # fmt: skip
+    infer_with_truth(regressor, consumer, right=0, wrong=1, input_data_set={"data_set_id": "one"})
+    now = timezone.now()
+    named = dict(InferenceDataSet.objects.values_list("data_set_id", "pk"))
+    settings.SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT = 1  # 10 off a load of at most 110 %
+    found = selectors.version_wrong_inputs(regressor, start=start, end=now)
+    assert found == [(named["cells"], 2), (named["one"], 1)]
+    settings.SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT = 100_000  # nothing is that far off
+    assert selectors.version_wrong_inputs(regressor, start=start, end=now) == []

@@ -1,6 +1,7 @@
 """The version's monitoring page in the portal and the read-only admin: who sees what, the
 chart's data from the measurement (drawn by Chart.js), "Start retraining" for those who may
-request training, and the link from the model page."""
+request training (providers, Re-training subscribers, operators) and an operator's retraining
+run to its end, and the link from the model page."""
 
 import json
 import re
@@ -8,8 +9,13 @@ import re
 import pytest
 
 from monitoring import services
+from registry.models import VersionStatus
 from tests import factories
 from tests.monitoring.conftest import infer_with_truth
+from tests.training.training import upload_dataset
+from training import execution
+from training import services as training_services
+from training.models import MLTrainingRequest, RequestStatus
 
 
 @pytest.fixture
@@ -86,10 +92,48 @@ def test_providers_of_the_models_organisation_start_retraining_from_the_page(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("who", ["operator", "consumer", "other_provider"])
+def test_an_operator_starts_retraining_of_a_degraded_released_version_from_the_page(
+    monitored, client, operator, organisation, tmp_path
+):
+    """Issue 10, scope 5: the operator sees the version degraded, follows Start retraining to
+    the training request form and sends it; training runs it through training.services like
+    any other request, and the version it makes goes to the audit as the operator's."""
+    kpis = upload_dataset(operator, organisation, tmp_path, name="Fresh KPIs")
+    client.force_login(operator)
+    html = page(client, monitored).content.decode()
+    assert '<p id="degraded">' in html
+    url = f"/training/new/?version={monitored.pk}"
+    assert f'<a class="button primary" href="{url}">{RETRAIN}</a>' in html
+    form = client.get(url).content.decode()
+    assert re.search(rf'<option value="{monitored.pk}" selected>', form)
+
+    answer = client.post(
+        "/training/new/",
+        {"ml_entity": monitored.pk, "candidate_training_data_source": [kpis.pk], "priority": 3,
+         "performance_metric": "ACCURACY", "performance_score": 0.5},
+    )  # fmt: skip
+    training = MLTrainingRequest.objects.get()
+    assert answer.status_code == 302 and answer["Location"] == f"/training/requests/{training.pk}/"
+    assert (training.ml_entity, training.requested_by, training.subscription) == (
+        monitored,
+        operator,
+        None,
+    )
+    training_services.training_request_start(request_id=training.pk)
+    execution.training_queue_run()
+    training.refresh_from_db()
+    trained = training.processes.get().trained_version
+    assert training.status == RequestStatus.FINISHED
+    assert trained.status == VersionStatus.SUBMITTED and trained.parent == monitored
+    assert trained.created_by == operator and trained.submitted_by == operator
+    assert f"retrained by operator {operator}" in trained.transitions.get(name="submit").reason
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["consumer", "other_provider"])
 def test_those_who_may_not_request_its_training_see_no_retraining(monitored, who, request, client):
-    """training.permissions: operators and consumers without a Re-training subscription do not
-    request training; a provider of another organisation does not see the page at all."""
+    """training.permissions: consumers without a Re-training subscription do not request
+    training; a provider of another organisation does not see the page at all."""
     client.force_login(request.getfixturevalue(who))
     answer = page(client, monitored)
     if who == "other_provider":

@@ -8,8 +8,8 @@ import pytest
 
 from monitoring.models import DeliveryStatus, MonitorNotification
 from tests import factories
+from tests.callbacks import CallbackReceiver
 from tests.monitoring.conftest import infer_with_truth
-from tests.monitoring.receiver import CallbackReceiver
 from tests.processes import free_port
 
 ROOT = "/nnwdaf-mlmodelmonitor/v1"
@@ -49,8 +49,10 @@ def test_accuracy_falling_under_the_threshold_is_notified_exactly_once(
     time.sleep(2.5)  # ticks measure 100 %: over the threshold, nothing to notify
     assert receiver.bodies() == []
     # One wrong answer at a time until accuracy is under 80 %: 10 of 13 is 77 %.
+    # The consumer names the data set its inputs are kept in.
     for _ in range(3):
-        infer_with_truth(version, consumer, right=0, wrong=1)
+        infer_with_truth(version, consumer, right=0, wrong=1,
+                         input_data_set={"data_set_id": "cells-0601"})  # fmt: skip
     (body,) = valid(nwdaf_contract, receiver.wait_for(1, timeout=20))
     time.sleep(3)  # more ticks, still under: no second notification
     assert receiver.bodies() == [body]
@@ -62,6 +64,7 @@ def test_accuracy_falling_under_the_threshold_is_notified_exactly_once(
     assert info["modelMetric"] == "ACCURACY"
     assert info["mlModelAcc"] == 77
     assert info["deviation"] == pytest.approx(3 / 13, abs=1e-6)
+    assert info["dataSetTag"] == {"dataSetId": "cells-0601"}
     # Celery beat inside the worker ran the cycle.
     assert "Sending due task monitor-cycle" in monitor_worker.read_text()
 

@@ -4,6 +4,7 @@ ProblemDetails with a cause and store nothing; a consumer reaches only its own r
 
 import uuid
 
+import jsonschema
 import pytest
 
 from monitoring.models import (
@@ -192,7 +193,8 @@ def test_a_subscription_is_created_modified_and_deleted(
 def test_an_immediate_report_comes_in_the_201_answer(
     consumer_api, nwdaf_contract, version, consumer, subscription, loopback_callbacks
 ):
-    infer_with_truth(version, consumer, right=6, wrong=2, batch=4)
+    infer_with_truth(version, consumer, right=6, wrong=2, batch=4,
+                     input_data_set={"data_set_id": "kpis-0601", "adrf_id": NF_ID})  # fmt: skip
     body = subscription_body(version, accuThreshold=80, eventReportReq={"immRep": True})
     answer = post(consumer_api, nwdaf_contract, "/subscriptions", body)
     assert answer.status_code == 201
@@ -205,6 +207,7 @@ def test_an_immediate_report_comes_in_the_201_answer(
     assert info["mlModelAcc"] == 75  # 6 of 8 right
     assert info["deviation"] == pytest.approx(0.25)
     assert info["modelMetric"] == "ACCURACY"
+    assert (info["dataSetTag"], info["adrfId"]) == ({"dataSetId": "kpis-0601"}, NF_ID)
     assert report["accuMeetInd"] is False  # 75 % < 80 %
     logged = MonitorNotification.objects.get()
     assert (logged.kind, logged.status, logged.body) == (
@@ -271,6 +274,67 @@ def test_bad_subscriptions_are_refused_with_problem_details_and_nothing_stored(
         check(nwdaf_contract, "/subscriptions", "post", answer)
         assert answer.json()["cause"] == cause, (body, answer.json())
         assert param in [p["param"] for p in answer.json()["invalidParams"]], answer.json()
+    assert not MonitorSubscription.objects.exists()
+    assert not MonitorNotification.objects.exists()
+
+
+REPORTING = {
+    "immRep": False, "notifMethod": "PERIODIC", "maxReportNbr": 3,
+    "monDur": "2099-01-01T00:00:00Z", "repPeriod": 60, "sampRatio": 50,
+    "partitionCriteria": ["TAC", "SNSSAI"], "grpRepTime": 10, "notifFlag": "ACTIVATE",
+    "notifFlagInstruct": {"bufferedNotifs": "SEND_ALL", "subscription": "CLOSE"},
+    "mutingSetting": {"maxNoOfNotif": 5, "durationBufferedNotif": 60},
+}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_every_attribute_of_event_report_req_is_taken_and_answered(
+    consumer_api, nwdaf_contract, version, loopback_callbacks
+):
+    answer = post(
+        consumer_api, nwdaf_contract, "/subscriptions", subscription_body(version,
+        eventReportReq=REPORTING)
+    )  # fmt: skip
+    assert answer.status_code == 201
+    answered = answer.json()["eventReportReq"]
+    assert answered.pop("monDur").startswith("2099-01-01T00:00:00")
+    assert answered == {k: v for k, v in REPORTING.items() if k not in ("immRep", "monDur")}
+    subscription = MonitorSubscription.objects.get()
+    assert (subscription.notify_method, subscription.period_seconds, subscription.max_reports) == (
+        "PERIODIC", 60, 3,
+    )  # fmt: skip
+
+
+# Values the schema of eventReportReq refuses (TS 29.523 ReportingInformation, its TS 29.571
+# types and the stand-in for TS 29.508 NotificationMethod): attribute, value.
+BAD_REPORTING = [
+    ("notifMethod", "SOMETIMES"), ("notifMethod", 1), ("immRep", "true"),
+    ("maxReportNbr", "3"), ("maxReportNbr", -1), ("monDur", "tomorrow"),
+    ("monDur", "2099-01-01T00:00:00"), ("repPeriod", "60"), ("repPeriod", 1.5),
+    ("sampRatio", 0), ("sampRatio", 101), ("sampRatio", "50"), ("partitionCriteria", []),
+    ("partitionCriteria", "TAC"), ("partitionCriteria", [1]), ("grpRepTime", "10"),
+    ("grpRepTime", 1.5), ("notifFlag", 1), ("notifFlagInstruct", "SEND_ALL"),
+    ("notifFlagInstruct", {"bufferedNotifs": 1}), ("mutingSetting", {"maxNoOfNotif": "5"}),
+    ("mutingSetting", {"durationBufferedNotif": 1.5}),
+]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_value_the_schema_of_event_report_req_refuses_is_refused_and_nothing_stored(
+    consumer_api, nwdaf_contract, version, loopback_callbacks
+):
+    for name, value in BAD_REPORTING:
+        body = subscription_body(version, eventReportReq={**REPORTING, name: value})
+        with pytest.raises(jsonschema.ValidationError):
+            nwdaf_contract.request("/subscriptions", "post", body)
+        answer = consumer_api.post(f"{ROOT}/subscriptions", body, format="json")
+        check(nwdaf_contract, "/subscriptions", "post", answer)
+        assert answer.status_code == 400, (name, value)
+        assert answer["Content-Type"] == "application/problem+json"
+        problem = answer.json()
+        assert problem["cause"] == "MANDATORY_IE_INCORRECT"
+        params = [p["param"] for p in problem["invalidParams"]]
+        assert any(p.startswith(f"/eventReportReq/{name}") for p in params), (value, problem)
     assert not MonitorSubscription.objects.exists()
     assert not MonitorNotification.objects.exists()
 

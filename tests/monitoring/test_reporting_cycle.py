@@ -8,7 +8,13 @@ import pytest
 from django.utils import timezone
 
 from monitoring import services
-from monitoring.models import DeliveryStatus, MonitorNotification, NotificationKind
+from monitoring.models import (
+    DeliveryStatus,
+    MonitorNotification,
+    MonitorSubscription,
+    NotificationKind,
+)
+from tests import factories
 from tests.monitoring.conftest import infer_with_truth
 
 
@@ -51,6 +57,55 @@ def test_a_period_is_reported_once_however_often_the_cycle_runs(
     monitored.refresh_from_db()
     assert monitored.reports_sent == 1
     assert monitored.next_report_at == due + timedelta(seconds=60)
+
+
+ADRF = "4e2b9b1c-7d3a-4f55-8a0e-5b1f2c3d4e5f"
+
+
+@pytest.mark.django_db
+def test_a_report_names_the_input_data_set_of_wrong_predictions_to_those_who_may_know_it(
+    version, consumer, subscription, provider, operator, receiver, loopback_callbacks,
+    nwdaf_contract,
+):  # fmt: skip
+    """The consumer keeps its inputs in ADRF data sets and names them with the ground truth:
+    "west" holds two wrong predictions, "east" one. Each subscriber's report names the data
+    set with the most wrong predictions among those it may be told of: the consumer's own,
+    the provider's and the operator's (who read every call of the version), never another
+    consumer's, which sees its own only."""
+    from sharing.services import subscription_request
+
+    neighbour = factories.make_user("consumer", username="neighbour")
+    subscription_request(user=neighbour, sam=version.sam, method="INFERENCE")
+    subscribers = {"consumer": consumer, "neighbour": neighbour, "provider": provider,
+                   "operator": operator}  # fmt: skip
+    for name, user in subscribers.items():
+        subscribe(user, version, f"{receiver.url}/{name}",
+                  reporting=services.Reporting(period_seconds=60))  # fmt: skip
+    infer_with_truth(version, consumer, right=2, wrong=1, input_data_set={
+        "data_set_id": "east", "data_set_desc": "East cells", "adrf_id": ADRF})  # fmt: skip
+    infer_with_truth(version, consumer, right=0, wrong=2, batch=2, input_data_set={
+        "data_set_id": "west", "data_set_desc": "West cells", "adrf_id": ADRF})  # fmt: skip
+    infer_with_truth(version, neighbour, right=1, wrong=1, input_data_set={
+        "data_set_id": "theirs", "adrf_set_id": "set1.adrfset.5gc.mnc012.mcc345"})  # fmt: skip
+    infer_with_truth(version, neighbour, right=1, wrong=0)
+    due = MonitorSubscription.objects.order_by("next_report_at").last().next_report_at
+    assert services.monitor_cycle_run(now=due + timedelta(seconds=1)).periodic == 4
+    reports = MonitorNotification.objects.filter(kind=NotificationKind.PERIODIC)
+    services.notification_batch_deliver(notification_ids=[r.pk for r in reports])
+
+    west = {"dataSetTag": {"dataSetId": "west", "dataSetDesc": "West cells"}, "adrfId": ADRF}
+    expected = {
+        "consumer": west, "provider": west, "operator": west,
+        "neighbour": {"dataSetTag": {"dataSetId": "theirs"},
+                      "adrfSetId": "set1.adrfset.5gc.mnc012.mcc345"},
+    }  # fmt: skip
+    for name in subscribers:
+        (body,) = receiver.bodies(f"/{name}/notify")
+        nwdaf_contract.callback("/subscriptions", "post", "myNotification", body)
+        (info,) = body["modelAccuInfos"]
+        assert (info["inferenceNum"], info["mlModelAcc"]) == (8, 50), name
+        named = {k: info[k] for k in ("dataSetTag", "adrfId", "adrfSetId") if k in info}
+        assert named == expected[name], name
 
 
 @pytest.mark.django_db

@@ -12,7 +12,7 @@ import pytest
 from registry import demo, services
 from sharing import inference
 from sharing import services as sharing_services
-from sharing.models import InferenceOutcome, InferenceRecord
+from sharing.models import InferenceDataSet, InferenceOutcome, InferenceRecord
 from tests import factories
 
 
@@ -348,10 +348,10 @@ def answered(api, skops_version, consumer):
     return answer.json()
 
 
-def attach(client, inference_id, ground_truth):
+def attach(client, inference_id, ground_truth, **extra):
     return client.post(
         f"/api/v1/inferences/{inference_id}/ground-truth/",
-        {"groundTruth": ground_truth},
+        {"groundTruth": ground_truth, **extra},
         format="json",
     )
 
@@ -389,6 +389,84 @@ def test_it_refuses_ground_truth_that_does_not_align_with_the_call(
     assert answer.status_code == 400
     assert message in str(answer.json())
     assert InferenceRecord.objects.get(pk=answered["inferenceId"]).ground_truth is None
+
+
+ADRF = "4e2b9b1c-7d3a-4f55-8a0e-5b1f2c3d4e5f"
+
+
+def test_the_ground_truth_names_the_data_set_that_keeps_the_calls_inputs(
+    api, answered, consumer, skops_version
+):
+    named = {"dataSetTag": {"dataSetId": "east-kpis-0601", "dataSetDesc": "East cells, 1 June"},
+             "adrfId": ADRF}  # fmt: skip
+    answer = attach(api(consumer), answered["inferenceId"], {"label": [0, 1, 1]},
+                    inputDataSet=named)  # fmt: skip
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["inputDataSet"] == named
+    data_set = InferenceDataSet.objects.get()
+    assert (data_set.owner, data_set.data_set_id, data_set.adrf_id) == (
+        consumer, "east-kpis-0601", ADRF,
+    )  # fmt: skip
+    # The next call kept in the same data set names it again: one data set, its description
+    # as last given.
+    again = infer(api(consumer), skops_version, {"input": features(1).tolist()}).json()
+    named["dataSetTag"]["dataSetDesc"] = "East cells, June"
+    answer = attach(api(consumer), again["inferenceId"], {"label": [1]}, inputDataSet=named)
+    assert answer.status_code == 200
+    assert InferenceDataSet.objects.get().data_set_desc == "East cells, June"
+    assert InferenceRecord.objects.filter(input_data_set=data_set).count() == 2
+    listed = api(consumer).get("/api/v1/inferences/").json()["results"]
+    assert {r["inferenceId"]: r["inputDataSet"] is not None for r in listed} == {
+        answered["inferenceId"]: True, again["inferenceId"]: True,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("named", "param"),
+    [
+        ({"dataSetTag": {"dataSetDesc": "no id"}}, "dataSetId"),
+        ({"dataSetTag": {"dataSetId": ""}}, "dataSetId"),
+        ({"dataSetTag": {"dataSetId": "x" * 256}}, "dataSetId"),
+        ({"dataSetTag": "east-kpis"}, "dataSetTag"),
+        ({"adrfId": ADRF}, "dataSetTag"),
+        ({"dataSetTag": {"dataSetId": "east"}, "adrfId": "adrf-1"}, "adrfId"),
+        ({"dataSetTag": {"dataSetId": "east"}, "adrfSetId": "s" * 256}, "adrfSetId"),
+        ("east-kpis", "inputDataSet"),
+    ],
+)
+def test_a_bad_input_data_set_is_refused_and_nothing_is_stored(
+    api, answered, consumer, named, param
+):
+    answer = attach(api(consumer), answered["inferenceId"], {"label": [0, 1, 1]},
+                    inputDataSet=named)  # fmt: skip
+    assert answer.status_code == 400
+    assert param in str(answer.json())
+    record = InferenceRecord.objects.get(pk=answered["inferenceId"])
+    assert (record.ground_truth, record.input_data_set) == (None, None)
+    assert not InferenceDataSet.objects.exists()
+
+
+def test_a_data_set_named_by_an_attachment_that_lost_the_race_is_not_kept(
+    api, answered, consumer, monkeypatch
+):
+    """Another attachment lands between this one's checks and its conditional UPDATE: this
+    one is refused (409) and the data set it named goes with it."""
+    from sharing import metering
+
+    checked = metering._check_ground_truth
+
+    def and_another_attaches_meanwhile(record, ground_truth):
+        checked(record, ground_truth)
+        InferenceRecord.objects.filter(pk=record.pk).update(
+            ground_truth={"label": [1, 1, 1]}, ground_truth_at=record.created_at
+        )
+
+    monkeypatch.setattr(metering, "_check_ground_truth", and_another_attaches_meanwhile)
+    late = attach(api(consumer), answered["inferenceId"], {"label": [0, 1, 1]},
+                  inputDataSet={"dataSetTag": {"dataSetId": "late"}})  # fmt: skip
+    assert late.status_code == 409
+    assert not InferenceDataSet.objects.exists()
+    assert InferenceRecord.objects.get(pk=answered["inferenceId"]).input_data_set is None
 
 
 def test_the_models_provider_may_attach_but_another_consumer_may_not(

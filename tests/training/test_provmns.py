@@ -9,7 +9,6 @@ from tests import factories
 from tests.training.provmns import (
     FUNCTION,
     MERGE_PATCH,
-    Recipient,
     error_validate,
     notification_validate,
 )
@@ -33,11 +32,6 @@ def trainable(provider, auditor):
 @pytest.fixture
 def dataset(provider, organisation, tmp_path):
     return upload_dataset(provider, organisation, tmp_path)
-
-
-@pytest.fixture
-def loopback(settings):
-    settings.SAMHUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
 
 def put_request(client, moi_id, version, datasets=(), **attributes):
@@ -319,7 +313,9 @@ def test_merge_patch_on_a_process_suspends_it(api, provider, started):
     assert answer.json()["attributes"]["suspendProcess"] is True
 
 
-def test_delete_takes_an_ended_request_with_its_processes(api, loopback, provider, started):
+def test_delete_takes_an_ended_request_with_its_processes(
+    api, loopback_callbacks, provider, started
+):
     mine = started
     process = process_of(mine)
     path = f"{FUNCTION}/MLTrainingRequest={mine.pk}"
@@ -342,7 +338,7 @@ def test_delete_takes_an_ended_request_with_its_processes(api, loopback, provide
     assert deleted[process.dn]["attributeList"]["progressStatus"]["status"] == "CANCELLED"
 
 
-def test_a_failed_process_is_also_a_notify_event(api, loopback, provider, started):
+def test_a_failed_process_is_also_a_notify_event(api, loopback_callbacks, provider, started):
     subscribe(api(provider), "events", "http://127.0.0.1:9/", notificationTypes=["notifyEvent"])
     process = process_of(started)
     services.training_process_fail(process_id=process.pk, run_id=None, reason="The disk is full.")
@@ -355,7 +351,7 @@ def test_a_failed_process_is_also_a_notify_event(api, loopback, provider, starte
 
 
 def test_a_subscription_is_merge_patched_and_deleted_by_its_owner_only(
-    api, loopback, provider, other_provider
+    api, loopback_callbacks, provider, other_provider
 ):
     path = "/ProvMnS/v1/SubNetwork=1/NtfSubscriptionControl=oss"
     subscribe(api(provider), "oss", "http://127.0.0.1:9/a", scope={"scopeType": "BASE_ALL"})
@@ -399,7 +395,7 @@ def test_a_subscription_needs_an_http_address_that_is_not_private(api, provider,
 
 
 def test_notifications_go_to_subscribers_who_may_see_the_object(
-    api, loopback, provider, other_provider, trainable, dataset
+    api, loopback_callbacks, provider, other_provider, trainable, dataset
 ):
     assert subscribe(api(provider), "mine", "http://127.0.0.1:9/a").status_code == 201
     subscribe(api(other_provider), "theirs", "http://127.0.0.1:9/b")
@@ -434,26 +430,27 @@ def test_notifications_go_to_subscribers_who_may_see_the_object(
 
 
 def test_delivery_is_recorded_and_a_dead_recipient_fails_after_the_attempts(
-    api, loopback, provider, trainable, settings
+    api, loopback_callbacks, receiver, provider, trainable, settings
 ):
     settings.SAMHUB_CALLBACK_ATTEMPTS = 2
-    with Recipient() as recipient:
-        subscribe(api(provider), "live", recipient.url, notificationTypes=["notifyMOICreation"])
-        subscribe(
-            api(provider),
-            "dead",
-            "http://127.0.0.1:9/gone",
-            notificationTypes=["notifyMOICreation"],
-        )
-        request = request_training(provider, trainable)
-        live = MOINotification.objects.get(subscription__moi_id="live")
-        dead = MOINotification.objects.get(subscription__moi_id="dead")
+    subscribe(
+        api(provider), "live", f"{receiver.url}/live", notificationTypes=["notifyMOICreation"]
+    )
+    subscribe(
+        api(provider),
+        "dead",
+        "http://127.0.0.1:9/gone",
+        notificationTypes=["notifyMOICreation"],
+    )
+    request = request_training(provider, trainable)
+    live = MOINotification.objects.get(subscription__moi_id="live")
+    dead = MOINotification.objects.get(subscription__moi_id="dead")
 
-        notifications.notification_deliver(notification_id=live.pk)
-        for _ in range(3):  # the third call finds it FAILED and does nothing
-            notifications.notification_deliver(notification_id=dead.pk)
+    notifications.notification_deliver(notification_id=live.pk)
+    for _ in range(3):  # the third call finds it FAILED and does nothing
+        notifications.notification_deliver(notification_id=dead.pk)
 
-        (body,) = recipient.received()
+    (body,) = receiver.bodies("/live")
     live.refresh_from_db()
     dead.refresh_from_db()
     assert live.status == DeliveryStatus.DELIVERED and live.attempts == 1

@@ -11,7 +11,7 @@ import pytest
 
 from tests import factories
 from tests.processes import celery_worker_start, celery_worker_stop
-from tests.training.provmns import FUNCTION, Recipient, notification_validate
+from tests.training.provmns import FUNCTION, notification_validate
 from tests.training.training import trainable_version, upload_dataset, wait_for
 from training.models import DeliveryStatus, MLTrainingRequest, MOINotification, RequestStatus
 
@@ -21,8 +21,7 @@ ATTEMPTS = 3
 
 
 @pytest.fixture
-def worker(in_shared_warehouse, django_db_setup, tmp_path, settings):
-    settings.SAMHUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+def worker(in_shared_warehouse, django_db_setup, tmp_path, loopback_callbacks):
     log = tmp_path / "worker.log"
     process = celery_worker_start(
         log,
@@ -47,50 +46,49 @@ def changes(bodies: list[dict], attribute: str) -> list:
 
 
 def test_a_provmns_request_runs_to_finished_and_its_subscriber_hears_every_step(
-    worker, provider, auditor, organisation, tmp_path
+    worker, receiver, provider, auditor, organisation, tmp_path
 ):
     version = trainable_version(provider, auditor)
     dataset = upload_dataset(provider, organisation, tmp_path)
     client = factories.token_client(provider)
     subscriptions = "/ProvMnS/v1/SubNetwork=1/NtfSubscriptionControl="
 
-    with Recipient() as recipient:
-        for moi_id, address in (("live", recipient.url), ("dead", "http://127.0.0.1:9/gone")):
-            answer = client.put(
-                subscriptions + moi_id,
-                {"id": moi_id, "attributes": {"notificationRecipientAddress": address}},
-                format="json",
-            )
-            assert answer.status_code == 201, answer.content
+    for moi_id, address in (("live", f"{receiver.url}/live"), ("dead", "http://127.0.0.1:9/gone")):
         answer = client.put(
-            f"{FUNCTION}/MLTrainingRequest=77",
-            {
-                "id": "77",
-                "attributes": {
-                    "mLEntityId": str(version.pk),
-                    "candidateTraingDataSource": [str(dataset.pk)],
-                    "performanceRequirements": [
-                        {"performanceMetric": "ACCURACY", "performanceScore": 0.5}
-                    ],
-                },
-            },
+            subscriptions + moi_id,
+            {"id": moi_id, "attributes": {"notificationRecipientAddress": address}},
             format="json",
         )
         assert answer.status_code == 201, answer.content
+    answer = client.put(
+        f"{FUNCTION}/MLTrainingRequest=77",
+        {
+            "id": "77",
+            "attributes": {
+                "mLEntityId": str(version.pk),
+                "candidateTraingDataSource": [str(dataset.pk)],
+                "performanceRequirements": [
+                    {"performanceMetric": "ACCURACY", "performanceScore": 0.5}
+                ],
+            },
+        },
+        format="json",
+    )
+    assert answer.status_code == 201, answer.content
 
-        wait_for(
-            lambda: MLTrainingRequest.objects.get(pk=77).status == RequestStatus.FINISHED,
-            timeout=120, what="the request to finish", log=worker,
-        )  # fmt: skip
-        live = MOINotification.objects.filter(subscription__moi_id="live")
-        # The report is announced after the commit that finished the request; then every
-        # notification to the live recipient is delivered (each by its own task).
-        wait_for(
-            lambda: live.filter(object_instance__contains="MLTrainingReport=").exists()
-            and not live.exclude(status=DeliveryStatus.DELIVERED).exists(),
-            timeout=30, what="every notification to the live recipient", log=worker,
-        )  # fmt: skip
-        bodies = recipient.received()
+    wait_for(
+        lambda: MLTrainingRequest.objects.get(pk=77).status == RequestStatus.FINISHED,
+        timeout=120, what="the request to finish", log=worker,
+    )  # fmt: skip
+    live = MOINotification.objects.filter(subscription__moi_id="live")
+    # The report is announced after the commit that finished the request; then every
+    # notification to the live recipient is delivered (each by its own task).
+    wait_for(
+        lambda: live.filter(object_instance__contains="MLTrainingReport=").exists()
+        and not live.exclude(status=DeliveryStatus.DELIVERED).exists(),
+        timeout=30, what="every notification to the live recipient", log=worker,
+    )  # fmt: skip
+    bodies = receiver.bodies("/live")
 
     assert len(bodies) == live.count()
     # Each notification is its own task, so they may arrive out of order: notificationId

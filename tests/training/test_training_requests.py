@@ -73,6 +73,22 @@ def test_only_providers_of_the_models_organisation_request_training(
         assert error.status == 403 and "providers of North Operator" in error.message
 
 
+@pytest.mark.parametrize("state", ["SUBMITTED", "DEPRECATED"])
+def test_an_operator_requests_training_of_a_released_version_only(
+    trainable, provider, auditor, operator, state
+):
+    """Operators retrain released versions (from the monitoring page, issue 10); a version
+    still in the audit or deprecated is not theirs to retrain."""
+    request = request_training(operator, trainable)
+    assert (request.requested_by, request.subscription) == (operator, None)
+    other = factories.make_version_in(
+        state, provider=provider, auditor=auditor, kind="skops", version="2.0.0"
+    )
+    error = refused(request_training, user=operator, version=other)
+    assert error.status == 403 and "operators for a released version" in error.message
+    assert MLTrainingRequest.objects.count() == 1
+
+
 def test_a_version_one_cannot_see_answers_as_unknown(provider, other_provider):
     draft = factories.make_draft(provider)
     error = refused(request_training, user=other_provider, version=draft)

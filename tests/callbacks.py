@@ -1,5 +1,7 @@
-"""A consumer's callback server on loopback: records every notification POSTed to it (when,
-which path, the JSON body) and answers 204, or sleeps first when told to be slow."""
+"""A callback server on loopback, standing for whoever SAM Hub notifies (an NWDAF consumer's
+notificationUri, a ProvMnS notification recipient): it records every JSON body POSTed to it
+(when, at which path) and answers 204, or sleeps first when told to be slow. The tests get one
+from the `receiver` fixture (tests/conftest.py), or make a second one themselves."""
 
 import json
 import threading
@@ -18,7 +20,7 @@ class Received:
 class CallbackReceiver:
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
-        self.received: list[Received] = []
+        self._received: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
 
@@ -31,7 +33,7 @@ class CallbackReceiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 with receiver._lock:
-                    receiver.received.append(Received(time.monotonic(), self.path, body))
+                    receiver._received.append(Received(time.monotonic(), self.path, body))
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -41,6 +43,7 @@ class CallbackReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        # The server's root: a test adds the path it gives SAM Hub (/notify, /notifications).
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -53,12 +56,13 @@ class CallbackReceiver:
         self.server.server_close()
 
     def bodies(self, path: str | None = None) -> list[dict]:
+        """The bodies received (at `path`), in the order they arrived."""
         with self._lock:
-            return [r.body for r in self.received if path is None or r.path == path]
+            return [r.body for r in self._received if path is None or r.path == path]
 
     def arrivals(self, path: str) -> list[Received]:
         with self._lock:
-            return [r for r in self.received if r.path == path]
+            return [r for r in self._received if r.path == path]
 
     def wait_for(self, count: int, *, path: str | None = None, timeout: float = 30) -> list[dict]:
         """The bodies once at least `count` arrived (at `path`), or what came by `timeout`."""
