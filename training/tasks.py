@@ -47,3 +47,7 @@ def moi_notification_deliver_task(notification_id: int) -> str | None:
 def retrained_version_announce_task(request_id: int) -> bool:
     """Tell a consumer that the version their retraining produced is released (once)."""
     return services.retrained_version_announce(request_id=request_id)
+
+
+# The model selection tasks live with the AIMLE code; importing them here registers them.
+from training.aimle import selection_tasks  # noqa: E402, F401
