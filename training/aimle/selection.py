@@ -53,6 +53,8 @@ from training.services import next_version_number
 logger = logging.getLogger(__name__)
 
 MAX_CLIENT_SET_IDS = 100
+# The cause (TS 29.500 table 5.2.7.2-1) of a refusal for a missing conditional attribute.
+MISSING = "MANDATORY_IE_MISSING"
 MODEL_REQUIREMENT_KEYS = ("inferenceType", "domain", "perfMetric")
 
 
@@ -105,8 +107,8 @@ class _Profile:
     client_number: int | None
 
 
-def _refuse(name: str, message: str) -> DomainError:
-    return DomainError(f"{message} Nothing was stored.", details={name: [message]})
+def _refuse(name: str, message: str, *, code: str = "invalid") -> DomainError:
+    return DomainError(f"{message} Nothing was stored.", code=code, details={name: [message]})
 
 
 def _whole(value, *, minimum: int = 0) -> bool:
@@ -210,6 +212,7 @@ def _clients_clean(client_set_ids, client_criteria, client_number) -> tuple:
             "client_set_ids",
             "Give clientList (AIMLE client set identifiers), clientSelCriteria, or both "
             "(TS 23.482 table 8.23.2.1-1, NOTE 1).",
+            code=MISSING,
         )
     if len(client_set_ids) > MAX_CLIENT_SET_IDS or not all(
         isinstance(i, str) and 0 < len(i.strip()) <= 255 for i in client_set_ids
@@ -230,6 +233,7 @@ def _clients_clean(client_set_ids, client_criteria, client_number) -> tuple:
             "client_number",
             "clNumber (the number of AIMLE clients required) is mandatory with "
             "clientSelCriteria (TS 23.482 table 8.23.2.1-1, NOTE 2).",
+            code=MISSING,
         )
     if client_number is not None and not _whole(client_number, minimum=1):
         raise _refuse("client_number", "clNumber is a whole number from 1.")
