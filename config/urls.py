@@ -25,10 +25,11 @@ urlpatterns = [
     # 3GPP surfaces, as their OpenAPI files define them.
     path("nnwdaf-mlmodelmonitor/v1/", include("monitoring.api.urls")),
     path("aimles-amlmsel/v1/", include("training.aimle.api.selection_urls")),
-    # The portal: namespaces "core:", "training:", "monitoring:", "sharing:" (before the registry's)
-    # and "registry:".
+    # The portal: namespaces "core:", "training:", "model-selection:", "monitoring:", "sharing:"
+    # (before the registry's) and "registry:".
     path("", include("core.urls")),
     path("", include("training.urls")),
+    path("", include("training.aimle.selection_urls")),
     path("", include("monitoring.urls")),
     path("", include("sharing.urls")),
     path("", include("registry.urls")),
