@@ -11,6 +11,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from tests import factories
 from tests.aimle.selection import released_estimator
+from tests.training.aimle import make_client
 from tests.training.datasets import anomaly_kpis
 from tests.training.training import upload_dataset
 
@@ -34,9 +35,21 @@ def kpi_frame():
     return anomaly_kpis(300, seed=5)
 
 
+def aimle_clients(operator, organisation) -> list:
+    """Three AIMLE clients: two of set-north in area-north, one of set-east in area-east."""
+    return [
+        make_client(operator, organisation, "client-1", client_set_id="set-north"),
+        make_client(operator, organisation, "client-2", client_set_id="set-north"),
+        make_client(
+            operator, organisation, "client-3", client_set_id="set-east", service_area="area-east"
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class World:
-    """People, three released candidate classifiers and a dataset, made once per module."""
+    """People, three released candidate classifiers, a dataset and AIMLE clients (aimle_clients),
+    made once per module."""
 
     warehouse: Path
     organisation: object
@@ -76,6 +89,8 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
                 "provider", organisation=organisation, username="aimle-provider"
             )
             auditor = factories.make_user("auditor", username="aimle-auditor")
+            operator = factories.make_user("operator", username="aimle-operator", is_staff=True)
+            aimle_clients(operator, organisation)
             yield World(
                 warehouse=warehouse,
                 organisation=organisation,
@@ -89,7 +104,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
                     username="aimle-outsider",
                 ),
                 auditor=auditor,
-                operator=factories.make_user("operator", username="aimle-operator", is_staff=True),
+                operator=operator,
                 candidates=[
                     released_estimator(provider, auditor, e, name=f"Anomaly {type(e).__name__}")
                     for e in three_estimators()

@@ -86,7 +86,7 @@ def test_note_1_neither_client_list_nor_criteria_is_refused(api, world):
 
 def test_note_2_criteria_without_the_number_of_clients_is_refused(api, world):
     body = subscription_body(
-        *NONE, clients=(), profile={"clientSelCriteria": {"serviceArea": "north"}}
+        *NONE, clients=(), profile={"clientSelCriteria": {"service_area": "area-north"}}
     )
     problem = assert_refused(
         post(api(world.provider), body), "/aimlProfile/clNumber", cause="MANDATORY_IE_MISSING"
@@ -97,13 +97,41 @@ def test_note_2_criteria_without_the_number_of_clients_is_refused(api, world):
 def test_criteria_with_the_number_of_clients_satisfy_both_notes(api, world):
     body = subscription_body(
         world.candidates[:1], [world.dataset], clients=(),
-        profile={"clientSelCriteria": {"serviceArea": "north"}, "clNumber": 2},
+        profile={"clientSelCriteria": {"service_area": "area-north"}, "clNumber": 2},
     )  # fmt: skip
     answer = post(api(world.provider), body)
 
     assert answer.status_code == 201, answer.content
     selection = ModelSelection.objects.get()
-    assert selection.client_criteria == {"serviceArea": "north"} and selection.client_number == 2
+    assert selection.client_criteria == {"service_area": "area-north"}
+    assert selection.client_number == 2 and selection.clients == ["client-1", "client-2"]
+
+
+def test_the_clients_of_the_client_sets_take_part(api, world):
+    body = subscription_body(
+        world.candidates[:1], [world.dataset], clients=("set-north", "set-east")
+    )
+    assert post(api(world.provider), body).status_code == 201
+    assert ModelSelection.objects.get().clients == ["client-1", "client-2", "client-3"]
+
+
+def test_an_unknown_client_set_is_refused(api, world):
+    body = subscription_body(*NONE, clients=("set-nowhere",))
+    problem = assert_refused(
+        post(api(world.provider), body), "/aimlProfile/clientList", cause="UNKNOWN_AIMLE_CLIENT_SET"
+    )
+    assert "set-nowhere" in problem["detail"]
+
+
+def test_fewer_matching_clients_than_asked_for_are_refused(api, world):
+    body = subscription_body(
+        *NONE,
+        clients=(),
+        profile={"clientSelCriteria": {"service_area": "area-east"}, "clNumber": 2},
+    )
+    assert_refused(
+        post(api(world.provider), body), "/aimlProfile/clNumber", cause="INSUFFICIENT_AIMLE_CLIENTS"
+    )
 
 
 def test_a_candidate_that_is_not_released_is_refused_at_every_state_before(api, world):

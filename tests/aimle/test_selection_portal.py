@@ -55,6 +55,7 @@ def test_the_form_starts_a_selection(world):
     selection = ModelSelection.objects.get()
     assert answer.status_code == 302 and answer["Location"] == f"/model-selection/{selection.pk}/"
     assert selection.client_set_ids == ["set-north", "set-east"] and selection.rounds == 2
+    assert selection.clients == ["client-1", "client-2", "client-3"]
     assert selection.candidates.count() == 3
 
 

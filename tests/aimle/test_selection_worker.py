@@ -8,7 +8,7 @@ import pytest
 from sklearn.linear_model import SGDClassifier
 from sklearn.naive_bayes import GaussianNB
 
-from tests.aimle.conftest import kpi_frame, three_estimators
+from tests.aimle.conftest import aimle_clients, kpi_frame, three_estimators
 from tests.aimle.selection import (
     direct_scores,
     notification_errors,
@@ -47,6 +47,11 @@ def worker(django_db_setup, shared_warehouse, worker_log):
     )
     yield process
     celery_worker_stop(process)
+
+
+@pytest.fixture(autouse=True)
+def clients(operator, organisation):
+    return aimle_clients(operator, organisation)
 
 
 @pytest.fixture

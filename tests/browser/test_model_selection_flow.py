@@ -9,7 +9,7 @@ import pytest
 
 from registry.models import ModelVersion, VersionStatus
 from tests import factories
-from tests.aimle.conftest import kpi_frame, three_estimators
+from tests.aimle.conftest import aimle_clients, kpi_frame, three_estimators
 from tests.aimle.selection import released_estimator
 from tests.browser_helpers import expect_message, sign_in
 from tests.processes import celery_worker_start, celery_worker_stop
@@ -37,6 +37,7 @@ def test_a_provider_selects_a_model_and_takes_the_winner_to_the_audit(
     north = factories.make_organisation("North Operator")
     provider = factories.make_user("provider", organisation=north, username="provider")
     auditor = factories.make_user("auditor", username="auditor")
+    aimle_clients(factories.make_user("operator", username="operator", is_staff=True), north)
     candidates = [
         released_estimator(provider, auditor, e, name=f"Anomaly {type(e).__name__}")
         for e in three_estimators()

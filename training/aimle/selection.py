@@ -34,7 +34,7 @@ from registry.models import InferenceType, ModelVersion, VersionStatus
 from registry.permissions import can_add_version
 from registry.selectors import version_visible_to
 from training import learning, permissions, selectors
-from training.aimle import selection_learning, selection_selectors
+from training.aimle import clients, selection_learning, selection_selectors
 from training.aimle.selection_notifications import selection_notify
 from training.models import (
     CANDIDATE_ENDED,
@@ -53,8 +53,6 @@ from training.services import next_version_number
 logger = logging.getLogger(__name__)
 
 MAX_CLIENT_SET_IDS = 100
-# The cause (TS 29.500 table 5.2.7.2-1) of a refusal for a missing conditional attribute.
-MISSING = "MANDATORY_IE_MISSING"
 MODEL_REQUIREMENT_KEYS = ("inferenceType", "domain", "perfMetric")
 
 
@@ -204,16 +202,9 @@ def training_requirements_derived(requirements: list[dict]) -> dict:
 
 
 def _clients_clean(client_set_ids, client_criteria, client_number) -> tuple:
-    """NOTE 1 of table 8.23.2.1-1: clientList, clientSelCriteria or both; NOTE 2: clNumber
-    is mandatory when clientSelCriteria is there."""
+    """clientList, clientSelCriteria and clNumber as the AIMLE client registry takes them; it
+    enforces NOTE 1 and NOTE 2 of table 8.23.2.1-1 (training.aimle.clients)."""
     client_set_ids = list(client_set_ids or [])
-    if not client_set_ids and client_criteria is None:
-        raise _refuse(
-            "client_set_ids",
-            "Give clientList (AIMLE client set identifiers), clientSelCriteria, or both "
-            "(TS 23.482 table 8.23.2.1-1, NOTE 1).",
-            code=MISSING,
-        )
     if len(client_set_ids) > MAX_CLIENT_SET_IDS or not all(
         isinstance(i, str) and 0 < len(i.strip()) <= 255 for i in client_set_ids
     ):
@@ -222,21 +213,6 @@ def _clients_clean(client_set_ids, client_criteria, client_number) -> tuple:
             f"clientList holds up to {MAX_CLIENT_SET_IDS} AIMLE client set identifiers, "
             "each 1 to 255 characters.",
         )
-    if client_criteria is not None and (
-        not isinstance(client_criteria, dict) or not client_criteria
-    ):
-        raise _refuse(
-            "client_criteria", "clientSelCriteria is an object naming what the clients must have."
-        )
-    if client_criteria is not None and client_number is None:
-        raise _refuse(
-            "client_number",
-            "clNumber (the number of AIMLE clients required) is mandatory with "
-            "clientSelCriteria (TS 23.482 table 8.23.2.1-1, NOTE 2).",
-            code=MISSING,
-        )
-    if client_number is not None and not _whole(client_number, minimum=1):
-        raise _refuse("client_number", "clNumber is a whole number from 1.")
     return [i.strip() for i in client_set_ids], client_criteria, client_number
 
 
@@ -468,8 +444,15 @@ def _candidate_check(
 
 
 def _clients_choose(profile: _Profile) -> list[str]:
-    """The AIMLE clients taking part: until the client registry exists, the sets asked for."""
-    return list(profile.client_set_ids)
+    """The ids of the AIMLE clients taking part: those of the client sets asked for that match
+    the selection criteria, at least clNumber of them (training.aimle.clients, which refuses
+    a NOTE 1 or NOTE 2 breach, an unknown client set, or too few clients)."""
+    chosen = clients.aimle_clients_select(
+        client_set_ids=profile.client_set_ids or None,
+        criteria=profile.client_criteria,
+        number=profile.client_number,
+    )
+    return [c.client_id for c in chosen]
 
 
 def model_selection_create(
@@ -506,6 +489,7 @@ def model_selection_create(
         client_criteria=client_criteria,
         client_number=client_number,
     )
+    chosen_clients = _clients_choose(profile)
     notification = _notification_clean(notification_uri, reporting)
     derived = training_requirements_derived(profile.training_requirements)
     datasets = _datasets_of(user, profile.dataset_ids, samples=derived["sample_count"])
@@ -527,7 +511,6 @@ def model_selection_create(
             exclude={v.pk for v, _, _ in versions},
         )
         versions += [(v, {}, CandidateSource.CATALOG) for v in picked[: max(0, room)]]
-    clients = _clients_choose(profile)
     selection = ModelSelection(
         requested_by=user,
         model_requirements=profile.model_requirements,
@@ -540,7 +523,7 @@ def model_selection_create(
         client_set_ids=profile.client_set_ids,
         client_criteria=profile.client_criteria,
         client_number=profile.client_number,
-        clients=clients,
+        clients=chosen_clients,
         supported_features=(supported_features or "")[:64],
         **notification,
     )
@@ -607,6 +590,7 @@ def model_selection_update(
         client_criteria=client_criteria,
         client_number=client_number,
     )
+    _clients_choose(profile)
     notification = _notification_clean(notification_uri, reporting)
     with transaction.atomic():
         selection = ModelSelection.objects.select_for_update().get(pk=selection.pk)

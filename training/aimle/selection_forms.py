@@ -16,6 +16,8 @@ LABELS = {
     "training_requirements": "Training requirements",
     "model_requirements": "Further candidates",
     "reporting": "Notifications",
+    "criteria": "AIMLE client selection criteria",
+    "number": "Number of AIMLE clients",
 }
 
 
@@ -61,7 +63,8 @@ class ModelSelectionForm(forms.Form):
         label="AIMLE client selection criteria",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text='A JSON object, e.g. {"serviceArea": "north"}.',
+        help_text="A JSON object of service_area, capabilities, managing_server, e.g. "
+        '{"service_area": "area-north", "capabilities": ["HFL_TRAINING"]}.',
     )
     client_number = forms.IntegerField(
         label="Number of AIMLE clients",

@@ -27,6 +27,9 @@ POINTERS = {
     "client_set_ids": "/aimlProfile/clientList",
     "client_criteria": "/aimlProfile/clientSelCriteria",
     "client_number": "/aimlProfile/clNumber",
+    # as the AIMLE client registry names them (training.aimle.clients)
+    "criteria": "/aimlProfile/clientSelCriteria",
+    "number": "/aimlProfile/clNumber",
     "notification_uri": "/notifUri",
     "reporting": "/repInfo",
 }
