@@ -145,3 +145,26 @@ def test_a_reachable_target_stops_the_job_early(
         for b in ran[i + 1 :]
     ), [(c.started_at, c.ended_at) for c in ran]
     assert answer.json()["opStatus"]["status"] == "QUEUED"
+
+
+def test_a_candidate_that_trains_too_long_fails_and_the_job_says_why(
+    worker, worker_log, in_shared_warehouse, settings, api, provider, auditor, organisation,
+    tmp_path,
+):  # fmt: skip
+    settings.SAMHUB_MODEL_SELECTION_CANDIDATE_SECONDS = 1  # the task's soft limit, when sent
+    slow = released_estimator(
+        provider, auditor, SGDClassifier(max_iter=SLOW_ITERATIONS, tol=None, random_state=3),
+        name="Anomaly SGD slow",
+    )  # fmt: skip
+    dataset = upload_dataset(provider, organisation, tmp_path, kpi_frame(), name="KPIs 300")
+
+    answer = api(provider).post(URL, subscription_body([slow], [dataset], rounds=10), format="json")
+    selection = finished(answer.json()["subscriptionId"], worker_log)
+
+    (candidate,) = selection.candidates.all()
+    assert candidate.status == CandidateStatus.FAILED and candidate.rounds_done < 10
+    assert "longer than 1 s" in candidate.error
+    assert (
+        selection.status == SelectionStatus.FAILED
+        and candidate.error in selection.result_state_info
+    )
