@@ -26,9 +26,10 @@ from training.models import Dataset, ModelSelectionCandidate
 logger = logging.getLogger(__name__)
 
 
-def candidate_run(*, candidate_id: int) -> str | None:
+def candidate_run(*, candidate_id: int, time_limit: float | None = None) -> str | None:
     """Train and score the candidate's rounds; its status at the end, None when this run had
-    nothing to do (ended, deleted, or held by a live run for longer than a few beats)."""
+    nothing to do (ended, deleted, or held by a live run for longer than a few beats).
+    `time_limit`: the seconds its task may run (the reason given when it runs out)."""
     beat = settings.SAMHUB_TRAINING_HEARTBEAT_SECONDS
     deadline = time.monotonic() + (LOST_AFTER_BEATS + 1) * beat
     run_id = uuid.uuid4().hex
@@ -47,11 +48,12 @@ def candidate_run(*, candidate_id: int) -> str | None:
         try:
             _rounds_run(candidate, run_id)
         except SoftTimeLimitExceeded:
-            limit = settings.SAMHUB_MODEL_SELECTION_CANDIDATE_SECONDS
+            limit = f"{time_limit:g} s" if time_limit else "its time limit"
             selection.candidate_fail(
                 candidate_id=candidate_id,
                 run_id=run_id,
-                error=f"its training took longer than {limit} s (SAMHUB_MODEL_SELECTION_CANDIDATE_SECONDS)",
+                error=f"its training took longer than {limit} "
+                "(SAMHUB_MODEL_SELECTION_CANDIDATE_SECONDS)",
             )
         except (learning.TrainingFailure, DomainError) as exc:
             reason = exc.message if isinstance(exc, DomainError) else str(exc)

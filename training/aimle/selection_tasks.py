@@ -10,10 +10,12 @@ from django.db import connections
 from training.aimle import selection, selection_execution
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def model_selection_candidate_task(candidate_id: int) -> str | None:
-    """Train and score one candidate (its rounds); the last candidate to end ranks them all."""
-    return selection_execution.candidate_run(candidate_id=candidate_id)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def model_selection_candidate_task(self, candidate_id: int) -> str | None:
+    """Train and score one candidate (its rounds); the last candidate to end ranks them all.
+    Its soft time limit was set when it was sent (candidates_queue)."""
+    _, soft_limit = self.request.timelimit or (None, None)
+    return selection_execution.candidate_run(candidate_id=candidate_id, time_limit=soft_limit)
 
 
 def candidates_queue(candidate_ids: list[int]) -> None:
