@@ -353,3 +353,31 @@ def test_the_rest_api_serves_the_same_resource(api, world):
     assert refused.status_code == 400 and "NOTE 1" in refused.json()["detail"]
     assert client.post(f"/api/v1/model-selections/{pk}/submit-winner/").status_code == 409
     assert client.delete(f"/api/v1/model-selections/{pk}/").status_code == 204
+
+
+def test_ml_model_requirements_pick_further_candidates_from_the_catalog(api, world):
+    body = subscription_body(
+        world.candidates[:1], [world.dataset],
+        profile={"mlMdlReq": {"inferenceType": "NWDAF_ANALYTICS", "domain": "ran", "perfMetric": "ACCURACY"}},
+    )  # fmt: skip
+    answer = post(api(world.provider), body)
+
+    assert answer.status_code == 201, answer.content
+    created = answer.json()
+    assert created["aimlProfile"]["candMLMdls"] == [{"mlMdlId": str(world.candidates[0].pk)}]
+    assert sorted(
+        (m["mlMdlInfo"]["mlMdlId"], m["mlMdlInfo"]["source"]) for m in created["trainMLModel"]
+    ) == sorted(
+        [(str(world.candidates[0].pk), "REQUESTED")]
+        + [(str(v.pk), "CATALOG") for v in world.candidates[1:]]
+    )
+    nothing = subscription_body(
+        world.candidates[:1], [world.dataset], profile={"mlMdlReq": {"domain": "Core"}}
+    )
+    assert len(post(api(world.provider), nothing).json()["trainMLModel"]) == 1
+
+
+def test_ml_model_requirements_name_only_catalog_fields(api, world):
+    body = subscription_body(*NONE, profile={"mlMdlReq": {"algorithm": "forest"}})
+    problem = assert_refused(post(api(world.provider), body), "/aimlProfile/mlMdlReq")
+    assert "algorithm" in problem["detail"]
