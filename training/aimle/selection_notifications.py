@@ -18,13 +18,11 @@ timeStamp is an RFC 3339 date-time.
 core.outbound allows), retried with backoff until SAMHUB_CALLBACK_ATTEMPTS attempts failed.
 """
 
-import logging
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.callbacks import callback_post, callback_retry_delay
+from core.callbacks import callback_post
 from training.aimle import selection_selectors
 from training.models import (
     AimleNotificationMethod,
@@ -34,8 +32,7 @@ from training.models import (
     ModelSelectionNotification,
     SelectionNotificationKind,
 )
-
-logger = logging.getLogger(__name__)
+from training.notifications import delivery_record
 
 # The notifMethod that asks for each kind; COMPLETION goes to every selection with a notifUri.
 ASKED_BY = {
@@ -143,23 +140,10 @@ def selection_notification_deliver(*, notification_id: int) -> ModelSelectionNot
         notification = ModelSelectionNotification.objects.select_for_update().get(
             pk=notification_id
         )
-        notification.attempts += 1
-        if attempt.delivered:
-            notification.status, notification.delivered_at = (
-                DeliveryStatus.DELIVERED,
-                timezone.now(),
-            )
-            notification.last_error = ""
-        else:
-            notification.last_error = attempt.error
-            if notification.attempts >= max(1, settings.SAMHUB_CALLBACK_ATTEMPTS):
-                notification.status = DeliveryStatus.FAILED
-                logger.warning(
-                    "Model selection notification %s failed after %s attempts: %s",
-                    notification, notification.attempts, attempt.error,
-                )  # fmt: skip
-            else:
-                delay = callback_retry_delay(notification.attempts)
-                transaction.on_commit(lambda: _enqueue(notification_id, countdown=delay))
-        notification.save()
+        delivery_record(
+            notification,
+            attempt,
+            retry=lambda delay: _enqueue(notification_id, countdown=delay),
+            to=notification.selection.notification_uri,
+        )
     return notification

@@ -10,6 +10,8 @@ from rest_framework import serializers
 from core.errors import DomainError
 from training.aimle import selection as services
 from training.aimle import selection_selectors
+from training.aimle.api_computing import StrictIntegerField
+from training.aimle.api_context import ObjectField
 from training.aimle.selection_notifications import trained_model
 from training.models import (
     AimleNotificationMethod,
@@ -47,28 +49,6 @@ def named_as_in_the_body():
         raise
 
 
-class ObjectField(serializers.JSONField):
-    """A JSON object, kept as given."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Expected a JSON object.")
-        return data
-
-
-class Uinteger(serializers.IntegerField):
-    """TS 29.571 Uinteger: a JSON integer from 0 (not a string, not a float)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", 0)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class Number(serializers.FloatField):
     """A JSON number (not a string)."""
 
@@ -92,8 +72,8 @@ class PerformanceRequirementSerializer(serializers.Serializer):
 
 class TrainingRequirementSerializer(serializers.Serializer):
     perfReq = PerformanceRequirementSerializer(many=True, allow_empty=False)  # noqa: N815
-    trainCount = Uinteger(min_value=1)  # noqa: N815
-    sampleCount = Uinteger(min_value=1)  # noqa: N815
+    trainCount = StrictIntegerField(min_value=1)  # noqa: N815
+    sampleCount = StrictIntegerField(min_value=1)  # noqa: N815
 
 
 class AimlProfileSerializer(serializers.Serializer):
@@ -107,7 +87,7 @@ class AimlProfileSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=255), required=False
     )
     clientSelCriteria = ObjectField(required=False)  # noqa: N815
-    clNumber = Uinteger(min_value=1, required=False)  # noqa: N815
+    clNumber = StrictIntegerField(min_value=1, required=False)  # noqa: N815
 
 
 class TimeWindowSerializer(serializers.Serializer):
@@ -119,8 +99,8 @@ class ReportingInformationSerializer(serializers.Serializer):
     notifMethod = serializers.ChoiceField(  # noqa: N815
         choices=AimleNotificationMethod.values, required=False
     )
-    jobPercentage = Uinteger(min_value=1, max_value=100, required=False)  # noqa: N815
-    repPeriod = Uinteger(min_value=1, required=False)  # noqa: N815
+    jobPercentage = StrictIntegerField(min_value=1, max_value=100, required=False)  # noqa: N815
+    repPeriod = StrictIntegerField(min_value=1, required=False)  # noqa: N815
     timeWindow = TimeWindowSerializer(required=False)  # noqa: N815
 
 
