@@ -182,6 +182,13 @@ SAMHUB_PACKAGE_HEARTBEAT_SECONDS = env_int("SAMHUB_PACKAGE_HEARTBEAT_SECONDS", 5
 # step it finished; the SAMHUB_TRAINING_MAX_LOST_RUNS-th time its worker is lost, it FAILS.
 SAMHUB_TRAINING_HEARTBEAT_SECONDS = env_int("SAMHUB_TRAINING_HEARTBEAT_SECONDS", 5)
 SAMHUB_TRAINING_MAX_LOST_RUNS = env_int("SAMHUB_TRAINING_MAX_LOST_RUNS", 3)
+# AIMLE model selection (training/aimle/, docs/model_selection.md): the most candidates one
+# selection trains (those named and those picked from the catalog by mlMdlReq), the most
+# training rounds (trainCount) per candidate, and the longest one candidate may train before
+# it FAILS (a soft time limit of its Celery task).
+SAMHUB_MODEL_SELECTION_MAX_CANDIDATES = env_int("SAMHUB_MODEL_SELECTION_MAX_CANDIDATES", 10)
+SAMHUB_MODEL_SELECTION_MAX_ROUNDS = env_int("SAMHUB_MODEL_SELECTION_MAX_ROUNDS", 20)
+SAMHUB_MODEL_SELECTION_CANDIDATE_SECONDS = env_int("SAMHUB_MODEL_SELECTION_CANDIDATE_SECONDS", 3600)
 # The ProvMnS facade of training (training/provmns/, docs/training.md): the MnSRoot its
 # notifications' `href` starts with (where consumers reach this SAM Hub).
 SAMHUB_PROVMNS_ROOT = env_str("SAMHUB_PROVMNS_ROOT", "http://localhost:8000")
@@ -241,6 +248,9 @@ for _name in (
     "SAMHUB_PACKAGE_HEARTBEAT_SECONDS",
     "SAMHUB_TRAINING_HEARTBEAT_SECONDS",
     "SAMHUB_TRAINING_MAX_LOST_RUNS",
+    "SAMHUB_MODEL_SELECTION_MAX_CANDIDATES",
+    "SAMHUB_MODEL_SELECTION_MAX_ROUNDS",
+    "SAMHUB_MODEL_SELECTION_CANDIDATE_SECONDS",
     "SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS",
 ):
     if globals()[_name] < 1:

@@ -10,6 +10,7 @@ api = [
     path("v1/", include("core.api.urls")),
     path("v1/", include("monitoring.api.rest_urls")),
     path("v1/", include("training.api.urls")),
+    path("v1/", include("training.aimle.api.selection_rest_urls")),
     path("v1/", include("sharing.api.urls")),
     path("v1/", include("registry.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -23,10 +24,12 @@ urlpatterns = [
     path("api/", include((api, "api"))),
     # 3GPP surfaces, as their OpenAPI files define them.
     path("nnwdaf-mlmodelmonitor/v1/", include("monitoring.api.urls")),
-    # The portal: namespaces "core:", "training:", "monitoring:", "sharing:" (before the registry's)
-    # and "registry:".
+    path("aimles-amlmsel/v1/", include("training.aimle.api.selection_urls")),
+    # The portal: namespaces "core:", "training:", "model-selection:", "monitoring:", "sharing:"
+    # (before the registry's) and "registry:".
     path("", include("core.urls")),
     path("", include("training.urls")),
+    path("", include("training.aimle.selection_urls")),
     path("", include("monitoring.urls")),
     path("", include("sharing.urls")),
     path("", include("registry.urls")),

@@ -34,6 +34,15 @@ class TrainingConfig(AppConfig):
         nav_link_add(
             NavLink("Training", "training:request-list", 65, permissions.uses_training, "training")
         )
+        nav_link_add(
+            NavLink(
+                "Model selection",
+                "model-selection:list",
+                66,
+                permissions.uses_model_selection,
+                "model-selection",
+            )
+        )
         # Dataset files are larger than the general body limit (registry.middleware).
         for route in ("api:dataset-list", "training:dataset-list"):
             extensions.upload_route_add(

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -711,6 +713,276 @@ class MOINotificationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} #{self.number}: {self.http_status or self.error}"
+
+
+# --- AIMLE assisted ML model selection (TS 23.482 §8.23, TS 29.482 Aimles_AMLMSel) -----------
+
+
+class AimlePerformanceMetric(models.TextChoices):
+    """`PerformanceMetric` of a TrainingRequirement (TS 29.482): what candidates are ranked by."""
+
+    ACCURACY = "ACCURACY", "Accuracy"
+    PRECISION = "PRECISION", "Precision"
+    RECALL = "RECALL", "Recall"
+    MEAN_SQUARED_ERROR = "MEAN_SQUARED_ERROR", "Mean squared error"
+    MEAN_ABSOLUTE_ERROR = "MEAN_ABSOLUTE_ERROR", "Mean absolute error"
+
+
+class AimleNotificationMethod(models.TextChoices):
+    """`NotificationMethod` of ReportingInformation (TS 29.482)."""
+
+    PERIODIC = "PERIODIC", "Periodically"
+    ON_JOB_COMPLETION = "ON_JOB_COMPLETION", "When the job completes"
+    ON_PCT_COMPLETION = "ON_PCT_COMPLETION", "At job percentages"
+    ON_EVENT_DETECTION = "ON_EVENT_DETECTION", "On error events"
+
+
+class SelectionStatus(models.TextChoices):
+    """The status of a model selection job (`opStatus.status`)."""
+
+    QUEUED = "QUEUED", "Queued"
+    RUNNING = "RUNNING", "Running"
+    FINISHED = "FINISHED", "Finished"
+    FAILED = "FAILED", "Failed"
+
+
+class CandidateStatus(models.TextChoices):
+    """Where one candidate of a model selection is: SKIPPED when the performance target was
+    reached before it started, STOPPED when it was reached while it ran (it stops at its next
+    training round)."""
+
+    QUEUED = "QUEUED", "Queued"
+    RUNNING = "RUNNING", "Running"
+    FINISHED = "FINISHED", "Finished"
+    FAILED = "FAILED", "Failed"
+    SKIPPED = "SKIPPED", "Skipped (target reached)"
+    STOPPED = "STOPPED", "Stopped (target reached)"
+
+
+CANDIDATE_ENDED = (
+    CandidateStatus.FINISHED,
+    CandidateStatus.FAILED,
+    CandidateStatus.SKIPPED,
+    CandidateStatus.STOPPED,
+)
+
+
+class CandidateSource(models.TextChoices):
+    REQUESTED = "REQUESTED", "Named in candMLMdls"
+    CATALOG = "CATALOG", "Picked from the catalog by mlMdlReq"
+
+
+class ModelSelection(ConcurrentTransitionMixin, models.Model):
+    """An AIMLE assisted ML model selection (TS 23.482 §8.23 table 8.23.2.1-1; TS 29.482
+    AssistMLMdlSelSubsc): candidate released versions trained and evaluated on datasets by
+    Celery workers, one task per candidate, and ranked by a performance metric; its requestor
+    is notified at notifUri as repInfo says. Changed only through training.aimle.selection."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # aimlProfile: mlMdlReq, dataSetIds, trainReq (as given, normalised) and what SAM Hub
+    # derives from trainReq: the ranking metric, the targets, the rounds and samples.
+    model_requirements = models.JSONField(null=True, blank=True, help_text="mlMdlReq")
+    datasets = models.ManyToManyField(Dataset, related_name="model_selections")
+    dataset_order = models.JSONField(default=list, help_text="dataSetIds, in the given order.")
+    training_requirements = models.JSONField(help_text="trainReq")
+    metric = models.CharField(max_length=24, choices=AimlePerformanceMetric.choices)
+    targets = models.JSONField(
+        default=list, blank=True, help_text='[{"perfMetric", "perfTarget"}]: all met stops early.'
+    )
+    rounds = models.PositiveSmallIntegerField(help_text="trainCount: training rounds.")
+    sample_count = models.PositiveBigIntegerField(help_text="sampleCount: minimum rows.")
+    # NOTE 1 / NOTE 2 of table 8.23.2.1-1: clientList and/or clientSelCriteria, clNumber.
+    client_set_ids = models.JSONField(default=list, blank=True, help_text="clientList")
+    client_criteria = models.JSONField(null=True, blank=True, help_text="clientSelCriteria")
+    client_number = models.PositiveIntegerField(null=True, blank=True, help_text="clNumber")
+    clients = models.JSONField(default=list, blank=True, help_text="The AIMLE clients chosen.")
+    # Notification target and settings.
+    notification_uri = models.CharField(max_length=2000, blank=True, help_text="notifUri")
+    notification_method = models.CharField(
+        max_length=24, choices=AimleNotificationMethod.choices, blank=True
+    )
+    job_percentage = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    period_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="repPeriod")
+    window_start = models.DateTimeField(null=True, blank=True, help_text="timeWindow.startTime")
+    window_end = models.DateTimeField(null=True, blank=True, help_text="timeWindow.stopTime")
+    supported_features = models.CharField(max_length=64, blank=True, help_text="suppFeat")
+    status = FSMField(
+        max_length=16,
+        choices=SelectionStatus.choices,
+        default=SelectionStatus.QUEUED,
+        protected=True,
+    )
+    percentage = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    # The last multiple of job_percentage notified (ON_PCT_COMPLETION), and how many periodic
+    # reports went out: each is notified once, whichever worker gets there.
+    notified_percentage = models.PositiveSmallIntegerField(default=0)
+    periodic_reports = models.PositiveIntegerField(default=0)
+    target_reached_at = models.DateTimeField(null=True, blank=True)
+    result_state_info = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(percentage__lte=100), name="selection_percentage_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Model selection {self.pk}"
+
+    @transition(field=status, source=SelectionStatus.QUEUED, target=SelectionStatus.RUNNING)
+    def start(self) -> None:
+        self.started_at = timezone.now()
+
+    @transition(field=status, source=SelectionStatus.RUNNING, target=SelectionStatus.FINISHED)
+    def finish(self) -> None:
+        self.ended_at, self.percentage = timezone.now(), 100
+
+    @transition(
+        field=status,
+        source=[SelectionStatus.QUEUED, SelectionStatus.RUNNING],
+        target=SelectionStatus.FAILED,
+    )
+    def fail(self) -> None:
+        self.ended_at, self.percentage = timezone.now(), 100
+
+
+class ModelSelectionCandidate(ConcurrentTransitionMixin, models.Model):
+    """One candidate ML model of a model selection (candMLMdls, or picked by mlMdlReq): a
+    released version with initial parameters (mlMdlParam), its training rounds' scores, and
+    its rank once the job has ended. Changed only through training.aimle.selection."""
+
+    selection = models.ForeignKey(
+        ModelSelection, on_delete=models.CASCADE, related_name="candidates"
+    )
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="selection_candidacies"
+    )
+    source = models.CharField(max_length=16, choices=CandidateSource.choices)
+    params = models.JSONField(default=dict, blank=True, help_text="mlMdlParam")
+    status = FSMField(
+        max_length=16,
+        choices=CandidateStatus.choices,
+        default=CandidateStatus.QUEUED,
+        protected=True,
+    )
+    # Each round's held-out scores {metric: score}, in order; `scores` their means.
+    round_scores = models.JSONField(default=list, blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    score = models.FloatField(null=True, blank=True, help_text="The ranking metric's mean.")
+    rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    sample_count = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # The last round's fitted estimator (skops, in the warehouse) until the job ends; the
+    # winner's stays for taking it into the audit flow.
+    trained_file = models.CharField(max_length=300, blank=True)
+    trained_version = models.OneToOneField(
+        ModelVersion,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="selected_from",
+    )
+    run_id = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["selection", "pk"]
+
+    def __str__(self) -> str:
+        return f"Candidate {self.version_id} of {self.selection_id}"
+
+    @property
+    def rounds_done(self) -> int:
+        return len(self.round_scores)
+
+    @transition(
+        field=status,
+        source=[CandidateStatus.QUEUED, CandidateStatus.RUNNING],
+        target=CandidateStatus.RUNNING,
+    )
+    def claim(self, *, run_id: str) -> None:
+        """A worker's run takes it up: queued, or taken over from a run that was lost."""
+        now = timezone.now()
+        self.run_id, self.heartbeat_at = run_id, now
+        self.started_at = self.started_at or now
+
+    @transition(field=status, source=CandidateStatus.RUNNING, target=CandidateStatus.FINISHED)
+    def finish(self) -> None:
+        self.run_id, self.ended_at = "", timezone.now()
+
+    @transition(
+        field=status,
+        source=[CandidateStatus.QUEUED, CandidateStatus.RUNNING],
+        target=CandidateStatus.FAILED,
+    )
+    def fail(self, *, error: str) -> None:
+        self.run_id, self.ended_at, self.error = "", timezone.now(), error
+
+    @transition(field=status, source=CandidateStatus.QUEUED, target=CandidateStatus.SKIPPED)
+    def skip(self) -> None:
+        self.ended_at = timezone.now()
+
+    @transition(field=status, source=CandidateStatus.RUNNING, target=CandidateStatus.STOPPED)
+    def stop(self) -> None:
+        self.run_id, self.ended_at = "", timezone.now()
+
+    def held(self) -> bool:
+        """Whether a live run holds it: a run id whose heartbeat is fresh."""
+        if not self.run_id or self.heartbeat_at is None:
+            return False
+        lost_after = LOST_AFTER_BEATS * settings.SAMHUB_TRAINING_HEARTBEAT_SECONDS
+        return (timezone.now() - self.heartbeat_at).total_seconds() <= lost_after
+
+
+class SelectionNotificationKind(models.TextChoices):
+    PERCENTAGE = "PERCENTAGE", "Job percentage reached"
+    PERIODIC = "PERIODIC", "Periodic report"
+    EVENT = "EVENT", "Error event"
+    COMPLETION = "COMPLETION", "Job completed"
+
+
+class ModelSelectionNotification(models.Model):
+    """One AssistMLMdlSelNotif to a model selection's notifUri: the body as sent and whether
+    it arrived. `sequence` makes each one once: the percentage reached, the periodic report's
+    number, the failed candidate's id, 1 for the completion."""
+
+    selection = models.ForeignKey(
+        ModelSelection, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=SelectionNotificationKind.choices)
+    sequence = models.PositiveIntegerField()
+    body = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["selection", "kind", "sequence"], name="selection_notification_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sequence} of {self.selection_id}"
 
 
 # --- AIMLE clients, context transfer and hierarchical computing (TS 23.482, seed 003) ---------

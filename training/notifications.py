@@ -25,6 +25,7 @@ have failed: then the notification is FAILED with the last error.
 
 import logging
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -32,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save, pre_delete
 from django.utils import timezone
 
-from core.callbacks import callback_post, callback_retry_delay
+from core.callbacks import Attempt, callback_post, callback_retry_delay
 from core.errors import DomainError
 from core.outbound import OutboundRefused, outbound_addresses
 from core.roles import is_operator
@@ -471,34 +472,45 @@ def notification_deliver(*, notification_id: int) -> MOINotification | None:
         notification_body(notification),
         timeout=settings.SAMHUB_CALLBACK_TIMEOUT_SECONDS,
     )
-    number = notification.attempts + 1
     with transaction.atomic():
         notification = MOINotification.objects.select_for_update().get(pk=notification_id)
         MOINotificationAttempt.objects.create(
             notification=notification,
-            number=number,
+            number=notification.attempts + 1,
             attempted_at=attempted_at,
             http_status=attempt.status,
             error=attempt.error,
             duration_ms=attempt.duration_ms,
         )
-        notification.attempts = number
-        if attempt.delivered:
-            notification.status, notification.delivered_at = (
-                DeliveryStatus.DELIVERED,
-                timezone.now(),
-            )
-            notification.last_error = ""
-        else:
-            notification.last_error = attempt.error
-            if number >= max(1, settings.SAMHUB_CALLBACK_ATTEMPTS):
-                notification.status = DeliveryStatus.FAILED
-                logger.warning(
-                    "Notification %s to %s failed after %s attempts: %s",
-                    notification.pk, notification.recipient_address, number, attempt.error,
-                )  # fmt: skip
-            else:
-                delay = callback_retry_delay(number)
-                transaction.on_commit(lambda: _enqueue([notification_id], countdown=delay))
-        notification.save()
+        delivery_record(
+            notification,
+            attempt,
+            retry=lambda delay: _enqueue([notification_id], countdown=delay),
+            to=notification.recipient_address,
+        )
     return notification
+
+
+def delivery_record(
+    notification, attempt: Attempt, *, retry: Callable[[int], None], to: str
+) -> None:
+    """One POST's outcome on a notification row the caller holds locked (`attempts`, `status`,
+    `last_error`, `delivered_at`; ProvMnS notifications and AIMLE model selection's): DELIVERED;
+    or FAILED once SAMHUB_CALLBACK_ATTEMPTS attempts have failed; or `retry(delay)` when the
+    transaction commits, the delay doubling from SAMHUB_CALLBACK_BACKOFF_SECONDS."""
+    notification.attempts += 1
+    if attempt.delivered:
+        notification.status, notification.delivered_at = DeliveryStatus.DELIVERED, timezone.now()
+        notification.last_error = ""
+    else:
+        notification.last_error = attempt.error
+        if notification.attempts >= max(1, settings.SAMHUB_CALLBACK_ATTEMPTS):
+            notification.status = DeliveryStatus.FAILED
+            logger.warning(
+                "Notification %s to %s failed after %s attempts: %s",
+                notification.pk, to, notification.attempts, attempt.error,
+            )  # fmt: skip
+        else:
+            delay = callback_retry_delay(notification.attempts)
+            transaction.on_commit(lambda: retry(delay))
+    notification.save()

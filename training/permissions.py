@@ -120,6 +120,33 @@ def who_manages_training(request) -> str:
     )
 
 
+# --- AIMLE model selections (training.aimle.selection) ----------------------------------------
+#
+# Members of an organisation (providers and consumers) and operators ask for a model selection:
+# its candidates are released versions anyone signed in sees, trained on the requester's own
+# datasets, and nothing is added to the registry. Its requester, auditors and operators see it;
+# its requester and operators change and delete it. The winner becomes a new version of its
+# model only for those who may request training of that version (can_request_training).
+
+
+def can_select_models(user: User | AnonymousUser) -> bool:
+    return user.is_authenticated and (is_operator(user) or has_organisation(user))
+
+
+def sees_every_model_selection(user: User | AnonymousUser) -> bool:
+    return sees_every_version(user)
+
+
+def uses_model_selection(user: User | AnonymousUser) -> bool:
+    """Whether the Model selection pages (and their link) serve the user."""
+    return can_select_models(user) or (user.is_authenticated and sees_every_model_selection(user))
+
+
+def can_manage_model_selection(selection, user: User | AnonymousUser) -> bool:
+    """Change the notification settings of, and delete, a model selection."""
+    return user.is_authenticated and (is_operator(user) or selection.requested_by_id == user.pk)
+
+
 # --- AIMLE clients, context transfer and hierarchical computing (TS 23.482) -----------------
 #
 # AIMLE clients run on the UEs of an organisation: its members and operators see them (and

@@ -907,7 +907,7 @@ def training_process_train(*, process_id: int, run_id: str) -> None:
     _step_save(process_id, run_id, trained_file=name, training_results=results)
 
 
-def _next_version_number(version: ModelVersion) -> str:
+def next_version_number(version: ModelVersion) -> str:
     match = re.match(r"^(\d+)\.(\d+)\.(\d+)", version.version)
     major, minor, patch = (int(p) for p in match.groups()) if match else (0, 0, 0)
     taken = set(
@@ -954,7 +954,7 @@ def training_process_register(*, process_id: int, run_id: str) -> MLTrainingProc
         version = registry_services.version_create(
             sam=process.ml_entity.sam,
             user=requester,
-            version=_next_version_number(process.ml_entity),
+            version=next_version_number(process.ml_entity),
             parent=process.ml_entity,
             performance=process.training_results["validation"],
             artifact=(io.BytesIO(content), f"trained-{process.ml_entity.sam.slug}.skops"),

@@ -41,3 +41,7 @@ def moi_notification_deliver_task(notification_id: int) -> str | None:
 
     notification = notifications.notification_deliver(notification_id=notification_id)
     return notification.status if notification is not None else None
+
+
+# The model selection tasks live with the AIMLE code; importing them here registers them.
+from training.aimle import selection_tasks  # noqa: E402, F401

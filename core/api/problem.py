@@ -1,4 +1,4 @@
-"""Errors of the 3GPP surfaces (/nnwdaf-mlmodelmonitor/v1/, ProvMnS and AIMLE to come) as
+"""Errors of the 3GPP surfaces (/nnwdaf-mlmodelmonitor/v1/, /aimles-amlmsel/v1/) as
 `application/problem+json` ProblemDetails (TS 29.571 §5.2.4.1), with the application error
 `cause` of TS 29.500 table 5.2.7.2-1 and `invalidParams` naming each refused attribute as a
 JSON pointer. A view of such a surface sets `ProblemDetailsMixin` first in its bases."""
@@ -14,7 +14,7 @@ from core.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
 # Path roots of the 3GPP surfaces: Django's own error pages answer ProblemDetails there too.
-ROOTS = ("/nnwdaf-mlmodelmonitor/",)
+ROOTS = ("/nnwdaf-mlmodelmonitor/", "/aimles-amlmsel/")
 
 # TS 29.500 table 5.2.7.2-1, by the HTTP status they go with when no other cause is known.
 CAUSE_BY_STATUS = {
