@@ -12,7 +12,7 @@ class SharingConfig(AppConfig):
 
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
-        from sharing import extraction, permissions, views
+        from sharing import extraction, permissions, selectors, views
         from sharing.api import fields
         from sharing.models import DeliveryKind
 
@@ -39,6 +39,15 @@ class SharingConfig(AppConfig):
             extensions.ModelPageSection("sharing/_model_sharing.html", views.model_page_section)
         )
         extensions.catalog_card_template_add("sharing/_catalog_card.html")
+        # Popularity: shown on the cards (sharing/_catalog_card.html), sorted on in the catalog.
+        extensions.catalog_count_add(
+            extensions.CatalogCount(
+                "subscribers", "Most subscribers", selectors.catalog_subscribers
+            )
+        )
+        extensions.catalog_count_add(
+            extensions.CatalogCount("calls", "Most calls", selectors.catalog_calls)
+        )
         extensions.api_field_add("model", "sharing_methods", fields.model_sharing_methods_field)
         extensions.api_field_add("version", "sharing_methods", fields.version_sharing_methods_field)
         extensions.api_field_add("catalog", "sharing_methods", fields.catalog_sharing_methods_field)

@@ -1,0 +1,33 @@
+"""Markdown written by users (a model's description) as safe HTML for the portal.
+
+markdown-it-py renders CommonMark with its raw-HTML option off, so HTML typed into the text
+comes out escaped; nh3 then keeps only the tags, attributes and link schemes listed here,
+whatever the renderer made (a `javascript:` link, an event attribute). Both steps, because
+the sanitiser is the guarantee and the renderer's escaping keeps what people typed readable.
+"""
+
+import nh3
+from markdown_it import MarkdownIt
+
+_RENDERER = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+    ["table", "strikethrough"]
+)
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre",
+    "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def markdown_to_html(text: str) -> str:
+    """The text rendered and sanitised; links open elsewhere without the portal's referrer."""
+    if not text:
+        return ""
+    return nh3.clean(
+        _RENDERER.render(text),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+    )
