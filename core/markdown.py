@@ -21,11 +21,15 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def markdown_to_html(text: str) -> str:
-    """The text rendered and sanitised; links open elsewhere without the portal's referrer."""
-    if not text:
-        return ""
+    """The text rendered and sanitised."""
+    return sanitise(_RENDERER.render(text)) if text else ""
+
+
+def sanitise(html: str) -> str:
+    """Only the allowed tags, attributes and link schemes; links open elsewhere without the
+    portal's referrer and are not endorsed (nofollow)."""
     return nh3.clean(
-        _RENDERER.render(text),
+        html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,

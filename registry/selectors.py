@@ -42,7 +42,8 @@ PUBLISHED_STATES = (VersionStatus.RELEASED, VersionStatus.DEPRECATED)
 # Catalog orders of its own (registry.selectors.catalog_sorts adds those of other apps): by
 # release time, by name, or by the score of the chosen metric ("-" = descending).
 CATALOG_SORTS = ("-released_at", "released_at", "name", "-name", "-score", "score")
-CATALOG_ORDER_FIELDS = {"released_at": "released_at", "name": "sam__name"}
+# Names compare case-insensitively, the same on every database.
+CATALOG_ORDERS = {"released_at": F("released_at"), "name": Lower("sam__name")}
 
 
 def versions_visible_to(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
@@ -229,9 +230,9 @@ def catalog_search(*, sort: str = "-released_at", **filters) -> QuerySet[ModelVe
     )
     if sort.endswith("score"):
         return _by_score(versions, metric, descending=sort.startswith("-"))
-    if sort.lstrip("-") in CATALOG_ORDER_FIELDS:
-        field = CATALOG_ORDER_FIELDS[sort.lstrip("-")]
-        return versions.order_by(f"-{field}" if sort.startswith("-") else field, "pk")
+    if sort.lstrip("-") in CATALOG_ORDERS:
+        order = CATALOG_ORDERS[sort.lstrip("-")]
+        return versions.order_by(order.desc() if sort.startswith("-") else order.asc(), "pk")
     # A count of another app: most first, then the newest release.
     return versions.order_by(F(sort[1:]).desc(nulls_last=True), "-released_at", "pk")
 

@@ -51,6 +51,8 @@ class SharingConfig(AppConfig):
         extensions.api_field_add("model", "sharing_methods", fields.model_sharing_methods_field)
         extensions.api_field_add("version", "sharing_methods", fields.version_sharing_methods_field)
         extensions.api_field_add("catalog", "sharing_methods", fields.catalog_sharing_methods_field)
+        extensions.api_field_add("catalog", "subscribers", fields.catalog_subscribers_field)
+        extensions.api_field_add("catalog", "calls", fields.catalog_calls_field)
         # Taking the model file out of the warehouse needs a BUNDLE subscription and is logged.
         extensions.artifact_download_check_add(
             partial(extraction.delivery_authorise, kind=DeliveryKind.ARTIFACT)

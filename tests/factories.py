@@ -172,7 +172,11 @@ def make_released(
 ) -> ModelVersion:
     """A released version without a file (external endpoint), quick enough to make many."""
     sam = make_model(provider, **fields)
-    version = make_draft(provider, sam=sam, performance=performance)
+    return release(make_draft(provider, sam=sam, performance=performance), provider, auditor)
+
+
+def release(version: ModelVersion, provider: User, auditor: User) -> ModelVersion:
+    """A DRAFT without a file carried to RELEASED as an external endpoint."""
     services.version_submit(version_id=version.pk, user=provider)
     services.version_approve(version_id=version.pk, user=auditor)
     services.version_register(

@@ -61,7 +61,7 @@ def _scale(score: float, low: float, high: float) -> dict:
         return {"position": "0", "marker_x": "0"}
     position = 100 * (score - low) / (high - low)
     # The marker is 3 units wide in the 100-unit track; keep it inside.
-    return {"position": f"{position:.1f}", "marker_x": f"{min(max(position - 1.5, 0), 97):.1f}"}
+    return {"position": f"{position:.0f}", "marker_x": f"{min(max(position - 1.5, 0), 97):.1f}"}
 
 
 @register.inclusion_tag("components/metric_bars.html")
