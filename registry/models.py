@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -84,6 +84,10 @@ class SmallAIModel(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "small AI model"
+        indexes = [
+            # The catalog's sort by name (registry.selectors.CATALOG_ORDERS).
+            models.Index(Lower("name"), name="sam_by_name")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "name"], name="unique_model_name_per_org"
@@ -191,8 +195,13 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
             models.UniqueConstraint(fields=["sam", "version"], name="unique_version_per_model")
         ]
         indexes = [
-            # The catalog: released versions, newest release first (registry.selectors).
-            models.Index(fields=["status", "-released_at"], name="version_by_status_release")
+            # The catalog: released versions, newest release first (registry.selectors); its
+            # facets count them by model from this index alone on PostgreSQL (include).
+            models.Index(
+                fields=["status", "-released_at"],
+                include=["sam", "id"],
+                name="version_by_status_release",
+            )
         ]
         permissions = [
             ("submit_modelversion", "Can submit a model version for audit"),

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
@@ -211,7 +212,32 @@ def catalog_sorts() -> tuple[str, ...]:
 def catalog_search(*, sort: str = "-released_at", **filters) -> QuerySet[ModelVersion]:
     """Released versions matching the filters (the keys of CATALOG_FILTERS), newest release
     first unless `sort` (one of catalog_sorts()) says otherwise; text search is full-text on
-    PostgreSQL. Each version carries the counts of registry.extensions.catalog_counts."""
+    PostgreSQL. Each version comes with what a catalog entry shows: its model, organisation,
+    scores, tags and the counts of registry.extensions.catalog_counts."""
+    return _with_entry_data(_catalog_ordered(sort, filters))
+
+
+def catalog_page(*, number, per_page: int, sort: str = "-released_at", **filters) -> Page:
+    """One page of catalog_search(). The page's versions are found on narrow rows (sorting
+    10,000 versions carries only their keys), then read whole: the same result, without
+    joining and sorting every column of every match (docs/benchmarks.md, issue 12)."""
+    ordered = _catalog_ordered(sort, filters)
+    page = Paginator(ordered.values_list("pk", flat=True), per_page).get_page(number)
+    ids = list(page.object_list)
+    found = _with_entry_data(ModelVersion.objects.filter(pk__in=ids)).in_bulk()
+    page.object_list = [found[pk] for pk in ids]
+    return page
+
+
+def _with_entry_data(versions: QuerySet[ModelVersion]) -> QuerySet[ModelVersion]:
+    return (
+        versions.select_related("sam", "sam__organisation")
+        .prefetch_related("performance", "sam__tags")
+        .annotate(**{count.name: count.expression() for count in extensions.catalog_counts})
+    )
+
+
+def _catalog_ordered(sort: str, filters: dict) -> QuerySet[ModelVersion]:
     if sort not in catalog_sorts():
         raise DomainError(
             f"Sort by one of {', '.join(catalog_sorts())}.", details={"sort": ["unknown order"]}
@@ -222,19 +248,15 @@ def catalog_search(*, sort: str = "-released_at", **filters) -> QuerySet[ModelVe
             "Choose the metric whose score orders the catalog.",
             details={"metric": ["required to sort by score"]},
         )
-    versions = (
-        _catalog_versions(filters)
-        .select_related("sam", "sam__organisation")
-        .prefetch_related("performance", "sam__tags")
-        .annotate(**{count.name: count.expression() for count in extensions.catalog_counts})
-    )
+    versions = _catalog_versions(filters)
     if sort.endswith("score"):
         return _by_score(versions, metric, descending=sort.startswith("-"))
     if sort.lstrip("-") in CATALOG_ORDERS:
         order = CATALOG_ORDERS[sort.lstrip("-")]
         return versions.order_by(order.desc() if sort.startswith("-") else order.asc(), "pk")
     # A count of another app: most first, then the newest release.
-    return versions.order_by(F(sort[1:]).desc(nulls_last=True), "-released_at", "pk")
+    count = next(c for c in extensions.catalog_counts if c.name == sort[1:])
+    return versions.order_by(count.expression().desc(), "-released_at", "pk")
 
 
 def catalog_facets(**filters) -> dict[str, list[FacetValue]]:
@@ -259,7 +281,7 @@ def catalog_facets(**filters) -> dict[str, list[FacetValue]]:
             for row in top(
                 under_others("inference_type")
                 .values(key=F("sam__inference_type"))
-                .annotate(n=Count("pk")),
+                .annotate(n=Count("*")),
                 chosen_type,
             )
         ]
@@ -270,7 +292,7 @@ def catalog_facets(**filters) -> dict[str, list[FacetValue]]:
             under_others(name)
             .exclude(**{f"sam__{name}": ""})
             .values(key=Lower(f"sam__{name}"))
-            .annotate(label=Min(f"sam__{name}"), n=Count("pk"))
+            .annotate(label=Min(f"sam__{name}"), n=Count("*"))
         )
         facets[name] = [
             FacetValue(row["label"], row["label"], row["n"])
@@ -281,7 +303,7 @@ def catalog_facets(**filters) -> dict[str, list[FacetValue]]:
         _catalog_versions(filters)
         .filter(sam__tags__isnull=False)
         .values(key=F("sam__tags__name"))
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     facets["tags"] = [
         FacetValue(row["key"], row["key"], row["n"])
@@ -378,22 +400,38 @@ def _by_score(
     )
 
 
+# The catalog's text search on PostgreSQL: full text on these expressions, each on a GIN index
+# (migration 0010); the configuration is fixed so that the index can hold the vectors.
+TEXT_SEARCH_CONFIG = "english"
+SAM_TEXT_FIELDS = (
+    "name",
+    "inference_name",
+    "description",
+    "domain",
+    "scenario",
+    "region",
+    "intended_use",
+)
+
+
 def _text_search(versions: QuerySet[ModelVersion], q: str) -> QuerySet[ModelVersion]:
+    """Versions whose model's text or own release notes match, or whose model has the tag."""
+    tagged = SmallAIModel.tags.through.objects.filter(tag__name__iexact=q.strip())
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
-        vector = (
-            SearchVector("sam__name", weight="A")
-            + SearchVector("sam__inference_name", weight="A")
-            + SearchVector("sam__description", weight="B")
-            + SearchVector("sam__domain", "sam__scenario", "sam__region", weight="B")
-            + SearchVector("sam__intended_use", "release_notes", weight="C")
+        query = SearchQuery(q, search_type="websearch", config=TEXT_SEARCH_CONFIG)
+        sams = SmallAIModel.objects.annotate(
+            search=SearchVector(*SAM_TEXT_FIELDS, config=TEXT_SEARCH_CONFIG)
+        ).filter(search=query)
+        noted = ModelVersion.objects.annotate(
+            search=SearchVector("release_notes", config=TEXT_SEARCH_CONFIG)
+        ).filter(search=query)
+        return versions.filter(
+            Q(sam_id__in=sams.values("pk"))
+            | Q(pk__in=noted.values("pk"))
+            | Q(sam_id__in=tagged.values("smallaimodel_id"))
         )
-        matching = ModelVersion.objects.annotate(search=vector).filter(
-            search=SearchQuery(q, search_type="websearch")
-        )
-        tagged = ModelVersion.objects.filter(sam__tags__name__iexact=q)
-        return versions.filter(Q(pk__in=matching.values("pk")) | Q(pk__in=tagged.values("pk")))
     text = Q()
     for word in q.split():
         text &= (
@@ -404,6 +442,7 @@ def _text_search(versions: QuerySet[ModelVersion], q: str) -> QuerySet[ModelVers
             | Q(sam__scenario__icontains=word)
             | Q(sam__region__icontains=word)
             | Q(sam__intended_use__icontains=word)
+            | Q(release_notes__icontains=word)
             | Q(sam__tags__name__iexact=word)
         )
     return versions.filter(pk__in=ModelVersion.objects.filter(text).values("pk"))

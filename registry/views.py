@@ -143,8 +143,12 @@ def catalog(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         form.is_valid()  # invalid fields are reported and left out of the search
     filters = form.search_filters()
-    versions = selectors.catalog_search(sort=form.search_sort(), **filters)
-    page = Paginator(versions, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.catalog_page(
+        number=request.GET.get("page"),
+        per_page=CATALOG_PAGE_SIZE,
+        sort=form.search_sort(),
+        **filters,
+    )
     metrics = {p.performance_metric for v in page.object_list for p in v.performance.all()}
     context = {
         "form": form,

@@ -10,6 +10,8 @@ class SharingConfig(AppConfig):
     def ready(self) -> None:
         from functools import partial
 
+        from django.conf import settings
+
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
         from sharing import extraction, permissions, selectors, views
@@ -39,14 +41,16 @@ class SharingConfig(AppConfig):
             extensions.ModelPageSection("sharing/_model_sharing.html", views.model_page_section)
         )
         extensions.catalog_card_template_add("sharing/_catalog_card.html")
-        # Popularity: shown on the cards (sharing/_catalog_card.html), sorted on in the catalog.
+        # Popularity: shown on the cards (sharing/_catalog_card.html), sorted on in the catalog;
+        # recounted by Celery beat (sharing.tasks.version_popularity_count_task).
+        every = f"counted every {max(settings.SAMHUB_POPULARITY_SECONDS // 60, 1)} min"
         extensions.catalog_count_add(
             extensions.CatalogCount(
-                "subscribers", "Most subscribers", selectors.catalog_subscribers
+                "subscribers", f"Most subscribers ({every})", selectors.catalog_subscribers
             )
         )
         extensions.catalog_count_add(
-            extensions.CatalogCount("calls", "Most calls", selectors.catalog_calls)
+            extensions.CatalogCount("calls", f"Most calls ({every})", selectors.catalog_calls)
         )
         extensions.api_field_add("model", "sharing_methods", fields.model_sharing_methods_field)
         extensions.api_field_add("version", "sharing_methods", fields.version_sharing_methods_field)

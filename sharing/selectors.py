@@ -1,7 +1,7 @@
 """Sharing reads: which methods a version offers, subscriptions people may see."""
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Expression, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Expression, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from core import roles
@@ -37,28 +37,14 @@ def version_sharing_methods(version: ModelVersion) -> list[str]:
 
 def catalog_subscribers() -> Expression:
     """Per version of the registry's catalog query: the people with an active subscription to
-    its model, by any method (registry.extensions.catalog_count_add)."""
-    active = (
-        Subscription.objects.filter(sam_id=OuterRef("sam_id"), status=SubscriptionStatus.ACTIVE)
-        .order_by()
-        .values("sam_id")
-        .annotate(n=Count("consumer_id", distinct=True))
-        .values("n")
-    )
-    return Coalesce(Subquery(active, output_field=IntegerField()), 0)
+    its model, by any method, as last counted (VersionPopularity; registry.extensions)."""
+    return Coalesce(F("popularity__subscribers"), 0)
 
 
 def catalog_calls() -> Expression:
-    """Per version of the registry's catalog query: its metered reasoning calls, whatever their
-    outcome (counted on the inference_by_version index)."""
-    calls = (
-        InferenceRecord.objects.filter(version_id=OuterRef("pk"))
-        .order_by()
-        .values("version_id")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(calls, output_field=IntegerField()), 0)
+    """Per version of the registry's catalog query: its metered reasoning calls, whatever
+    their outcome, as last counted (VersionPopularity; registry.extensions)."""
+    return Coalesce(F("popularity__calls"), 0)
 
 
 def latest_release(sam: SmallAIModel) -> ModelVersion | None:

@@ -18,7 +18,11 @@ class Migration(migrations.Migration):
             index=models.Index(django.db.models.functions.text.Upper('performance_metric'), models.F('version'), name='performance_by_metric'),
         ),
         migrations.AddIndex(
+            model_name='smallaimodel',
+            index=models.Index(django.db.models.functions.text.Lower('name'), name='sam_by_name'),
+        ),
+        migrations.AddIndex(
             model_name='modelversion',
-            index=models.Index(fields=['status', '-released_at'], name='version_by_status_release'),
+            index=models.Index(fields=['status', '-released_at'], include=('sam', 'id'), name='version_by_status_release'),
         ),
     ]
