@@ -16,7 +16,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
     When,
 )
 from django.db.models.functions import Coalesce, Lower, Upper
@@ -268,10 +267,11 @@ def catalog_facets(**filters) -> dict[str, list[FacetValue]]:
     def under_others(*names: str) -> QuerySet[ModelVersion]:
         return _catalog_versions({**filters, **{n: CATALOG_FILTERS[n] for n in names}})
 
-    def top(rows, chosen: str, key: str = "key"):
-        # The chosen value first, so it is shown however rare; then the most frequent.
-        first = Case(When(**{key: chosen}, then=0), default=1) if chosen else Value(1)
-        return rows.order_by(first, "-n", key)[:FACET_LIMIT]
+    def top(rows, *chosen: str):
+        # The chosen values first, so they are shown however rare; then the most frequent.
+        # (No constant when none is chosen: PostgreSQL reads ORDER BY 1 as the first column.)
+        first = [Case(When(key__in=chosen, then=0), default=1)] if any(chosen) else []
+        return rows.order_by(*first, "-n", "key")[:FACET_LIMIT]
 
     labels = dict(InferenceType.choices)
     chosen_type = filters.get("inference_type", "")
@@ -306,10 +306,7 @@ def catalog_facets(**filters) -> dict[str, list[FacetValue]]:
         .annotate(n=Count("*"))
     )
     facets["tags"] = [
-        FacetValue(row["key"], row["key"], row["n"])
-        for row in tag_rows.order_by(
-            Case(When(key__in=chosen_tags, then=0), default=1), "-n", "key"
-        )[:FACET_LIMIT]
+        FacetValue(row["key"], row["key"], row["n"]) for row in top(tag_rows, *chosen_tags)
     ]
     # A version counts under a metric when a score of that metric is within the bounds.
     scored = ModelPerformance.objects.filter(

@@ -101,6 +101,16 @@ def test_a_chosen_facet_counts_under_the_other_filters_only(catalog):
     assert counts(selectors.catalog_facets(tags=["load"])["tags"]) == {"load": 3, "energy": 2}
 
 
+def test_a_facet_lists_its_most_frequent_values_and_always_the_chosen_ones(
+    catalog, monkeypatch
+):
+    monkeypatch.setattr(selectors, "FACET_LIMIT", 1)
+
+    assert counts(selectors.catalog_facets()["region"]) == {"North": 3}
+    assert counts(selectors.catalog_facets(region="south")["region"]) == {"South": 1}
+    assert counts(selectors.catalog_facets(tags=["anomaly"])["tags"]) == {"anomaly": 1}
+
+
 def test_the_metric_facet_counts_scores_within_the_bounds(catalog):
     facets = selectors.catalog_facets(metric="MAE", min_score=1.0)
 
