@@ -23,7 +23,9 @@ form, the catalog query and its count, the six facet queries, the metric ranges,
 templates), once to warm up and --runs times timed per query string: newest first, by name,
 best MAE, most subscribers, most calls, facets chosen, a text search, a deep page. Each line
 gives the median, the fastest and the slowest run, the SQL statements of one run and the time
-they took. --explain prints PostgreSQL's plan of each statement of the slowest page.
+they took, and the CPU time one page costs (this process, the whole Django request; the
+PostgreSQL backend, read from /proc): on a shared machine the wall time is that work plus the
+wait for a core. --explain prints PostgreSQL's plan of each statement of the slowest page.
 """
 
 import argparse
@@ -205,17 +207,38 @@ def fill(args) -> dict:
     return {"consumer": consumers[0], "tag": common_tag}
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU time the PostgreSQL backend serving this connection has used (it runs on this
+    machine: /proc), or None where it cannot be read."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(client, params: dict, runs: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     client.get("/", params)  # warm: plans, template cache
     times = []
+    # CPU time of this process (the whole Django request) and of the database backend, over
+    # all the runs: the work a page costs, whatever else the machine's cores are doing.
+    python_before, backend_before = time.process_time(), backend_cpu_seconds()
     for _ in range(runs):
         started = time.perf_counter()
         response = client.get("/", params)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
+    python_cpu = (time.process_time() - python_before) / runs * 1000
+    backend_after = backend_cpu_seconds()
+    backend = (backend_after - backend_before) / runs * 1000 if backend_after is not None else None
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/", params)
     # "1–12 of 3,456 versions found" (the template context is kept only under the test runner)
@@ -227,8 +250,17 @@ def measure(client, params: dict, runs: int) -> dict:
         "queries": len(captured),
         "sql_ms": sum(float(q["time"]) for q in captured.captured_queries) * 1000,
         "found": int(found.group(1)),
+        "python_cpu": python_cpu,
+        "backend_cpu": backend,
         "statements": [q["sql"] for q in captured.captured_queries],
     }
+
+
+def cpu(result: dict) -> str:
+    if result["backend_cpu"] is None:
+        return f"{result['python_cpu']:.0f} ms + ?"
+    total = result["python_cpu"] + result["backend_cpu"]
+    return f"{result['python_cpu']:.0f} + {result['backend_cpu']:.0f} = {total:.0f} ms"
 
 
 def main() -> None:
@@ -301,8 +333,11 @@ def main() -> None:
     ]
     load = os.getloadavg()[0]
     print(f"load average {load:.1f}; {args.runs} timed runs each\n")
-    print("| query string | found | median | fastest | slowest | SQL statements (ms) |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| query string | found | median | fastest | slowest | SQL statements (ms) "
+        "| CPU: Django + PostgreSQL |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | --- | --- |")
     results = []
     for label, params in cases:
         result = measure(client, params, args.runs)
@@ -310,7 +345,7 @@ def main() -> None:
         print(
             f"| {label} | {result['found']:,} | **{result['median']:.0f} ms** | "
             f"{result['min']:.0f} ms | {result['max']:.0f} ms | "
-            f"{result['queries']} ({result['sql_ms']:.0f} ms) |"
+            f"{result['queries']} ({result['sql_ms']:.0f} ms) | {cpu(result)} |"
         )
     worst = max(results, key=lambda r: r[2]["median"])
     print(f"\nslowest: {worst[0]} at {worst[2]['median']:.0f} ms (target < 300 ms)")

@@ -105,14 +105,12 @@ def _facet_links(query: QueryDict, facets: dict, filters: dict) -> list[dict]:
     has is kept, with 0, so it can be dropped."""
     links = []
     for name, (label, param) in FACETS.items():
-        chosen = filters.get(name) or ""
-        chosen_keys = {c.lower() for c in chosen} if name == "tags" else {chosen.lower()} - {""}
+        chosen = filters.get(name) or ()
+        chosen = list(chosen) if name == "tags" else [chosen] if chosen else []
+        chosen_keys = {c.lower() for c in chosen}
         values = list(facets[name])
         known = {v.value.lower() for v in values}
-        missing = [
-            c for c in (chosen if name == "tags" else [chosen]) if c and c.lower() not in known
-        ]
-        values += [selectors.FacetValue(c, c, 0) for c in missing]
+        values += [selectors.FacetValue(c, c, 0) for c in chosen if c.lower() not in known]
         entries = []
         for value in values:
             is_chosen = value.value.lower() in chosen_keys
