@@ -20,9 +20,17 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def markdown_to_html(text: str) -> str:
-    """The text rendered and sanitised."""
-    return sanitise(_RENDERER.render(text)) if text else ""
+def markdown_to_html(text: str, *, heading_level: int = 1) -> str:
+    """The text rendered and sanitised. Its headings start at `heading_level` (a "# Title" in
+    a description shown under the page's h2 becomes an h3), so the page keeps one h1 and an
+    outline that screen readers can follow."""
+    if not text:
+        return ""
+    tokens = _RENDERER.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + heading_level - 1, 6)}"
+    return sanitise(_RENDERER.renderer.render(tokens, _RENDERER.options, {}))
 
 
 def sanitise(html: str) -> str:

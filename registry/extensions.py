@@ -10,11 +10,12 @@ it renders a page or an answer, or calls them when a version is released. Nine k
   show nothing; the template is rendered with the request (CSRF token, user).
 - catalog_card_template_add(template): a template included in each catalog card, with the
   card's released version as `v`.
-- catalog_count_add(CatalogCount(name, label, expression)): a number another app keeps about
-  each released version, such as its subscribers. `expression()` makes a SQL expression
-  computed per version of the catalog's query (a Subquery on OuterRef("pk") or
-  OuterRef("sam_id")); the catalog annotates its versions with it under `name` (so cards and
-  API answers can show it) and offers the sort `-name`, most first, labelled `label`.
+- catalog_count_add(CatalogCount(name, label, expression, note)): a number another app keeps
+  about each released version, such as its subscribers. `expression()` makes a SQL
+  expression computed per version of the catalog's query (a column reached from the version,
+  or a Subquery on OuterRef("pk")); the catalog annotates its versions with it under `name`
+  (so cards and API answers can show it) and offers the sort `-name`, most first, labelled
+  `label`, with `note` under the sorts.
 - api_field_add(shape, name, field): a read-only field of the registry's API answers. `shape`
   is "model" (a model's detail), "version" or "catalog" (a catalog entry); `field()` makes a DRF
   field whose representation is computed from the whole object (source="*"), annotated for
@@ -80,6 +81,7 @@ class CatalogCount:
     name: str  # the annotation and its sort, "-<name>"; an identifier
     label: str  # how the sort is offered, e.g. "Most subscribers"
     expression: Callable[[], Expression]
+    note: str = ""  # shown under the sorts, e.g. how often the count is made
 
 
 catalog_counts: list[CatalogCount] = []

@@ -62,6 +62,8 @@ class CatalogFilterForm(forms.Form):
             **{c.name: (c.label, f"-{c.name}") for c in extensions.catalog_counts},
         }
         self.fields["sort"].choices = [(key, label) for key, (label, _) in self.sorts.items()]
+        notes = dict.fromkeys(c.note for c in extensions.catalog_counts if c.note)
+        self.fields["sort"].help_text = " ".join(notes)
 
     def clean(self):
         data = super().clean()

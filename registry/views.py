@@ -97,6 +97,8 @@ FACETS = {
     "tags": ("Tags", "tag"),
     "metric": ("Metric", "metric"),
 }
+# Values shown at once per facet; the rest (up to selectors.FACET_LIMIT) behind "more".
+FACET_SHOWN = 5
 
 
 def _facet_links(query: QueryDict, facets: dict, filters: dict) -> list[dict]:
@@ -131,7 +133,14 @@ def _facet_links(query: QueryDict, facets: dict, filters: dict) -> list[dict]:
                     "href": f"?{q.urlencode()}",
                 }
             )
-        links.append({"name": name, "label": label, "values": entries})
+        links.append(
+            {
+                "name": name,
+                "label": label,
+                "values": entries[:FACET_SHOWN],
+                "more": entries[FACET_SHOWN:],
+            }
+        )
     return links
 
 

@@ -43,14 +43,15 @@ class SharingConfig(AppConfig):
         extensions.catalog_card_template_add("sharing/_catalog_card.html")
         # Popularity: shown on the cards (sharing/_catalog_card.html), sorted on in the catalog;
         # recounted by Celery beat (sharing.tasks.version_popularity_count_task).
-        every = f"counted every {max(settings.SAMHUB_POPULARITY_SECONDS // 60, 1)} min"
+        every = max(settings.SAMHUB_POPULARITY_SECONDS // 60, 1)
+        note = f"Subscribers and calls are counted every {every} min."
         extensions.catalog_count_add(
             extensions.CatalogCount(
-                "subscribers", f"Most subscribers ({every})", selectors.catalog_subscribers
+                "subscribers", "Most subscribers", selectors.catalog_subscribers, note
             )
         )
         extensions.catalog_count_add(
-            extensions.CatalogCount("calls", f"Most calls ({every})", selectors.catalog_calls)
+            extensions.CatalogCount("calls", "Most calls", selectors.catalog_calls, note)
         )
         extensions.api_field_add("model", "sharing_methods", fields.model_sharing_methods_field)
         extensions.api_field_add("version", "sharing_methods", fields.version_sharing_methods_field)

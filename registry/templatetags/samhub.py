@@ -123,9 +123,16 @@ def page_numbers(page) -> list:
 
 
 @register.filter
-def markdown(text: str) -> str:
-    """User-written Markdown as sanitised HTML (core.markdown)."""
-    return mark_safe(markdown_to_html(text))  # nh3 has sanitised it
+def markdown(text: str, heading_level: int = 3) -> str:
+    """User-written Markdown as sanitised HTML (core.markdown), its headings from h3 on (it is
+    shown inside a section of the page)."""
+    return mark_safe(markdown_to_html(text, heading_level=heading_level))  # nh3 sanitised it
+
+
+@register.filter
+def thousands(number) -> str:
+    """12105 as "12,105"."""
+    return f"{number:,}" if isinstance(number, int) else str(number)
 
 
 @register.filter

@@ -101,9 +101,7 @@ def test_a_chosen_facet_counts_under_the_other_filters_only(catalog):
     assert counts(selectors.catalog_facets(tags=["load"])["tags"]) == {"load": 3, "energy": 2}
 
 
-def test_a_facet_lists_its_most_frequent_values_and_always_the_chosen_ones(
-    catalog, monkeypatch
-):
+def test_a_facet_lists_its_most_frequent_values_and_always_the_chosen_ones(catalog, monkeypatch):
     monkeypatch.setattr(selectors, "FACET_LIMIT", 1)
 
     assert counts(selectors.catalog_facets()["region"]) == {"North": 3}
@@ -147,6 +145,20 @@ def test_the_page_links_each_facet_value_with_its_count(client, consumer, catalo
     assert load["href"] == "?region=North&tag=load"
     assert 'aria-current="true"' in page and "(chosen; follow to remove)" in page
     assert '<span class="count">3<span class="sr-only"> versions</span>' in page
+
+
+def test_a_facets_rarer_values_wait_behind_more(client, consumer, catalog, monkeypatch):
+    monkeypatch.setattr(views, "FACET_SHOWN", 1)
+    client.force_login(consumer)
+
+    response = client.get(reverse("registry:catalog"))
+
+    region = next(f for f in response.context["facets"] if f["name"] == "region")
+    assert [v["label"] for v in region["values"]] == ["North"]
+    assert [v["label"] for v in region["more"]] == ["South"]
+    page = response.content.decode()
+    more = page[page.index('id="facet-region"') :]
+    assert more.index("<summary>1 more</summary>") < more.index(">South<")
 
 
 def test_tags_combine_and_a_chosen_one_drops_alone(client, consumer, catalog):
