@@ -242,14 +242,14 @@ def measure(client, params: dict, runs: int) -> dict:
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/", params)
     # "1–12 of 3,456 versions found" (the template context is kept only under the test runner)
-    found = re.search(r'id="result-count">(?:.*? of )?(\d+) version', response.content.decode())
+    found = re.search(r'id="result-count">(?:.*? of )?([\d,]+) version', response.content.decode())
     return {
         "median": statistics.median(times),
         "min": min(times),
         "max": max(times),
         "queries": len(captured),
         "sql_ms": sum(float(q["time"]) for q in captured.captured_queries) * 1000,
-        "found": int(found.group(1)),
+        "found": int(found.group(1).replace(",", "")),
         "python_cpu": python_cpu,
         "backend_cpu": backend,
         "statements": [q["sql"] for q in captured.captured_queries],
