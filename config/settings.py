@@ -319,6 +319,7 @@ SPECTACULAR_SETTINGS = {
         "SharingMethodEnum": "sharing.models.SharingMethod",
         "SubscriptionStatusEnum": "sharing.models.SubscriptionStatus",
         "DatasetFormatEnum": "training.models.DatasetFormat",
+        "ComputingTaskTypeEnum": "training.models.ComputingTaskType",
     },
 }
 

@@ -92,6 +92,17 @@ ROLE_PERMISSIONS[Role.OPERATOR] += [
     "training.change_mltrainingprocess",
     "training.view_mltrainingreport",
     "training.view_mltrainingfunction",
+    # AIMLE clients and execution nodes in the admin, written through training.aimle's
+    # services; context transfers read-only.
+    "training.view_aimleclient",
+    "training.add_aimleclient",
+    "training.change_aimleclient",
+    "training.delete_aimleclient",
+    "training.view_aimlecontexttransfer",
+    "training.view_executionnode",
+    "training.add_executionnode",
+    "training.change_executionnode",
+    "training.delete_executionnode",
     # The ML model monitor in the admin, read-only (written by monitoring.services).
     "monitoring.view_monitorregistration",
     "monitoring.view_registrationevent",

@@ -10,7 +10,17 @@ class RegistryConfig(AppConfig):
     def ready(self) -> None:
         from core import roles
         from core.navigation import NavLink, nav_link_add
+        from registry import selectors
 
         nav_link_add(NavLink("Catalog", "registry:catalog", 10, nav="catalog"))
         nav_link_add(NavLink("My models", "registry:my-models", 20, roles.is_provider, "mine"))
-        nav_link_add(NavLink("Audit queue", "registry:audit-queue", 30, roles.is_auditor, "audit"))
+        nav_link_add(
+            NavLink(
+                "Audit queue",
+                "registry:audit-queue",
+                30,
+                roles.is_auditor,
+                "audit",
+                badge=selectors.audit_queue,  # the submissions this auditor may take up
+            )
+        )

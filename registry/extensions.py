@@ -3,7 +3,8 @@ pages, its API answers and its downloads while the registry never imports them
 (registry ← sharing ← training).
 
 An app registers its additions from its AppConfig.ready(); the registry reads these lists when
-it renders a page or an answer, or calls them when a version is released. Nine kinds:
+it renders a page or an answer, or calls them when a version is released, deprecated or
+retired. Eleven kinds:
 
 - model_page_section_add(ModelPageSection(template, context)): a section of the model page,
   under "About the model". `context(request, sam)` returns the template's context, or None to
@@ -34,16 +35,25 @@ it renders a page or an answer, or calls them when a version is released. Nine k
   app offers (`url(version)`, shown when `visible(user, version)`), for the pages of sibling
   apps about the version, which may not import each other: training adds "Start retraining"
   and monitoring's page shows it.
+- version_compare_section_add(VersionCompareSection(template, context)): a section of the page
+  that compares versions of a model (registry.views.version_compare). `context(request,
+  versions)` gets the compared versions, oldest first, all visible to the user, and returns
+  the template's context, or None to show nothing. Training shows the reports and datasets of
+  the versions it trained.
 
 - version_released_add(callback): called as `callback(version=...)` when a version is
-  released (registry.services.version_release), after the release is saved and inside the
-  caller's transaction if there is one: queue slow work with transaction.on_commit. Training
+  released (registry.services.version_release), after the release is saved and inside its
+  transaction: queue slow work with transaction.on_commit. Training
   uses it to tell a consumer that the version their retraining produced is released.
+- version_withdrawn_add(callback): called as `callback(version=..., actor=..., reason=...)`
+  when a RELEASED version is deprecated or a DEPRECATED one retired (registry.services;
+  `version.status` says which), inside the service's transaction. Sharing uses it to tell the
+  model's subscribers (sharing.notices).
 
 Sharing uses the first five (sharing.apps): the subscribe section and the sharing methods on the
 model page, method badges with subscriber and call counts on catalog cards, the catalog's
 popularity sorts, `sharing_methods` in the API, and the BUNDLE subscription a download of the
-model file needs.
+model file needs; and version_withdrawn_add, to tell subscribers.
 """
 
 from collections.abc import Callable
@@ -150,6 +160,19 @@ def version_action_add(action: VersionAction) -> None:
     version_actions.append(action)
 
 
+@dataclass(frozen=True)
+class VersionCompareSection:
+    template: str
+    context: Callable[[HttpRequest, list[ModelVersion]], dict | None]
+
+
+version_compare_sections: list[VersionCompareSection] = []
+
+
+def version_compare_section_add(section: VersionCompareSection) -> None:
+    version_compare_sections.append(section)
+
+
 def version_actions_for(user: User, version: ModelVersion) -> list[dict]:
     """The actions on the version the user may take, as {"label", "url"}."""
     return [
@@ -175,3 +198,16 @@ def version_released_add(callback: Callable[..., object]) -> None:
 def version_released(*, version: ModelVersion) -> None:
     for callback in version_released_callbacks:
         callback(version=version)
+
+
+version_withdrawn_callbacks: list[Callable[..., object]] = []
+
+
+def version_withdrawn_add(callback: Callable[..., object]) -> None:
+    """`callback(version=..., actor=..., reason=...)` after a version is deprecated or retired."""
+    version_withdrawn_callbacks.append(callback)
+
+
+def version_withdrawn(*, version: ModelVersion, actor: User, reason: str) -> None:
+    for callback in version_withdrawn_callbacks:
+        callback(version=version, actor=actor, reason=reason)

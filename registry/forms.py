@@ -9,6 +9,7 @@ from core import json_input
 from registry import extensions
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import AccessType, InferenceType, ModelVersion, Organisation
+from registry.selectors import COMPARE_MAX_VERSIONS
 from registry.services import AUDITED_SAM_FIELDS
 from registry.templatetags.samhub import ERROR_METRICS
 
@@ -296,3 +297,55 @@ class _FindingFormSet(forms.BaseFormSet):
 
 
 FindingFormSet = forms.formset_factory(FindingForm, formset=_FindingFormSet, extra=3)
+
+
+class VersionIdsField(forms.MultipleChoiceField):
+    """Version ids from the query string (?v=1&v=2), each once, in order. Only their shape is
+    checked here; whether the user may see each one is the selector's to say (404)."""
+
+    widget = forms.CheckboxSelectMultiple
+    MAX_ID = 2**63 - 1  # a BigAutoField
+
+    def _as_id(self, item: str) -> int | None:
+        digits = item.lstrip("0") if item.isascii() and item.isdecimal() else ""
+        # Bounded before int(): no giant numbers, and none the database cannot hold.
+        if not digits or len(digits) > len(str(self.MAX_ID)) or int(digits) > self.MAX_ID:
+            return None
+        return int(digits)
+
+    def to_python(self, value) -> list[int]:
+        ids = []
+        for item in super().to_python(value):
+            if not item:
+                continue  # an empty ?v=
+            pk = self._as_id(item)
+            if pk is None:
+                shown = item if len(item) <= 20 else item[:20] + "…"
+                raise forms.ValidationError(f"“{shown}” is not a version id.", code="invalid")
+            ids.append(pk)
+        return list(dict.fromkeys(ids))
+
+    def validate(self, value) -> None:
+        pass  # the choices are only what the page offers; the form counts the ids
+
+
+class VersionCompareForm(forms.Form):
+    """The versions of a model to compare, checked on the compare page."""
+
+    v = VersionIdsField(label="Versions to compare", required=False)
+
+    def __init__(self, *args, versions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["v"].choices = [
+            (str(v.pk), f"{v.version} ({v.get_status_display()})") for v in versions
+        ]
+
+    def clean_v(self) -> list[int]:
+        ids = self.cleaned_data["v"]
+        if len(ids) < 2:
+            raise forms.ValidationError("Choose at least two versions to compare.")
+        if len(ids) > COMPARE_MAX_VERSIONS:
+            raise forms.ValidationError(
+                f"Choose at most {COMPARE_MAX_VERSIONS} versions to compare at once."
+            )
+        return ids

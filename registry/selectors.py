@@ -1,5 +1,10 @@
-"""Registry reads: what each user may see, the catalog and the audit queue."""
+"""Registry reads: what each user may see, the catalog, the audit queue and the comparison of
+versions."""
 
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,6 +38,7 @@ from registry.models import (
     VersionStatus,
     VersionTransition,
 )
+from registry.templatetags.samhub import ERROR_METRICS, shape
 
 CATALOG_STATES = (VersionStatus.RELEASED,)
 # Seen by every signed-in user: the catalog lists RELEASED versions only, but a DEPRECATED one
@@ -170,6 +176,18 @@ def audits_by(user: User) -> QuerySet[AuditReview]:
     """The auditor's decisions, newest first, with the version and model each was on."""
     return AuditReview.objects.filter(auditor=user).select_related(
         "version", "version__sam", "version__sam__organisation"
+    )
+
+
+def auditors_of(version: ModelVersion) -> QuerySet[User]:
+    """The active auditors who may audit the version: audit_queue's rule seen from the
+    version (permissions.audit_refusal: no party to it, nobody of its organisation)."""
+    return (
+        User.objects.with_perm(roles.AUDIT, backend="django.contrib.auth.backends.ModelBackend")
+        .exclude(  # `in` drops the Nones (no upload, not submitted yet)
+            pk__in=[version.created_by_id, version.artifact_uploaded_by_id, version.submitted_by_id]
+        )
+        .exclude(organisations=version.sam.organisation_id)
     )
 
 
@@ -473,3 +491,344 @@ def version_states_summary() -> list[dict]:
         }
         for state in VersionStatus
     ]
+
+
+# --- comparing versions of a model (the compare page) ---------------------------------------
+
+COMPARE_MAX_VERSIONS = 6
+
+
+def versions_to_compare(
+    *, user: User | AnonymousUser, sam: SmallAIModel, version_ids: list[int]
+) -> list[ModelVersion]:
+    """The versions of `sam` with these ids, oldest first (the first is the baseline), with
+    their performance. An id the user cannot see is answered like an unknown one (404); a
+    version of another model is refused (400)."""
+    found = {
+        v.pk: v
+        for v in versions_visible_to(user)
+        .filter(pk__in=version_ids)
+        .prefetch_related("performance")
+    }
+    missing = [pk for pk in version_ids if pk not in found]
+    if missing:
+        raise DomainError(
+            f"There is no version {missing[0]} that you can see.", code="not_found", status=404
+        )
+    others = [v for v in found.values() if v.sam_id != sam.pk]
+    if others:
+        raise DomainError(
+            f"Version {others[0].version} (id {others[0].pk}) is a version of "
+            f"{others[0].sam.name}, not of {sam.name}: compare versions of one model.",
+            details={"v": ["a version of another model"]},
+        )
+    return sorted(found.values(), key=lambda v: (v.created_at, v.pk))
+
+
+def _finite(score: float | None) -> bool:
+    return score is not None and math.isfinite(score)
+
+
+def metric_comparison(versions: list[ModelVersion]) -> dict[str, list[dict]]:
+    """The scores of the versions, one row per metric of each output (a score per version,
+    None where a version has none, and its change from the first version), split by the axis
+    they are drawn on: "score" rows on 0..1, and "error" rows on an axis of their own, being an
+    error metric (lower is better: MAE, RMSE, loss) or having a score outside [0, 1], which a
+    0..1 axis would cut off."""
+    rows: dict[tuple[str, str], dict] = {}
+    for i, version in enumerate(versions):
+        for p in version.performance.all():
+            row = rows.setdefault(
+                (p.inference_output_name, p.performance_metric.upper()),
+                {
+                    "output": p.inference_output_name,
+                    "metric": p.performance_metric,
+                    "lower_is_better": p.performance_metric.upper() in ERROR_METRICS,
+                    "scores": [None] * len(versions),
+                },
+            )
+            row["scores"][i] = p.performance_score
+    several_outputs = len({output for output, _ in rows}) > 1
+    split: dict[str, list[dict]] = {"score": [], "error": []}
+    for key in sorted(rows):
+        row = rows[key]
+        scores, base = row["scores"], row["scores"][0]
+        row["label"] = f"{row['metric']} · {row['output']}" if several_outputs else row["metric"]
+        row["cells"] = []
+        for i, score in enumerate(scores):
+            delta = score - base if i and _finite(score) and _finite(base) else None
+            row["cells"].append(
+                {
+                    "score": score,
+                    "score_text": "—" if score is None else f"{score:.4g}",
+                    "delta": delta,
+                    "delta_text": "" if delta is None else f"{delta:+.4g}",
+                    "trend": None
+                    if not delta
+                    else ("better" if (delta < 0) == row["lower_is_better"] else "worse"),
+                }
+            )
+        own_scale = row["lower_is_better"] or any(not 0 <= s <= 1 for s in scores if _finite(s))
+        split["error" if own_scale else "score"].append(row)
+    return split
+
+
+def metric_chart(versions: list[ModelVersion], rows: list[dict]) -> dict:
+    """One grouped bar chart's data (static/js/version-compare-chart.js): a group per metric
+    row, a bar per version; a missing or non-finite score is a gap (null)."""
+    return {
+        "labels": [row["label"] for row in rows],
+        "series": [
+            {
+                "version": version.version,
+                "scores": [s if _finite(s) else None for s in (r["scores"][i] for r in rows)],
+            }
+            for i, version in enumerate(versions)
+        ],
+    }
+
+
+# What is compared of each input and output of a signature (registry.artifact_inspection).
+SIGNATURE_FIELDS = ("type", "shape", "feature_names", "classes")
+
+
+def _signature_entries(signature, direction: str) -> dict[str, dict]:
+    entries = signature.get(direction) if isinstance(signature, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    return {str(e["name"]): e for e in entries if isinstance(e, dict) and "name" in e}
+
+
+def _signature_text(field: str, value) -> str:
+    if field == "shape":
+        return shape(value) if isinstance(value, list) or value is None else str(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "—" if value is None else str(value)
+
+
+def _entry_change(field: str, before, after) -> dict:
+    change = {
+        "field": field,
+        "before": _signature_text(field, before),
+        "after": _signature_text(field, after),
+    }
+    if (
+        field in ("feature_names", "classes")
+        and isinstance(before, list)
+        and isinstance(after, list)
+    ):
+        # Long lists: say which items came and went (or that only the order changed).
+        change["added"] = [str(v) for v in after if v not in before]
+        change["removed"] = [str(v) for v in before if v not in after]
+        change["reordered"] = not change["added"] and not change["removed"]
+    return change
+
+
+def _spec_text(entry: dict) -> str:
+    return f"{entry.get('type', '?')} {_signature_text('shape', entry.get('shape'))}"
+
+
+def _json_text(value) -> str:
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def signature_diff(before: dict, after: dict) -> dict:
+    """What changed from one signature to the next: each input and output added or removed
+    (with its type and shape), or changed (which of its type, shape, feature names or classes,
+    before and after), and the other top-level entries that differ (the estimator, the ONNX
+    opsets). `missing` names the side without a signature (no model file), if any."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    changes = []
+    for direction in ("inputs", "outputs"):
+        old, new = _signature_entries(before, direction), _signature_entries(after, direction)
+        kind = direction.removesuffix("s")
+        for name in [*old, *(n for n in new if n not in old)]:
+            if name not in new:
+                changes.append(
+                    {
+                        "direction": kind,
+                        "name": name,
+                        "change": "removed",
+                        "spec": _spec_text(old[name]),
+                    }
+                )
+            elif name not in old:
+                changes.append(
+                    {
+                        "direction": kind,
+                        "name": name,
+                        "change": "added",
+                        "spec": _spec_text(new[name]),
+                    }
+                )
+            else:
+                fields = [
+                    _entry_change(f, old[name].get(f), new[name].get(f))
+                    for f in SIGNATURE_FIELDS
+                    if old[name].get(f) != new[name].get(f)
+                ]
+                if fields:
+                    changes.append(
+                        {"direction": kind, "name": name, "change": "changed", "fields": fields}
+                    )
+    other = [
+        {"name": key, "before": _json_text(before.get(key)), "after": _json_text(after.get(key))}
+        for key in sorted((set(before) | set(after)) - {"inputs", "outputs"}, key=str)
+        if before.get(key) != after.get(key)
+    ]
+    missing = [
+        side
+        for side, signature in (("before", before), ("after", after))
+        if not (_signature_entries(signature, "inputs") or _signature_entries(signature, "outputs"))
+    ]
+    return {"changes": changes, "other": other, "missing": missing}
+
+
+def signature_diffs(versions: list[ModelVersion]) -> list[dict]:
+    """signature_diff of each version against the one before it in the comparison."""
+    return [
+        {"before": a, "after": b, **signature_diff(a.signature, b.signature)}
+        for a, b in zip(versions, versions[1:], strict=False)
+    ]
+
+
+# Nested objects of a training context are compared key by key down to this depth; deeper
+# ones, and lists, as a whole.
+CONTEXT_DEPTH = 3
+CONTEXT_TEXT_MAX = 300
+
+
+def _context_items(value, prefix: str = "", depth: int = 0):
+    if isinstance(value, dict) and value and depth < CONTEXT_DEPTH:
+        for key, inner in value.items():
+            yield from _context_items(inner, f"{prefix}{key}.", depth + 1)
+    else:
+        yield prefix.removesuffix("."), value
+
+
+def _context_text(value) -> str:
+    text = _json_text(value)
+    return text if len(text) <= CONTEXT_TEXT_MAX else text[: CONTEXT_TEXT_MAX - 1] + "…"
+
+
+def training_context_comparison(versions: list[ModelVersion]) -> list[dict]:
+    """The versions' training contexts side by side: a row per key (nested keys joined with
+    dots), a value per version (None where it has none), and whether the values differ."""
+    columns = [
+        dict(_context_items(v.training_context)) if v.training_context else {} for v in versions
+    ]
+    keys = list(dict.fromkeys(key for column in columns for key in column))
+    missing = object()
+    rows = []
+    for key in keys:
+        values = [column.get(key, missing) for column in columns]
+        rows.append(
+            {
+                "key": key or "(the whole context)",  # a context that is not an object
+                "values": [None if v is missing else _context_text(v) for v in values],
+                "differs": len(
+                    {None if v is missing else json.dumps(v, sort_keys=True) for v in values}
+                )
+                > 1,
+            }
+        )
+    return rows
+
+
+# The lineage graph's layout in SVG units: a column per generation, a row per branch.
+GRAPH_NODE_WIDTH, GRAPH_NODE_HEIGHT = 128, 40
+GRAPH_COLUMN, GRAPH_ROW, GRAPH_MARGIN = 168, 56, 8
+GRAPH_LABEL_MAX = 15
+
+
+def lineage_graph(
+    *, sam: SmallAIModel, visible: Iterable[ModelVersion], highlighted: Iterable[int] = ()
+) -> dict:
+    """The model's versions the user can see (`visible`, from versions_visible_to) and their
+    parent links, laid out for an SVG: a version one column right of its parent, each branch
+    on a row of its own, oldest first. Where a parent is hidden from the user the edge goes
+    to the nearest ancestor they can see, marked `indirect`. `highlighted` versions (the ones
+    compared) and the edges between two of them are marked `compared`."""
+    versions = sorted(visible, key=lambda v: (v.created_at, v.pk))
+    shown = {v.pk: v for v in versions}
+    highlighted = set(highlighted)
+    # Every version's parent, the hidden ones' too, to find the nearest visible ancestor.
+    parent_of = dict(ModelVersion.objects.filter(sam=sam).values_list("pk", "parent_id"))
+
+    def shown_ancestor(pk: int) -> tuple[int | None, bool]:
+        parent, direct, seen = parent_of.get(pk), True, {pk}
+        while parent is not None and parent not in seen:  # a loop of links ends the walk
+            if parent in shown:
+                return parent, direct
+            seen.add(parent)
+            parent, direct = parent_of.get(parent), False
+        return None, True
+
+    ancestor = {pk: shown_ancestor(pk) for pk in shown}
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for v in versions:
+        children[ancestor[v.pk][0]].append(v.pk)
+    # Depth-first from the roots: a first child stays on its parent's row, a later one opens
+    # a new row below the rows its older siblings took, so edges do not cross.
+    place: dict[int, tuple[int, int]] = {}
+    row = -1
+    # The roots, then any version a loop of parent links left unreached.
+    for start in [*children[None], *shown]:
+        stack = [(start, 0, False)]
+        while stack:
+            pk, column, first_child = stack.pop()
+            if pk in place:
+                continue
+            if not first_child:
+                row += 1
+            place[pk] = (column, row)
+            kids = children.get(pk, [])
+            stack.extend((kid, column + 1, i == 0) for i, kid in reversed(list(enumerate(kids))))
+    nodes = []
+    for v in versions:
+        column, row_ = place[v.pk]
+        label = v.version
+        if len(label) > GRAPH_LABEL_MAX:
+            label = label[: GRAPH_LABEL_MAX - 1] + "…"
+        nodes.append(
+            {
+                "version": v,
+                "label": label,
+                "x": GRAPH_MARGIN + column * GRAPH_COLUMN,
+                "y": GRAPH_MARGIN + row_ * GRAPH_ROW,
+                "compared": v.pk in highlighted,
+            }
+        )
+    at = {n["version"].pk: n for n in nodes}
+    edges = []
+    for v in versions:
+        parent, direct = ancestor[v.pk]
+        if parent is None:
+            continue
+        a, b = at[parent], at[v.pk]
+        x1, y1 = a["x"] + GRAPH_NODE_WIDTH, a["y"] + GRAPH_NODE_HEIGHT // 2
+        x2, y2 = b["x"] - 6, b["y"] + GRAPH_NODE_HEIGHT // 2  # room for the arrowhead
+        middle = (x1 + x2) // 2
+        edges.append(
+            {
+                "parent": a["version"],
+                "child": v,
+                "path": f"M{x1} {y1} C{middle} {y1} {middle} {y2} {x2} {y2}",
+                "indirect": not direct,
+                "compared": parent in highlighted and v.pk in highlighted,
+            }
+        )
+    columns = max((c for c, _ in place.values()), default=-1) + 1
+    rows = max((r for _, r in place.values()), default=-1) + 1
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "width": 2 * GRAPH_MARGIN + max(columns - 1, 0) * GRAPH_COLUMN + GRAPH_NODE_WIDTH,
+        "height": 2 * GRAPH_MARGIN + max(rows - 1, 0) * GRAPH_ROW + GRAPH_NODE_HEIGHT,
+        "node_width": GRAPH_NODE_WIDTH,
+        "node_height": GRAPH_NODE_HEIGHT,
+    }

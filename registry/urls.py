@@ -11,6 +11,7 @@ urlpatterns = [
     path("my-models/new/", views.model_create, name="model-create"),
     path("models/<slug:slug>/", views.model_detail, name="model-detail"),
     path("models/<slug:slug>/versions/new/", views.version_create, name="version-create"),
+    path("models/<slug:slug>/compare/", views.version_compare, name="version-compare"),
     path("versions/<int:pk>/edit/", views.version_edit, name="version-edit"),
     path("versions/<int:pk>/upload/", views.version_upload, name="version-upload"),
     path("versions/<int:pk>/register/", views.version_register, name="version-register"),

@@ -529,6 +529,64 @@ def version_register(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# --- comparing versions --------------------------------------------------------------------
+
+
+@login_required
+def version_compare(request: HttpRequest, slug: str) -> HttpResponse:
+    """Versions of a model side by side (?v=<id>&v=<id>...): metrics, signature changes,
+    training context and what other apps add (training's reports and datasets), with the
+    model's lineage drawn as a graph. A version the user cannot see is a 404."""
+    user = request.user
+    sam = get_object_or_404(selectors.models_visible_to(user), slug=slug)
+    family = list(selectors.versions_visible_to(user).filter(sam=sam).order_by("-created_at"))
+    form = forms.VersionCompareForm(request.GET or None, versions=family)
+    versions, status = [], 200
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                versions = selectors.versions_to_compare(
+                    user=user, sam=sam, version_ids=form.cleaned_data["v"]
+                )
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise Http404(exc.message) from exc
+                error_to_form(exc, form)
+                status = exc.status
+        else:
+            status = 400
+    context = {
+        "sam": sam,
+        "form": form,
+        "versions": versions,
+        "max_versions": selectors.COMPARE_MAX_VERSIONS,
+        "graph": selectors.lineage_graph(
+            sam=sam, visible=family, highlighted=[v.pk for v in versions]
+        ),
+        "nav": "mine" if roles.is_member(user, sam.organisation_id) else "catalog",
+    }
+    if versions:
+        metrics = selectors.metric_comparison(versions)
+        shown = {v.pk for v in family}
+        context |= {
+            # A parent the user cannot see is not named.
+            "parents": [v.parent if v.parent_id in shown else None for v in versions],
+            "metrics": metrics,
+            "charts": {
+                axis: selectors.metric_chart(versions, rows) for axis, rows in metrics.items()
+            },
+            "signature_diffs": selectors.signature_diffs(versions),
+            "training_context": selectors.training_context_comparison(versions),
+            # What other apps add (registry.extensions), e.g. training's reports and datasets.
+            "sections": [
+                render_to_string(section.template, section_context, request)
+                for section in extensions.version_compare_sections
+                if (section_context := section.context(request, versions)) is not None
+            ],
+        }
+    return render(request, "registry/version_compare.html", context, status=status)
+
+
 # --- audit ---------------------------------------------------------------------------------
 
 

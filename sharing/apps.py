@@ -14,7 +14,7 @@ class SharingConfig(AppConfig):
 
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
-        from sharing import extraction, permissions, selectors, views
+        from sharing import extraction, notices, permissions, selectors, views
         from sharing.api import fields
         from sharing.models import DeliveryKind
 
@@ -34,6 +34,7 @@ class SharingConfig(AppConfig):
                 50,
                 permissions.decides_subscription_requests,
                 "requests",
+                badge=selectors.pending_requests_for,
             )
         )
         # Sharing on the registry's pages and in its API answers (registry.extensions).
@@ -62,3 +63,5 @@ class SharingConfig(AppConfig):
         extensions.artifact_download_check_add(
             partial(extraction.delivery_authorise, kind=DeliveryKind.ARTIFACT)
         )
+        # Subscribers are told when a version of their model is deprecated or retired.
+        extensions.version_withdrawn_add(notices.version_withdrawn)

@@ -3,12 +3,18 @@ training requests, processes and reports); requests and processes are cancelled,
 and resumed by changelist actions that call training.services, so the admin obeys the same
 state machines and guards as the API."""
 
+from collections.abc import Callable
+
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceActionsMixin, ServiceWritesMixin
 from training import permissions, services
+from training.aimle import clients, computing
 from training.models import (
+    AimleClient,
+    AimleContextTransfer,
     Dataset,
+    ExecutionNode,
     MLTrainingProcess,
     MLTrainingProcessEvent,
     MLTrainingReport,
@@ -119,3 +125,103 @@ class MLTrainingReportAdmin(ReadOnlyAdmin):
     list_filter = ("are_consumer_training_data_used",)
     list_select_related = ("ml_entity", "ml_entity__sam", "trained_version", "trained_version__sam")
     date_hierarchy = "created_at"
+
+
+# --- AIMLE (TS 23.482): the client registry, written through training.aimle ------------------
+
+
+class AimleResourceAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    """An organisation's AIMLE resource (client, execution node), registered, changed and
+    removed through the services the subclass names; its ID and organisation name the record
+    and stay as they are."""
+
+    id_field: str
+    updatable: tuple[str, ...]
+    # Keyword-only services: (user, organisation, <id_field>, **fields), (user, <id_field>,
+    # **fields), (user, <id_field>).
+    service_register: Callable
+    service_update: Callable
+    service_remove: Callable
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return (self.id_field, "organisation", *self.readonly_fields)
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in self.updatable}
+        if change:
+            key = {self.id_field: getattr(obj, self.id_field)}
+            self.service_update(user=request.user, **key, **fields)
+            return
+        resource = self.service_register(
+            user=request.user,
+            organisation=form.cleaned_data["organisation"],
+            **{self.id_field: form.cleaned_data[self.id_field]},
+            **fields,
+        )
+        obj.pk = resource.pk
+
+    def delete_model(self, request, obj):
+        self.service_remove(user=request.user, **{self.id_field: getattr(obj, self.id_field)})
+
+    def delete_queryset(self, request, queryset):
+        for resource in queryset.order_by("pk"):
+            self.delete_model(request, resource)
+
+
+@admin.register(AimleClient)
+class AimleClientAdmin(AimleResourceAdmin):
+    """Operators register, change and remove AIMLE clients; a change of managing server is a
+    move (the server left joins the previous managing servers)."""
+
+    list_display = (
+        "client_id", "client_set_id", "organisation", "managing_server", "service_area",
+        "updated_at",
+    )  # fmt: skip
+    list_filter = ("organisation", "service_area")
+    search_fields = ("client_id", "client_set_id", "managing_server", "service_area")
+    list_select_related = ("organisation",)
+    readonly_fields = ("previous_managing_servers", "created_at", "updated_at")
+    id_field = "client_id"
+    updatable = clients.UPDATABLE
+    service_register = staticmethod(clients.aimle_client_register)
+    service_update = staticmethod(clients.aimle_client_update)
+    service_remove = staticmethod(clients.aimle_client_remove)
+
+    def get_queryset(self, request):
+        return clients.aimle_clients_visible_to(request.user)
+
+
+@admin.register(AimleContextTransfer)
+class AimleContextTransferAdmin(ReadOnlyAdmin):
+    """Contexts as their requestors sent them (training.aimle.context writes them)."""
+
+    list_display = (
+        "__str__", "client", "requestor_id", "source_server", "current_managing_server",
+        "ml_task", "transferred_by", "created_at",
+    )  # fmt: skip
+    list_filter = ("ml_task",)
+    search_fields = ("client__client_id", "requestor_id", "source_server")
+    list_select_related = ("client", "transferred_by")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ExecutionNode)
+class ExecutionNodeAdmin(AimleResourceAdmin):
+    """Operators register, change and remove the execution nodes offered to hierarchical
+    computing."""
+
+    list_display = (
+        "node_id", "organisation", "service_area", "capacity", "current_load", "task_types",
+        "preparation_status", "updated_at",
+    )  # fmt: skip
+    list_filter = ("organisation", "service_area", "preparation_status")
+    search_fields = ("node_id", "service_area")
+    list_select_related = ("organisation",)
+    readonly_fields = ("created_at", "updated_at")
+    id_field = "node_id"
+    updatable = computing.UPDATABLE
+    service_register = staticmethod(computing.execution_node_register)
+    service_update = staticmethod(computing.execution_node_update)
+    service_remove = staticmethod(computing.execution_node_remove)

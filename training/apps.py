@@ -41,6 +41,12 @@ class TrainingConfig(AppConfig):
             ),
         )
         extensions.version_released_add(services.retrained_version_released)
+        # The reports and datasets of retrained versions on the page comparing versions.
+        extensions.version_compare_section_add(
+            extensions.VersionCompareSection(
+                "training/_version_compare.html", views.version_compare_section
+            )
+        )
         # "Start retraining" on pages about a version (monitoring's page): the training request
         # form with the version chosen, for those who may request its training.
         extensions.version_action_add(

@@ -199,7 +199,7 @@ class MLTrainingRequest(ConcurrentTransitionMixin, models.Model):
     )
     # Retraining-sharing (ENI SAM clause 5, sharing steps 3-5): the consumer's RETRAINING
     # subscription that let them request it (training.permissions), and when they were told
-    # that the version it produced was released (training.services.retrained_version_announce).
+    # that the version it produced was released (training.services.retrained_version_released).
     subscription = models.ForeignKey(
         "sharing.Subscription",
         on_delete=models.PROTECT,
@@ -711,3 +711,228 @@ class MOINotificationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} #{self.number}: {self.http_status or self.error}"
+
+
+# --- AIMLE clients, context transfer and hierarchical computing (TS 23.482, seed 003) ---------
+
+
+def _is_list_of_names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+
+
+class AimleClient(models.Model):
+    """An AIMLE client (TS 23.482 §5.2.3.2): the application client on a VAL UE that takes part
+    in AIMLE services, managed by the AIMLE server of the edge service area it is in. AIMLE
+    client set identifiers and client selection criteria of an ML model selection request
+    (TS 23.482 §8.23.3.1, NOTE 1 and NOTE 2) are matched against these records."""
+
+    client_id = models.CharField(max_length=255, unique=True)
+    client_set_id = models.CharField(
+        max_length=255, blank=True, db_index=True, help_text="The AIMLE client set it belongs to."
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="aimle_clients"
+    )
+    managing_server = models.CharField(
+        max_length=255, help_text="The AIMLE server currently managing the client."
+    )
+    # Source servers of the client's moves, oldest first (context transfer, TS 23.482 §8.24).
+    previous_managing_servers = models.JSONField(default=list, blank=True)
+    service_area = models.CharField(max_length=255, db_index=True)
+    capabilities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='What the client can do, e.g. ["HFL_TRAINING", "INFERENCE"].',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client_id"]
+        verbose_name = "AIMLE client"
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    def clean(self) -> None:
+        errors = {}
+        if not _is_list_of_names(self.capabilities):
+            errors["capabilities"] = "A list of capability names (non-empty strings)."
+        if not _is_list_of_names(self.previous_managing_servers):
+            errors["previous_managing_servers"] = "A list of AIMLE server identifiers."
+        if errors:
+            raise ValidationError(errors)
+
+
+class MLTask(models.TextChoices):
+    """The ML task an AIMLE context continues at the target AIMLE server (TS 23.482 table
+    8.24.3.1-2, "ML task")."""
+
+    MODEL_TRAINING = "MODEL_TRAINING", "Model training"
+    MODEL_TESTING = "MODEL_TESTING", "Model testing"
+    MODEL_INFERENCE = "MODEL_INFERENCE", "Model inference"
+    MODEL_TRANSFER = "MODEL_TRANSFER", "Model transfer"
+    MODEL_OFFLOAD = "MODEL_OFFLOAD", "Model offload"
+    MODEL_SPLIT = "MODEL_SPLIT", "Model split"
+    INTERMEDIATE_OPERATION = "INTERMEDIATE_OPERATION", "Intermediate AI/ML operation or task"
+
+
+class AimleContextTransfer(models.Model):
+    """An AIMLE context transferred to SAM Hub's AIMLE server (TS 23.482 §8.24, tables
+    8.24.3.1-1 and 8.24.3.1-2): the context information of one AIMLE client as the requestor
+    sent it, kept so the ML task can be continued here. A transfer naming another current
+    managing server moves the client (training.aimle.clients.aimle_client_move); the server it
+    left is `source_server`."""
+
+    client = models.ForeignKey(
+        AimleClient, on_delete=models.CASCADE, related_name="context_transfers"
+    )
+    requestor_id = models.CharField(max_length=255)
+    source_server = models.CharField(
+        max_length=255, blank=True, help_text="The managing server the client left; '' if none."
+    )
+    current_managing_server = models.CharField(max_length=255, blank=True)
+    previous_managing_servers = models.JSONField(default=list, blank=True)
+    # "active", "paused", "completed" or a percentage of completion.
+    service_status = models.JSONField(null=True, blank=True)
+    service_results = models.JSONField(null=True, blank=True)
+    service_applicability = models.JSONField(null=True, blank=True)
+    # ML context information: when any of it is given, ML model information is (M).
+    val_service_info = models.JSONField(null=True, blank=True)
+    ml_task = models.CharField(max_length=32, choices=MLTask.choices, blank=True)
+    ml_task_info = models.JSONField(null=True, blank=True)
+    ml_model_info = models.JSONField(null=True, blank=True)
+    transferred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "AIMLE context transfer"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ml_model_info__isnull=False)
+                | models.Q(val_service_info__isnull=True, ml_task="", ml_task_info__isnull=True),
+                name="aimle_context_ml_model_info_mandatory",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Context of {self.client} from {self.requestor_id}"
+
+    @property
+    def has_ml_context(self) -> bool:
+        return self.ml_model_info is not None
+
+    def clean(self) -> None:
+        errors = {}
+        if not _is_list_of_names(self.previous_managing_servers):
+            errors["previous_managing_servers"] = "A list of AIMLE server identifiers."
+        status = self.service_status
+        if status is not None and not (
+            (isinstance(status, str) and 0 < len(status.strip()) <= 255)
+            or (
+                isinstance(status, int | float)
+                and not isinstance(status, bool)
+                and 0 <= status <= 100
+            )
+        ):
+            errors["service_status"] = "A status name or a percentage of completion (0 to 100)."
+        for field in ("ml_task_info", "ml_model_info"):
+            if getattr(self, field) is not None and not isinstance(getattr(self, field), dict):
+                errors[field] = "A JSON object."
+        if errors:
+            raise ValidationError(errors)
+
+
+class HierarchyRole(models.TextChoices):
+    """The role of a VAL server in a hierarchical computing process (TS 23.482 §8.25.1): one
+    root, whose children are sub-roots, and leaves without children."""
+
+    ROOT = "ROOT", "Root node"
+    SUB_ROOT = "SUB_ROOT", "Sub-root node"
+    LEAF = "LEAF", "Leaf node"
+
+
+class ComputingTaskType(models.TextChoices):
+    """The type of a hierarchical computing task (TS 23.482 table 8.25.3.1-1)."""
+
+    VFL = "VFL", "Vertical federated learning"
+    HFL = "HFL", "Horizontal federated learning"
+
+
+class AssistanceInfoType(models.TextChoices):
+    """The assistance information a hierarchical computing assistance request asks for."""
+
+    CANDIDATE_NODES = "CANDIDATE_NODES", "Candidate execution node list"
+    PREPARATION_STATUS = "PREPARATION_STATUS", "Computing preparation status"
+
+
+class PreparationStatus(models.TextChoices):
+    """How far an execution node is in preparing to compute (its environment, model, data)."""
+
+    NOT_PREPARED = "NOT_PREPARED", "Not prepared"
+    PREPARING = "PREPARING", "Preparing"
+    PREPARED = "PREPARED", "Prepared"
+
+
+class ExecutionNode(models.Model):
+    """An execution node (e.g. an EAS of TS 23.558) that SAM Hub's AIMLE server offers to
+    hierarchical computing processes (TS 23.482 §8.25): where it is, how many computing tasks
+    it can run at once and runs now, which task types it takes, and its computing preparation
+    status. Candidates are chosen by the rule of training.aimle.computing (docs/aimle.md)."""
+
+    node_id = models.CharField(max_length=255, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="execution_nodes"
+    )
+    service_area = models.CharField(max_length=255, db_index=True)
+    capacity = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)], help_text="Computing tasks it can run at once."
+    )
+    current_load = models.PositiveIntegerField(
+        default=0, help_text="Computing tasks it runs now (at most its capacity)."
+    )
+    task_types = models.JSONField(help_text='The computing task types it takes: ["HFL", "VFL"].')
+    preparation_status = models.CharField(
+        max_length=16, choices=PreparationStatus.choices, default=PreparationStatus.NOT_PREPARED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["node_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(capacity__gte=1), name="execution_node_capacity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(current_load__lte=models.F("capacity")),
+                name="execution_node_load_within_capacity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.node_id
+
+    @property
+    def free_capacity(self) -> int:
+        return self.capacity - self.current_load
+
+    def clean(self) -> None:
+        types = self.task_types
+        if (
+            not isinstance(types, list)
+            or not types
+            or not set(types) <= set(ComputingTaskType.values)
+            or len(set(types)) != len(types)
+        ):
+            raise ValidationError(
+                {
+                    "task_types": f"A non-empty list of distinct {'/'.join(ComputingTaskType.values)}."
+                }
+            )
+        load, capacity = self.current_load, self.capacity
+        if load is not None and capacity is not None and load > capacity:
+            raise ValidationError({"current_load": "At most the capacity."})

@@ -104,3 +104,29 @@ def who_manages_training(request) -> str:
         f"its requester ({request.requested_by}), a provider of "
         f"{request.ml_entity.sam.organisation} or an operator"
     )
+
+
+# --- AIMLE clients, context transfer and hierarchical computing (TS 23.482) -----------------
+#
+# AIMLE clients run on the UEs of an organisation: its members and operators see them (and
+# auditors, who see every organisation's work); its providers and operators register, change
+# and remove them. A context transfer moves a client between AIMLE servers: any AIMLE consumer
+# (consumers, providers, operators) who sees the client may ask for it. Execution nodes are
+# the edge computing the AIMLE server offers to everybody's hierarchical computing, so every
+# AIMLE consumer sees them; their organisation's providers and operators manage them.
+
+
+def sees_every_aimle_client(user: User | AnonymousUser) -> bool:
+    return sees_every_version(user)
+
+
+def can_manage_aimle_resource(organisation_id: int, user: User | AnonymousUser) -> bool:
+    """Register, change, remove an AIMLE client or an execution node of the organisation."""
+    if is_operator(user):
+        return True
+    return is_provider(user) and is_member(user, organisation_id)
+
+
+def uses_aimle(user: User | AnonymousUser) -> bool:
+    """Ask the AIMLE server for a context transfer or hierarchical computing assistance."""
+    return is_subscriber(user) or is_operator(user)

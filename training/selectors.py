@@ -235,6 +235,15 @@ def training_report_visible_to(user: User | AnonymousUser, report_id: int) -> ML
     return _one(training_reports_visible_to(user), report_id, "training report")
 
 
+def training_reports_of(
+    user: User | AnonymousUser, versions: list[ModelVersion]
+) -> dict[int, MLTrainingReport]:
+    """The report of the training that produced each of the versions, by version id, for those
+    whose report the user may see (training_reports_visible_to)."""
+    reports = training_reports_visible_to(user).filter(trained_version__in=[v.pk for v in versions])
+    return {report.trained_version_id: report for report in reports}
+
+
 # The order in which the portal offers the actions on a request or a process.
 TRAINING_ACTIONS = ("suspend", "resume", "cancel")
 

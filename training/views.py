@@ -434,3 +434,35 @@ def retraining_section(request: HttpRequest, subscription, version) -> dict | No
         "can_train": can_train,
         "use_url": reverse("sharing:subscription-use", args=[subscription.pk]),
     }
+
+
+# --- training's part of the registry's page comparing versions (registry.extensions) --------
+
+
+def version_compare_section(request: HttpRequest, versions: list) -> dict | None:
+    """For each compared version SAM Hub trained: the report of that training, the version it
+    was trained from and the data it used (each dataset linked for those who may open it).
+    Nothing when the user can see no such report."""
+    user = request.user
+    reports = selectors.training_reports_of(user, versions)
+    if not reports:
+        return None
+    used = {d.pk for r in reports.values() for d in r.used_consumer_training_data.all()}
+    openable = set(
+        selectors.datasets_visible_to(user).filter(pk__in=used).values_list("pk", flat=True)
+    )
+    return {
+        "columns": [
+            {
+                "version": version,
+                "report": reports.get(version.pk),
+                "datasets": [
+                    (d, d.pk in openable)
+                    for d in reports[version.pk].used_consumer_training_data.all()
+                ]
+                if version.pk in reports
+                else [],
+            }
+            for version in versions
+        ]
+    }
