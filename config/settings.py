@@ -214,6 +214,9 @@ if SAMHUB_MONITOR_REGRESSION_TOLERANCE_PERCENT < 0:
 # Operator policy: a subscription expires this long after it is made (0: only when the
 # consumer's own monDur or maxReportNbr ends it).
 SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS = env_int("SAMHUB_MONITOR_SUBSCRIPTION_MAX_SECONDS", 0)
+# How often Celery beat recounts each released version's subscribers and calls, which the
+# catalog shows on its cards and sorts by (sharing.services.version_popularity_count).
+SAMHUB_POPULARITY_SECONDS = env_int("SAMHUB_POPULARITY_SECONDS", 300)
 # Callbacks (notifications POSTed to addresses given from outside: NWDAF subscribers'
 # notificationUri, ProvMnS recipients; core/callbacks.py):
 # per-request timeout, attempts in all (the first and its retries), the first retry's delay
@@ -227,6 +230,7 @@ SAMHUB_CALLBACK_THREADS = env_int("SAMHUB_CALLBACK_THREADS", 8)
 SAMHUB_CALLBACK_ALLOWED_NETWORKS = env_list("SAMHUB_CALLBACK_ALLOWED_NETWORKS", [])
 for _name in (
     "SAMHUB_MONITOR_TICK_SECONDS",
+    "SAMHUB_POPULARITY_SECONDS",
     "SAMHUB_MONITOR_WINDOW_SECONDS",
     "SAMHUB_CALLBACK_TIMEOUT_SECONDS",
     "SAMHUB_CALLBACK_ATTEMPTS",
@@ -289,12 +293,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Celery beat (started by `manage.py portal`, or `celery -A config beat` in production): the
-# monitoring's reporting cycle. Its schedule state lives in the data folder.
+# monitoring's reporting cycle and the catalog's popularity counts. Its schedule state lives
+# in the data folder.
 CELERY_BEAT_SCHEDULE = {
     "monitor-cycle": {
         "task": "monitoring.tasks.monitor_cycle_task",
         "schedule": float(SAMHUB_MONITOR_TICK_SECONDS),
-    }
+    },
+    "popularity-count": {
+        "task": "sharing.tasks.version_popularity_count_task",
+        "schedule": float(SAMHUB_POPULARITY_SECONDS),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

@@ -13,6 +13,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.http import FileResponse
 
 from core import forked
 from core.errors import DomainError
@@ -136,6 +137,18 @@ def artifact_store(checked: CheckedArtifact) -> str:
             # Another upload of the same bytes won the race; keep one copy.
             default_storage.delete(stored)
     return name
+
+
+def artifact_file_response(version) -> FileResponse:
+    """The version's model file streamed from the warehouse as an attachment (in chunks: the
+    web process never holds it whole), its sha256 in X-Checksum-SHA256."""
+    response = FileResponse(
+        default_storage.open(version.artifact.name, "rb"),
+        as_attachment=True,
+        filename=version.artifact_filename or version.artifact.name.rsplit("/", 1)[-1],
+    )
+    response["X-Checksum-SHA256"] = version.artifact_sha256
+    return response
 
 
 def artifact_measure_stored(*, name: str, sha256: str) -> dict:

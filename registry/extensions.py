@@ -4,13 +4,19 @@ pages, its API answers and its downloads while the registry never imports them
 
 An app registers its additions from its AppConfig.ready(); the registry reads these lists when
 it renders a page or an answer, or calls them when a version is released, deprecated or
-retired. Ten kinds:
+retired. Eleven kinds:
 
 - model_page_section_add(ModelPageSection(template, context)): a section of the model page,
   under "About the model". `context(request, sam)` returns the template's context, or None to
   show nothing; the template is rendered with the request (CSRF token, user).
 - catalog_card_template_add(template): a template included in each catalog card, with the
   card's released version as `v`.
+- catalog_count_add(CatalogCount(name, label, expression, note)): a number another app keeps
+  about each released version, such as its subscribers. `expression()` makes a SQL
+  expression computed per version of the catalog's query (a column reached from the version,
+  or a Subquery on OuterRef("pk")); the catalog annotates its versions with it under `name`
+  (so cards and API answers can show it) and offers the sort `-name`, most first, labelled
+  `label`, with `note` under the sorts.
 - api_field_add(shape, name, field): a read-only field of the registry's API answers. `shape`
   is "model" (a model's detail), "version" or "catalog" (a catalog entry); `field()` makes a DRF
   field whose representation is computed from the whole object (source="*"), annotated for
@@ -44,9 +50,10 @@ retired. Ten kinds:
   `version.status` says which), inside the service's transaction. Sharing uses it to tell the
   model's subscribers (sharing.notices).
 
-Sharing uses the first four (sharing.apps): the subscribe section and the sharing methods on the
-model page, method badges on catalog cards, `sharing_methods` in the API, and the BUNDLE
-subscription a download of the model file needs.
+Sharing uses the first five (sharing.apps): the subscribe section and the sharing methods on the
+model page, method badges with subscriber and call counts on catalog cards, the catalog's
+popularity sorts, `sharing_methods` in the API, and the BUNDLE subscription a download of the
+model file needs; and version_withdrawn_add, to tell subscribers.
 """
 
 from collections.abc import Callable
@@ -54,6 +61,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.contrib.auth.models import User
+from django.db.models import Expression
 from django.http import HttpRequest
 from rest_framework import serializers
 
@@ -78,12 +86,27 @@ api_fields: dict[str, list[tuple[str, Callable[[], serializers.Field]]]] = {
 artifact_download_checks: list[Callable[..., object]] = []
 
 
+@dataclass(frozen=True)
+class CatalogCount:
+    name: str  # the annotation and its sort, "-<name>"; an identifier
+    label: str  # how the sort is offered, e.g. "Most subscribers"
+    expression: Callable[[], Expression]
+    note: str = ""  # shown under the sorts, e.g. how often the count is made
+
+
+catalog_counts: list[CatalogCount] = []
+
+
 def model_page_section_add(section: ModelPageSection) -> None:
     model_page_sections.append(section)
 
 
 def catalog_card_template_add(template: str) -> None:
     catalog_card_templates.append(template)
+
+
+def catalog_count_add(count: CatalogCount) -> None:
+    catalog_counts.append(count)
 
 
 def api_field_add(shape: ApiShape, name: str, field: Callable[[], serializers.Field]) -> None:

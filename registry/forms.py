@@ -6,6 +6,7 @@ from django import forms
 from django.utils.text import slugify
 
 from core import json_input
+from registry import extensions
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import AccessType, InferenceType, ModelVersion, Organisation
 from registry.selectors import COMPARE_MAX_VERSIONS
@@ -15,31 +16,60 @@ from registry.templatetags.samhub import ERROR_METRICS
 _BLANK = [("", "Any")]
 
 
+class TagsField(forms.Field):
+    """Tags repeated in the query string (?tag=a&tag=b), as slugs, each once."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[str]:
+        tags = [slugify(v) for v in (value or []) if isinstance(v, str)]
+        return list(dict.fromkeys(t for t in tags if t))
+
+
 class CatalogFilterForm(forms.Form):
+    """The catalog's query string: a search, the facets chosen (links on the page, hidden
+    inputs in the form so that Apply keeps them), a minimum score and the sort."""
+
     q = forms.CharField(label="Search", required=False)
     inference_type = forms.ChoiceField(
-        label="Inference type", choices=_BLANK + InferenceType.choices, required=False
-    )
-    domain = forms.CharField(label="Domain", required=False)
-    region = forms.CharField(label="Region", required=False)
-    scenario = forms.CharField(label="Scenario", required=False)
-    tag = forms.CharField(label="Tag", required=False)
-    metric = forms.CharField(label="Metric", required=False)
-    min_score = forms.FloatField(label="Min. score", required=False)
-    sort = forms.ChoiceField(
-        label="Sort by",
-        choices=[
-            ("", "Newest release first"),
-            ("oldest", "Oldest release first"),
-            ("best", "Best score of the metric"),
-        ],
+        label="Inference type",
+        choices=_BLANK + InferenceType.choices,
         required=False,
+        widget=forms.HiddenInput,
     )
+    domain = forms.CharField(label="Domain", required=False, widget=forms.HiddenInput)
+    region = forms.CharField(label="Region", required=False, widget=forms.HiddenInput)
+    scenario = forms.CharField(label="Scenario", required=False, widget=forms.HiddenInput)
+    tag = TagsField(label="Tags", required=False)
+    metric = forms.CharField(label="Metric", required=False, widget=forms.HiddenInput)
+    min_score = forms.FloatField(
+        label="Min. score", required=False, help_text="Of the metric chosen under Metric."
+    )
+    sort = forms.ChoiceField(label="Sort by", required=False)
+
+    # Sorts of the page: form value -> (label, selectors.catalog_search sort).
+    SORTS = {
+        "": ("Newest release first", "-released_at"),
+        "oldest": ("Oldest release first", "released_at"),
+        "name": ("Name (A to Z)", "name"),
+        "best": ("Best score of the metric", None),  # -score, or score for an error metric
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sorts = {
+            **self.SORTS,
+            # Popularity, from the counts other apps keep (registry.extensions).
+            **{c.name: (c.label, f"-{c.name}") for c in extensions.catalog_counts},
+        }
+        self.fields["sort"].choices = [(key, label) for key, (label, _) in self.sorts.items()]
+        notes = dict.fromkeys(c.note for c in extensions.catalog_counts if c.note)
+        self.fields["sort"].help_text = " ".join(notes)
 
     def clean(self):
         data = super().clean()
         if data.get("sort") == "best" and not data.get("metric"):
-            self.add_error("sort", "Give a metric above to sort by its best score.")
+            self.add_error("sort", "Choose a metric under Metric to sort by its best score.")
         return data
 
     def search_filters(self) -> dict:
@@ -49,24 +79,31 @@ class CatalogFilterForm(forms.Form):
             key: data.get(key) or ""
             for key in ("q", "inference_type", "domain", "region", "scenario", "metric")
         }
-        tag = slugify(data.get("tag") or "")
-        filters["tags"] = [tag] if tag else []
+        filters["tags"] = data.get("tag") or []
         filters["min_score"] = data.get("min_score")
-        sort = data.get("sort")
-        if sort == "oldest":
-            filters["sort"] = "released_at"
-        elif sort == "best" and filters["metric"]:
-            # The best of an error metric (MAE, MSE...) is its lowest score.
-            lower_is_better = filters["metric"].upper() in ERROR_METRICS
-            filters["sort"] = "score" if lower_is_better else "-score"
         return filters
+
+    def search_sort(self) -> str:
+        """The selectors.catalog_search sort of the valid choice (newest release first)."""
+        data = getattr(self, "cleaned_data", {})
+        sort, metric = data.get("sort") or "", data.get("metric") or ""
+        if sort == "best":
+            if not metric:
+                return "-released_at"
+            # The best of an error metric (MAE, MSE...) is its lowest score.
+            return "score" if metric.upper() in ERROR_METRICS else "-score"
+        return self.sorts.get(sort, self.SORTS[""])[1]
 
 
 class SamForm(forms.Form):
     """The model's own registration fields (shared by all its versions)."""
 
     name = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        help_text="Markdown: headings, lists, links, code, tables. HTML is shown as text.",
+    )
     inference_type = forms.ChoiceField(choices=InferenceType.choices)
     inference_name = forms.CharField(
         label="Analytics ID / MDA type / vendor name", max_length=128, required=False

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -83,6 +84,10 @@ class SmallAIModel(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "small AI model"
+        indexes = [
+            # The catalog's sort by name (registry.selectors.CATALOG_ORDERS).
+            models.Index(Lower("name"), name="sam_by_name")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "name"], name="unique_model_name_per_org"
@@ -189,6 +194,15 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sam", "version"], name="unique_version_per_model")
         ]
+        indexes = [
+            # The catalog: released versions, newest release first (registry.selectors); its
+            # facets count them by model from this index alone on PostgreSQL (include).
+            models.Index(
+                fields=["status", "-released_at"],
+                include=["sam", "id"],
+                name="version_by_status_release",
+            )
+        ]
         permissions = [
             ("submit_modelversion", "Can submit a model version for audit"),
             ("audit_modelversion", "Can approve or reject a submitted model version"),
@@ -200,6 +214,20 @@ class ModelVersion(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.sam.name} {self.version}"
+
+    def example_inputs(self) -> dict:
+        """Zeros in the shape of each input of the signature, one instance: the inputs of a
+        call to start from, keyed by the model's real input names (a dimension without a
+        fixed size, such as the batch, counts 1)."""
+
+        def zeros(shape):
+            if not shape:
+                return 0.0
+            n = shape[0] if isinstance(shape[0], int) else 1
+            return [zeros(shape[1:]) for _ in range(n)]
+
+        inputs = (self.signature or {}).get("inputs", [])
+        return {spec["name"]: zeros(spec.get("shape") or [1]) for spec in inputs}
 
     @transition(
         field=status,
@@ -291,6 +319,10 @@ class ModelPerformance(models.Model):
 
     class Meta:
         ordering = ["inference_output_name", "performance_metric"]
+        indexes = [
+            # The catalog's metric filter and facet compare names case-insensitively.
+            models.Index(Upper("performance_metric"), "version", name="performance_by_metric")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["version", "inference_output_name", "performance_metric"],

@@ -106,6 +106,16 @@ def who_takes(step: str, version) -> str:
     return f"a provider of {version.sam.organisation} or an operator"
 
 
+def can_download_artifact(version, user: User | AnonymousUser) -> bool:
+    """The model file straight from the warehouse, on the model page: the model's providers
+    (its organisation's members), auditors (to test-run the file they decide on) and
+    operators. Consumers take a released model out through a subscription (sharing); sharing
+    exempts these same people from needing one."""
+    return user.is_authenticated and (
+        is_operator(user) or is_auditor(user) or is_member(user, version.sam.organisation_id)
+    )
+
+
 def sees_every_version(user: User | AnonymousUser) -> bool:
     """Auditors and operators see work in progress of every organisation."""
     return is_operator(user) or is_auditor(user)

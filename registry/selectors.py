@@ -5,17 +5,32 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, Upper
 
 from core import roles
 from core.errors import DomainError
-from registry import permissions
+from registry import extensions, permissions
 from registry.models import (
     AuditReview,
+    InferenceType,
     ModelPerformance,
     ModelVersion,
     Organisation,
@@ -30,8 +45,11 @@ CATALOG_STATES = (VersionStatus.RELEASED,)
 # still serves the subscriptions made before its deprecation (sharing.services), so it stays
 # readable, with its deprecation shown, until it is retired.
 PUBLISHED_STATES = (VersionStatus.RELEASED, VersionStatus.DEPRECATED)
-# Catalog orders: by release time, or by the score of the chosen metric ("-" = descending).
-CATALOG_SORTS = ("-released_at", "released_at", "-score", "score")
+# Catalog orders of its own (registry.selectors.catalog_sorts adds those of other apps): by
+# release time, by name, or by the score of the chosen metric ("-" = descending).
+CATALOG_SORTS = ("-released_at", "released_at", "name", "-name", "-score", "score")
+# Names compare case-insensitively, the same on every database.
+CATALOG_ORDERS = {"released_at": F("released_at"), "name": Lower("sam__name")}
 
 
 def versions_visible_to(user: User | AnonymousUser) -> QuerySet[ModelVersion]:
@@ -154,6 +172,13 @@ def audit_queue(user: User) -> QuerySet[ModelVersion]:
     )
 
 
+def audits_by(user: User) -> QuerySet[AuditReview]:
+    """The auditor's decisions, newest first, with the version and model each was on."""
+    return AuditReview.objects.filter(auditor=user).select_related(
+        "version", "version__sam", "version__sam__organisation"
+    )
+
+
 def auditors_of(version: ModelVersion) -> QuerySet[User]:
     """The active auditors who may audit the version: audit_queue's rule seen from the
     version (permissions.audit_refusal: no party to it, nobody of its organisation)."""
@@ -170,58 +195,206 @@ def version_history(version: ModelVersion) -> QuerySet[VersionTransition]:
     return version.transitions.select_related("actor")
 
 
-def catalog_search(
-    *,
-    q: str = "",
-    inference_type: str = "",
-    domain: str = "",
-    region: str = "",
-    scenario: str = "",
-    tags: list[str] | None = None,
-    metric: str = "",
-    min_score: float | None = None,
-    max_score: float | None = None,
-    sort: str = "-released_at",
-) -> QuerySet[ModelVersion]:
-    """Released versions matching the filters, newest release first unless `sort` (one of
-    CATALOG_SORTS) says otherwise; text search is full-text on PostgreSQL."""
-    if sort not in CATALOG_SORTS:
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a catalog facet and how many released versions have it."""
+
+    value: str  # what the filter takes
+    label: str
+    count: int
+
+
+# The filters catalog_search takes, with their "no filter" values.
+CATALOG_FILTERS = {
+    "q": "",
+    "inference_type": "",
+    "domain": "",
+    "region": "",
+    "scenario": "",
+    "tags": (),
+    "metric": "",
+    "min_score": None,
+    "max_score": None,
+}
+# Facets list this many values each, most frequent first (a chosen one always among them).
+FACET_LIMIT = 12
+
+
+def catalog_sorts() -> tuple[str, ...]:
+    """The catalog's orders: by release time, by name, by the score of the chosen metric
+    ("-" = descending), and by each count other apps keep (registry.extensions), most first."""
+    return CATALOG_SORTS + tuple(f"-{count.name}" for count in extensions.catalog_counts)
+
+
+def catalog_search(*, sort: str = "-released_at", **filters) -> QuerySet[ModelVersion]:
+    """Released versions matching the filters (the keys of CATALOG_FILTERS), newest release
+    first unless `sort` (one of catalog_sorts()) says otherwise; text search is full-text on
+    PostgreSQL. Each version comes with what a catalog entry shows: its model, organisation,
+    scores, tags and the counts of registry.extensions.catalog_counts."""
+    return _with_entry_data(_catalog_ordered(sort, filters))
+
+
+def catalog_page(*, number, per_page: int, sort: str = "-released_at", **filters) -> Page:
+    """One page of catalog_search(). The page's versions are found on narrow rows (sorting
+    10,000 versions carries only their keys), then read whole: the same result, without
+    joining and sorting every column of every match (docs/benchmarks.md, issue 12)."""
+    ordered = _catalog_ordered(sort, filters)
+    page = Paginator(ordered.values_list("pk", flat=True), per_page).get_page(number)
+    ids = list(page.object_list)
+    found = _with_entry_data(ModelVersion.objects.filter(pk__in=ids)).in_bulk()
+    page.object_list = [found[pk] for pk in ids]
+    return page
+
+
+def _with_entry_data(versions: QuerySet[ModelVersion]) -> QuerySet[ModelVersion]:
+    return (
+        versions.select_related("sam", "sam__organisation")
+        .prefetch_related("performance", "sam__tags")
+        .annotate(**{count.name: count.expression() for count in extensions.catalog_counts})
+    )
+
+
+def _catalog_ordered(sort: str, filters: dict) -> QuerySet[ModelVersion]:
+    if sort not in catalog_sorts():
         raise DomainError(
-            f"Sort by one of {', '.join(CATALOG_SORTS)}.", details={"sort": ["unknown order"]}
+            f"Sort by one of {', '.join(catalog_sorts())}.", details={"sort": ["unknown order"]}
         )
+    metric = filters.get("metric", "")
     if sort.endswith("score") and not metric:
         raise DomainError(
             "Choose the metric whose score orders the catalog.",
             details={"metric": ["required to sort by score"]},
         )
-    versions = (
-        ModelVersion.objects.filter(status__in=CATALOG_STATES)
-        .select_related("sam", "sam__organisation")
-        .prefetch_related("performance", "sam__tags")
-    )
-    exact = {
-        "sam__inference_type": inference_type,
-        "sam__domain__iexact": domain,
-        "sam__region__iexact": region,
-        "sam__scenario__iexact": scenario,
-    }
-    versions = versions.filter(**{k: v for k, v in exact.items() if v})
-    for tag in tags or []:
-        versions = versions.filter(sam__tags__name=tag)
-    if metric or min_score is not None or max_score is not None:
-        score = Q()
-        if metric:
-            score &= Q(performance__performance_metric__iexact=metric)
-        if min_score is not None:
-            score &= Q(performance__performance_score__gte=min_score)
-        if max_score is not None:
-            score &= Q(performance__performance_score__lte=max_score)
-        versions = versions.filter(pk__in=ModelVersion.objects.filter(score).values("pk"))
-    if q:
-        versions = _text_search(versions, q)
+    versions = _catalog_versions(filters)
     if sort.endswith("score"):
         return _by_score(versions, metric, descending=sort.startswith("-"))
-    return versions.order_by(sort, "pk")
+    if sort.lstrip("-") in CATALOG_ORDERS:
+        order = CATALOG_ORDERS[sort.lstrip("-")]
+        return versions.order_by(order.desc() if sort.startswith("-") else order.asc(), "pk")
+    # A count of another app: most first, then the newest release.
+    count = next(c for c in extensions.catalog_counts if c.name == sort[1:])
+    return versions.order_by(count.expression().desc(), "-released_at", "pk")
+
+
+def catalog_facets(**filters) -> dict[str, list[FacetValue]]:
+    """The values of each facet (inference type, domain, region, scenario, tags, metric) among
+    the released versions matching the filters, with how many versions have each, one GROUP
+    BY per facet. A facet that takes one value counts under the other filters only, so it
+    shows what choosing another value would find; tags, which combine, count under all."""
+
+    def under_others(*names: str) -> QuerySet[ModelVersion]:
+        return _catalog_versions({**filters, **{n: CATALOG_FILTERS[n] for n in names}})
+
+    def top(rows, *chosen: str):
+        # The chosen values first, so they are shown however rare; then the most frequent.
+        # (No constant when none is chosen: PostgreSQL reads ORDER BY 1 as the first column.)
+        first = [Case(When(key__in=chosen, then=0), default=1)] if any(chosen) else []
+        return rows.order_by(*first, "-n", "key")[:FACET_LIMIT]
+
+    labels = dict(InferenceType.choices)
+    chosen_type = filters.get("inference_type", "")
+    facets = {
+        "inference_type": [
+            FacetValue(row["key"], labels.get(row["key"], row["key"]), row["n"])
+            for row in top(
+                under_others("inference_type")
+                .values(key=F("sam__inference_type"))
+                .annotate(n=Count("*")),
+                chosen_type,
+            )
+        ]
+    }
+    for name in ("domain", "region", "scenario"):
+        # Filtered case-insensitively, so counted that way: "RAN" and "ran" are one value.
+        rows = (
+            under_others(name)
+            .exclude(**{f"sam__{name}": ""})
+            .values(key=Lower(f"sam__{name}"))
+            .annotate(label=Min(f"sam__{name}"), n=Count("*"))
+        )
+        facets[name] = [
+            FacetValue(row["label"], row["label"], row["n"])
+            for row in top(rows, (filters.get(name) or "").lower())
+        ]
+    chosen_tags = list(filters.get("tags") or ())
+    tag_rows = (
+        _catalog_versions(filters)
+        .filter(sam__tags__isnull=False)
+        .values(key=F("sam__tags__name"))
+        .annotate(n=Count("*"))
+    )
+    facets["tags"] = [
+        FacetValue(row["key"], row["key"], row["n"]) for row in top(tag_rows, *chosen_tags)
+    ]
+    # A version counts under a metric when a score of that metric is within the bounds.
+    scored = ModelPerformance.objects.filter(
+        version__in=under_others("metric", "min_score", "max_score").values("pk"),
+        **_score_bounds(filters.get("min_score"), filters.get("max_score")),
+    )
+    metric_rows = scored.values(key=Upper("performance_metric")).annotate(
+        n=Count("version_id", distinct=True)
+    )
+    facets["metric"] = [
+        FacetValue(row["key"], row["key"], row["n"])
+        for row in top(metric_rows, (filters.get("metric") or "").upper())
+    ]
+    return facets
+
+
+def metric_ranges(metrics) -> dict[str, tuple[float, float]]:
+    """The lowest and highest score of each metric (by upper-case name) among released
+    versions: the scale on which a score without natural bounds (an error such as MAE) is
+    drawn."""
+    names = {m.upper() for m in metrics}
+    if not names:
+        return {}
+    rows = (
+        ModelPerformance.objects.filter(version__status__in=CATALOG_STATES)
+        .annotate(key=Upper("performance_metric"))
+        .filter(key__in=names)
+        .values("key")
+        .annotate(low=Min("performance_score"), high=Max("performance_score"))
+        .order_by()
+    )
+    return {row["key"]: (row["low"], row["high"]) for row in rows}
+
+
+def _score_bounds(min_score: float | None, max_score: float | None) -> dict:
+    bounds = {}
+    if min_score is not None:
+        bounds["performance_score__gte"] = min_score
+    if max_score is not None:
+        bounds["performance_score__lte"] = max_score
+    return bounds
+
+
+def _catalog_versions(filters: dict) -> QuerySet[ModelVersion]:
+    """Released versions matching the filters; tags and scores as EXISTS subqueries, so a
+    version is one row whatever it matches (no DISTINCT, no join a facet could reuse)."""
+    unknown = set(filters) - set(CATALOG_FILTERS)
+    if unknown:
+        raise TypeError(f"Unknown catalog filters: {', '.join(sorted(unknown))}")
+    f = {**CATALOG_FILTERS, **filters}
+    versions = ModelVersion.objects.filter(status__in=CATALOG_STATES)
+    exact = {
+        "sam__inference_type": f["inference_type"],
+        "sam__domain__iexact": f["domain"],
+        "sam__region__iexact": f["region"],
+        "sam__scenario__iexact": f["scenario"],
+    }
+    versions = versions.filter(**{k: v for k, v in exact.items() if v})
+    tagged = SmallAIModel.tags.through.objects.filter(smallaimodel_id=OuterRef("sam_id"))
+    for tag in f["tags"] or ():
+        versions = versions.filter(Exists(tagged.filter(tag__name=tag)))
+    bounds = _score_bounds(f["min_score"], f["max_score"])
+    if f["metric"] or bounds:
+        scores = ModelPerformance.objects.filter(version_id=OuterRef("pk"), **bounds)
+        if f["metric"]:
+            scores = scores.filter(performance_metric__iexact=f["metric"])
+        versions = versions.filter(Exists(scores))
+    if f["q"]:
+        versions = _text_search(versions, f["q"])
+    return versions
 
 
 def _by_score(
@@ -242,22 +415,38 @@ def _by_score(
     )
 
 
+# The catalog's text search on PostgreSQL: full text on these expressions, each on a GIN index
+# (migration 0010); the configuration is fixed so that the index can hold the vectors.
+TEXT_SEARCH_CONFIG = "english"
+SAM_TEXT_FIELDS = (
+    "name",
+    "inference_name",
+    "description",
+    "domain",
+    "scenario",
+    "region",
+    "intended_use",
+)
+
+
 def _text_search(versions: QuerySet[ModelVersion], q: str) -> QuerySet[ModelVersion]:
+    """Versions whose model's text or own release notes match, or whose model has the tag."""
+    tagged = SmallAIModel.tags.through.objects.filter(tag__name__iexact=q.strip())
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
-        vector = (
-            SearchVector("sam__name", weight="A")
-            + SearchVector("sam__inference_name", weight="A")
-            + SearchVector("sam__description", weight="B")
-            + SearchVector("sam__domain", "sam__scenario", "sam__region", weight="B")
-            + SearchVector("sam__intended_use", "release_notes", weight="C")
+        query = SearchQuery(q, search_type="websearch", config=TEXT_SEARCH_CONFIG)
+        sams = SmallAIModel.objects.annotate(
+            search=SearchVector(*SAM_TEXT_FIELDS, config=TEXT_SEARCH_CONFIG)
+        ).filter(search=query)
+        noted = ModelVersion.objects.annotate(
+            search=SearchVector("release_notes", config=TEXT_SEARCH_CONFIG)
+        ).filter(search=query)
+        return versions.filter(
+            Q(sam_id__in=sams.values("pk"))
+            | Q(pk__in=noted.values("pk"))
+            | Q(sam_id__in=tagged.values("smallaimodel_id"))
         )
-        matching = ModelVersion.objects.annotate(search=vector).filter(
-            search=SearchQuery(q, search_type="websearch")
-        )
-        tagged = ModelVersion.objects.filter(sam__tags__name__iexact=q)
-        return versions.filter(Q(pk__in=matching.values("pk")) | Q(pk__in=tagged.values("pk")))
     text = Q()
     for word in q.split():
         text &= (
@@ -268,6 +457,7 @@ def _text_search(versions: QuerySet[ModelVersion], q: str) -> QuerySet[ModelVers
             | Q(sam__scenario__icontains=word)
             | Q(sam__region__icontains=word)
             | Q(sam__intended_use__icontains=word)
+            | Q(release_notes__icontains=word)
             | Q(sam__tags__name__iexact=word)
         )
     return versions.filter(pk__in=ModelVersion.objects.filter(text).values("pk"))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("versions/<int:pk>/edit/", views.version_edit, name="version-edit"),
     path("versions/<int:pk>/upload/", views.version_upload, name="version-upload"),
     path("versions/<int:pk>/register/", views.version_register, name="version-register"),
+    path("versions/<int:pk>/artifact/", views.version_artifact, name="version-artifact"),
     *[
         path(
             f"versions/<int:pk>/{action}/",

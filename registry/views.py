@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +19,7 @@ from core import roles
 from core.errors import DomainError, error_message, error_to_form
 from core.forms import ReasonForm
 from registry import extensions, forms, permissions, selectors, services
+from registry.artifacts import artifact_file_response
 from registry.checklist import REGISTRATION_FIELDS, version_checklist
 from registry.models import (
     AuditDecision,
@@ -31,6 +32,7 @@ from registry.models import (
 )
 
 CATALOG_PAGE_SIZE = 12
+AUDITS_PAGE_SIZE = 20
 # Lifecycle steps a button on the model page takes, and the service behind each.
 TRANSITIONS = {
     "submit": services.version_submit,
@@ -86,16 +88,81 @@ def _organisations_for_new_models(user) -> QuerySet[Organisation]:
 # --- catalog -------------------------------------------------------------------------------
 
 
+# Facets of the catalog: selectors.catalog_facets key -> (heading, query-string parameter).
+FACETS = {
+    "inference_type": ("Inference type", "inference_type"),
+    "domain": ("Domain", "domain"),
+    "region": ("Region", "region"),
+    "scenario": ("Scenario", "scenario"),
+    "tags": ("Tags", "tag"),
+    "metric": ("Metric", "metric"),
+}
+# Values shown at once per facet; the rest (up to selectors.FACET_LIMIT) behind "more".
+FACET_SHOWN = 5
+
+
+def _facet_links(query: QueryDict, facets: dict, filters: dict) -> list[dict]:
+    """Each facet's values as links that choose the value (or, when chosen, drop it) and keep
+    the rest of the query string, back on the first page. A chosen value the data no longer
+    has is kept, with 0, so it can be dropped."""
+    links = []
+    for name, (label, param) in FACETS.items():
+        chosen = filters.get(name) or ()
+        chosen = list(chosen) if name == "tags" else [chosen] if chosen else []
+        chosen_keys = {c.lower() for c in chosen}
+        values = list(facets[name])
+        known = {v.value.lower() for v in values}
+        values += [selectors.FacetValue(c, c, 0) for c in chosen if c.lower() not in known]
+        entries = []
+        for value in values:
+            is_chosen = value.value.lower() in chosen_keys
+            q = query.copy()
+            q.pop("page", None)
+            if name == "tags":
+                tags = [t for t in q.getlist(param) if t.lower() != value.value.lower()]
+                q.setlist(param, tags if is_chosen else [*tags, value.value])
+            elif is_chosen:
+                q.pop(param, None)
+            else:
+                q[param] = value.value
+            entries.append(
+                {
+                    "label": value.label,
+                    "count": value.count,
+                    "chosen": is_chosen,
+                    "href": f"?{q.urlencode()}",
+                }
+            )
+        links.append(
+            {
+                "name": name,
+                "label": label,
+                "values": entries[:FACET_SHOWN],
+                "more": entries[FACET_SHOWN:],
+            }
+        )
+    return links
+
+
 @login_required
 def catalog(request: HttpRequest) -> HttpResponse:
     form = forms.CatalogFilterForm(request.GET or None)
     if form.is_bound:
         form.is_valid()  # invalid fields are reported and left out of the search
-    versions = selectors.catalog_search(**form.search_filters())
-    page = Paginator(versions, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = form.search_filters()
+    page = selectors.catalog_page(
+        number=request.GET.get("page"),
+        per_page=CATALOG_PAGE_SIZE,
+        sort=form.search_sort(),
+        **filters,
+    )
+    metrics = {p.performance_metric for v in page.object_list for p in v.performance.all()}
     context = {
         "form": form,
         "page": page,
+        "facets": _facet_links(request.GET, selectors.catalog_facets(**filters), filters),
+        # Scores without natural bounds (errors such as MAE) are drawn on the catalog's range.
+        "metric_ranges": selectors.metric_ranges(metrics),
         "card_templates": extensions.catalog_card_templates,
         "nav": "catalog",
     }
@@ -328,6 +395,12 @@ def _render_model_page(
                 "training_context": json.dumps(version.training_context, indent=2)
                 if version.training_context
                 else "",
+                # A call's body to start from, with the model's real input names.
+                "example_body": json.dumps({"inputs": version.example_inputs()})
+                if version.signature.get("inputs")
+                else "",
+                "can_download": bool(version.artifact)
+                and permissions.can_download_artifact(version, user),
             }
         )
     # What other apps add to the page (registry.extensions), e.g. sharing's subscribe section.
@@ -336,10 +409,12 @@ def _render_model_page(
         for section in extensions.model_page_sections
         if (section_context := section.context(request, sam)) is not None
     ]
+    metrics = {p.performance_metric for v in versions for p in v.performance.all()}
     context = {
         "sam": sam,
         "panels": panels,
         "sections": sections,
+        "metric_ranges": selectors.metric_ranges(metrics),
         # Released versions are visible to everyone: this is the model's latest release.
         "has_release": any(v.status == VersionStatus.RELEASED for v in versions),
         "can_add_version": permissions.can_add_version(sam, user),
@@ -352,6 +427,26 @@ def _render_model_page(
 def model_detail(request: HttpRequest, slug: str) -> HttpResponse:
     sam = get_object_or_404(selectors.models_visible_to(request.user), slug=slug)
     return _render_model_page(request, sam)
+
+
+@login_required
+def version_artifact(request: HttpRequest, pk: int) -> HttpResponse:
+    """The version's model file, streamed from the warehouse, for the model's providers,
+    auditors and operators (registry.permissions.can_download_artifact); the checks other apps
+    add (registry.extensions) log the delivery."""
+    version = _visible_version(request, pk)
+    if not permissions.can_download_artifact(version, request.user):
+        raise PermissionDenied(
+            "Only the model's providers, auditors and operators download its model file here; "
+            "a consumer takes a released model out through a subscription."
+        )
+    if not version.artifact:
+        raise Http404("This version has no model file in the warehouse.")
+    try:
+        extensions.artifact_download_check(user=request.user, version=version)
+    except DomainError as exc:
+        raise PermissionDenied(exc.message) from exc
+    return artifact_file_response(version)
 
 
 @login_required
@@ -502,9 +597,16 @@ def _require_auditor(user) -> None:
 
 @login_required
 def audit_queue(request: HttpRequest) -> HttpResponse:
+    """The queue, then the auditor's own past decisions, newest first."""
     _require_auditor(request.user)
-    versions = selectors.audit_queue(request.user)
-    return render(request, "registry/audit_queue.html", {"versions": versions, "nav": "audit"})
+    context = {
+        "versions": selectors.audit_queue(request.user),
+        "page": Paginator(selectors.audits_by(request.user), AUDITS_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        ),
+        "nav": "audit",
+    }
+    return render(request, "registry/audit_queue.html", context)
 
 
 def _registration_rows(version: ModelVersion) -> list[dict]:
@@ -586,6 +688,10 @@ def audit_version(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "rows": _registration_rows(version),
         "checklist": version_checklist(version),
+        "metric_ranges": selectors.metric_ranges(
+            p.performance_metric for p in version.performance.all()
+        ),
+        "can_download": bool(version.artifact) and permissions.can_download_artifact(version, user),
         "can_decide": version.status == VersionStatus.SUBMITTED
         and permissions.can_audit(version, user),
         "audit_refusal": permissions.audit_refusal(version, user),

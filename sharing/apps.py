@@ -10,6 +10,8 @@ class SharingConfig(AppConfig):
     def ready(self) -> None:
         from functools import partial
 
+        from django.conf import settings
+
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
         from sharing import extraction, notices, permissions, selectors, views
@@ -40,9 +42,23 @@ class SharingConfig(AppConfig):
             extensions.ModelPageSection("sharing/_model_sharing.html", views.model_page_section)
         )
         extensions.catalog_card_template_add("sharing/_catalog_card.html")
+        # Popularity: shown on the cards (sharing/_catalog_card.html), sorted on in the catalog;
+        # recounted by Celery beat (sharing.tasks.version_popularity_count_task).
+        every = max(settings.SAMHUB_POPULARITY_SECONDS // 60, 1)
+        note = f"Subscribers and calls are counted every {every} min."
+        extensions.catalog_count_add(
+            extensions.CatalogCount(
+                "subscribers", "Most subscribers", selectors.catalog_subscribers, note
+            )
+        )
+        extensions.catalog_count_add(
+            extensions.CatalogCount("calls", "Most calls", selectors.catalog_calls, note)
+        )
         extensions.api_field_add("model", "sharing_methods", fields.model_sharing_methods_field)
         extensions.api_field_add("version", "sharing_methods", fields.version_sharing_methods_field)
         extensions.api_field_add("catalog", "sharing_methods", fields.catalog_sharing_methods_field)
+        extensions.api_field_add("catalog", "subscribers", fields.catalog_subscribers_field)
+        extensions.api_field_add("catalog", "calls", fields.catalog_calls_field)
         # Taking the model file out of the warehouse needs a BUNDLE subscription and is logged.
         extensions.artifact_download_check_add(
             partial(extraction.delivery_authorise, kind=DeliveryKind.ARTIFACT)

@@ -224,6 +224,26 @@ class InferenceRecord(models.Model):
         return f"{self.version} {self.outcome} ×{self.count}"
 
 
+class VersionPopularity(models.Model):
+    """How many people subscribe to a released or deprecated version's model and how many
+    reasoning calls the version answered, recounted every SAMHUB_POPULARITY_SECONDS by Celery
+    beat (sharing.services.version_popularity_count): the catalog's cards and popularity sorts
+    read it, so that no catalog page counts the metering table."""
+
+    version = models.OneToOneField(
+        ModelVersion, on_delete=models.CASCADE, primary_key=True, related_name="popularity"
+    )
+    subscribers = models.PositiveIntegerField(default=0)
+    calls = models.PositiveBigIntegerField(default=0)
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "version popularity"
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.subscribers} subscribers, {self.calls} calls"
+
+
 class DeliveryKind(models.TextChoices):
     ARTIFACT = "ARTIFACT", "Model file"
     SDK = "SDK", "SDK wheel"

@@ -173,18 +173,6 @@ def model_version_ref(version: ModelVersion) -> dict:
     return {"id": version.pk, "model": version.sam.slug, "version": version.version}
 
 
-def example_inputs(signature: dict) -> dict:
-    """Zeros in the shape of each input of the signature, one instance: a call to start from."""
-
-    def zeros(shape):
-        if not shape:
-            return 0.0
-        n = shape[0] if isinstance(shape[0], int) else 1
-        return [zeros(shape[1:]) for _ in range(n)]
-
-    return {spec["name"]: zeros(spec.get("shape") or [1]) for spec in signature.get("inputs", [])}
-
-
 def _shape(shape) -> str:
     if shape is None:
         return "any"
@@ -213,7 +201,7 @@ def _readme_values(version: ModelVersion) -> dict:
         "format": version.get_artifact_format_display(),
         "sha256": version.artifact_sha256,
         "licence": sam.licence or "not stated",
-        "example": json.dumps(example_inputs(version.signature)),
+        "example": json.dumps(version.example_inputs()),
         "inputs_table": _table(version.signature.get("inputs", [])),
         "outputs_table": _table(version.signature.get("outputs", [])),
     }

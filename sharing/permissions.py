@@ -7,8 +7,8 @@ Roles come from core.roles; organisation scope is added here. The functions that
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from core.roles import has_organisation, is_auditor, is_member, is_operator, is_subscriber
-from registry.permissions import can_edit_model
+from core.roles import has_organisation, is_member, is_operator, is_subscriber
+from registry.permissions import can_download_artifact, can_edit_model
 
 
 def can_subscribe(user: User | AnonymousUser) -> bool:
@@ -35,10 +35,9 @@ def can_cancel_subscription(subscription, user: User | AnonymousUser) -> bool:
 
 def shares_without_subscription(version, user: User | AnonymousUser) -> bool:
     """Providers of the model's organisation, auditors and operators need no subscription to
-    take a version out of the warehouse (ENI SAM clause 5 sharing, step 6)."""
-    return user.is_authenticated and (
-        is_operator(user) or is_auditor(user) or is_member(user, version.sam.organisation_id)
-    )
+    take a version out of the warehouse (ENI SAM clause 5 sharing, step 6): those who may
+    download its model file from the registry (registry.permissions)."""
+    return can_download_artifact(version, user)
 
 
 def can_attach_ground_truth(record, user: User | AnonymousUser) -> bool:

@@ -1,7 +1,8 @@
 """Sharing reads: which methods a version offers, subscriptions people may see."""
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Expression, F, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from core import roles
 from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIModel, VersionStatus
@@ -32,6 +33,18 @@ def version_sharing_methods(version: ModelVersion) -> list[str]:
         # scikit-learn estimators can be cloned and fitted on the consumer's data.
         methods.append(SharingMethod.RETRAINING)
     return methods
+
+
+def catalog_subscribers() -> Expression:
+    """Per version of the registry's catalog query: the people with an active subscription to
+    its model, by any method, as last counted (VersionPopularity; registry.extensions)."""
+    return Coalesce(F("popularity__subscribers"), 0)
+
+
+def catalog_calls() -> Expression:
+    """Per version of the registry's catalog query: its metered reasoning calls, whatever
+    their outcome, as last counted (VersionPopularity; registry.extensions)."""
+    return Coalesce(F("popularity__calls"), 0)
 
 
 def latest_release(sam: SmallAIModel) -> ModelVersion | None:

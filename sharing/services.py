@@ -5,18 +5,22 @@ with method RETRAINING, which the training app consumes."""
 from collections.abc import Callable
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from core.errors import DomainError
 from core.transitions import transition_apply
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
+from registry.selectors import PUBLISHED_STATES
 from sharing import notices, permissions, selectors
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
+    InferenceRecord,
     SharingMethod,
     Subscription,
     SubscriptionEvent,
     SubscriptionStatus,
+    VersionPopularity,
 )
 
 # The reason logged with a request that waits for the organisation's approval.
@@ -174,3 +178,32 @@ def sharing_access_check(*, user: User, version: ModelVersion, method: str) -> S
             f"{version.sam.name}{state}."
         )
     return subscription
+
+
+def version_popularity_count() -> int:
+    """Recount the subscribers and calls of every released and deprecated version into
+    VersionPopularity, in one statement (Celery beat runs it every SAMHUB_POPULARITY_SECONDS);
+    returns how many versions were counted. Counting the metering table is linear in the calls
+    ever made, so it is done here and not on each catalog page (docs/benchmarks.md)."""
+    version_table = ModelVersion._meta.db_table
+    statement = f"""
+        INSERT INTO {VersionPopularity._meta.db_table} (version_id, subscribers, calls, counted_at)
+        SELECT v.id, COALESCE(s.n, 0), COALESCE(c.n, 0), %s
+        FROM {version_table} v
+        LEFT JOIN (
+            SELECT sam_id, COUNT(DISTINCT consumer_id) AS n FROM {Subscription._meta.db_table}
+            WHERE status = %s GROUP BY sam_id
+        ) s ON s.sam_id = v.sam_id
+        LEFT JOIN (
+            SELECT version_id, COUNT(*) AS n FROM {InferenceRecord._meta.db_table}
+            GROUP BY version_id
+        ) c ON c.version_id = v.id
+        WHERE v.status IN (%s, %s)
+        ON CONFLICT (version_id) DO UPDATE SET subscribers = excluded.subscribers,
+            calls = excluded.calls, counted_at = excluded.counted_at
+    """  # table names from the models, values as parameters
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [now, SubscriptionStatus.ACTIVE, *PUBLISHED_STATES]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount

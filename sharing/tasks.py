@@ -4,7 +4,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import connections
 
-from sharing import extraction
+from sharing import extraction, services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -15,6 +15,13 @@ def package_build_task(package_id: int) -> str:
     running it dies; the build is idempotent, and the run that gets the message back takes over
     once the dead run's heartbeat has stopped."""
     return extraction.package_build(package_id=package_id).status
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def version_popularity_count_task() -> int:
+    """Recount subscribers and calls for the catalog, every SAMHUB_POPULARITY_SECONDS from
+    Celery beat (sharing.services.version_popularity_count; running it twice is harmless)."""
+    return services.version_popularity_count()
 
 
 @worker_ready.connect

@@ -324,7 +324,7 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
     context["nav"] = "subscriptions"
     status = 200
     if usable and subscription.method == SharingMethod.INFERENCE:
-        example = json.dumps(packaging.example_inputs(version.signature))
+        example = json.dumps(version.example_inputs())
         form = forms.TryInferenceForm(request.POST or None, initial={"inputs": example})
         if request.method == "POST" and form.is_valid():
             try:
@@ -354,6 +354,8 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
             context["refresh_seconds"] = REFRESH_SECONDS
         if subscription.method == SharingMethod.SDK:
             context["import_name"] = packaging.sdk_import_name(version)
+            # predict() takes the inputs by the model's own names (its signature).
+            context["sdk_example"] = json.dumps(version.example_inputs())
     elif usable:
         # What apps built on sharing add for this method (sharing.extensions), e.g.
         # training's retraining section for RETRAINING.

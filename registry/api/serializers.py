@@ -397,10 +397,17 @@ class CatalogQuerySerializer(serializers.Serializer):
     sort = serializers.ChoiceField(
         choices=selectors.CATALOG_SORTS,
         required=False,
-        help_text="Newest release first by default. `-score` (highest first) and `score` "
-        "(lowest first, for error metrics such as MAE) order by the score of `metric`, which "
-        "they need; a version scored on several outputs ranks by its best in that direction.",
+        help_text="Newest release first by default; `name` and `-name` by the model's name. "
+        "`-score` (highest first) and `score` (lowest first, for error metrics such as MAE) "
+        "order by the score of `metric`, which they need; a version scored on several outputs "
+        "ranks by its best in that direction. `-<count>` for each count another app keeps "
+        "(sharing: `-subscribers`, `-calls`), most first.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # With the counts other apps keep (registry.extensions), registered when apps are ready.
+        self.fields["sort"].choices = selectors.catalog_sorts()
 
     def validate_tags(self, value: str) -> list[str]:
         return [slugify(tag) for tag in value.split(",") if slugify(tag)]

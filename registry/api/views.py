@@ -5,8 +5,7 @@ objects the user cannot see answer 404."""
 import io
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.http import parse_header_parameters
 from drf_spectacular.types import OpenApiTypes
@@ -28,6 +27,7 @@ from core.api.serializers import ErrorSerializer
 from core.errors import DomainError
 from registry import extensions, selectors, services
 from registry.api import serializers as s
+from registry.artifacts import artifact_file_response
 from registry.checklist import version_checklist
 from registry.deprecation import deprecation_headers
 from registry.models import ModelVersion, Organisation, SmallAIModel
@@ -365,12 +365,7 @@ class VersionViewSet(viewsets.GenericViewSet):
     )
     def artifact(self, request, pk=None):
         version = _downloadable_version(request.user, pk)
-        response = FileResponse(
-            default_storage.open(version.artifact.name, "rb"),
-            as_attachment=True,
-            filename=version.artifact_filename or version.artifact.name.rsplit("/", 1)[-1],
-        )
-        response["X-Checksum-SHA256"] = version.artifact_sha256
+        response = artifact_file_response(version)
         for name, value in deprecation_headers(version, version.sam.slug).items():
             response[name] = value
         return response

@@ -4,7 +4,9 @@ import json
 import math
 
 from django import template
+from django.utils.safestring import mark_safe
 
+from core.markdown import markdown_to_html
 from registry.checklist import REGISTRATION_FIELDS
 from registry.models import VersionStatus
 
@@ -19,7 +21,8 @@ LIFECYCLE_PATH = [
     VersionStatus.DEPRECATED,
     VersionStatus.RETIRED,
 ]
-# Scores read as "lower is better"; their bars get another colour so nobody mistakes them.
+# Scores read as "lower is better" (errors, without an upper bound): drawn on their own
+# scale, in another colour, so nobody mistakes them for a share of 1.
 ERROR_METRICS = {"MAE", "MSE", "RMSE", "MEAN_ABSOLUTE_ERROR", "MEAN_SQUARED_ERROR", "LOSS"}
 
 
@@ -40,35 +43,69 @@ def lifecycle(status: str) -> dict:
     return {"steps": steps, "rejected": rejected, "status": status}
 
 
-def _bar_width(score: float, scale: float) -> str:
+def _bar_width(score: float) -> str:
     if not math.isfinite(score):
         return "0"
-    fraction = abs(score) if abs(score) <= 1 else abs(score) / scale
-    return f"{100 * min(fraction, 1):.1f}"
+    return f"{100 * min(abs(score), 1):.1f}"
+
+
+def _on_own_scale(metric: str, score: float) -> bool:
+    """An error (MAE, RMSE: lower is better, unbounded) or any score outside [0, 1]: a bar
+    filled on 0..1 would say nothing (2.6 a full bar, 0.9 of an MAE nearly full)."""
+    return metric.upper() in ERROR_METRICS or not 0 <= score <= 1
+
+
+def _scale(score: float, low: float, high: float) -> dict:
+    """Where the score sits between the lowest and the highest score of its metric."""
+    if not math.isfinite(score) or high <= low:
+        return {"position": "0", "marker_x": "0"}
+    position = 100 * (score - low) / (high - low)
+    # The marker is 3 units wide in the 100-unit track; keep it inside.
+    return {"position": f"{position:.0f}", "marker_x": f"{min(max(position - 1.5, 0), 97):.1f}"}
 
 
 @register.inclusion_tag("components/metric_bars.html")
-def metric_bars(rows, compact: bool = False) -> dict:
-    """Performance scores as horizontal bars: scores in [0, 1] on their own scale, larger ones
-    relative to the largest score of the set."""
+def metric_bars(rows, compact: bool = False, ranges: dict | None = None) -> dict:
+    """Performance scores as bars. A score in [0, 1] of a metric where higher is better
+    (accuracy, F1) fills its bar on 0..1. An error metric, or a score outside [0, 1], is drawn
+    on its own scale: a marker between the lowest and the highest score of that metric among
+    released versions (`ranges`, registry.selectors.metric_ranges; the rows' own scores
+    widen it), lower to the left."""
     rows = list(rows)
-    large = [abs(r.performance_score) for r in rows if math.isfinite(r.performance_score)]
-    scale = max([s for s in large if s > 1], default=1.0)
-    bars = [
-        {
+    ranges = ranges or {}
+    bars = []
+    for r in rows:
+        metric, score = r.performance_metric, r.performance_score
+        bar = {
             "output": r.inference_output_name,
-            "metric": r.performance_metric,
-            "score": r.performance_score,
-            "score_text": f"{r.performance_score:.4g}",
-            "width": _bar_width(r.performance_score, scale),
-            "lower_is_better": r.performance_metric.upper() in ERROR_METRICS,
+            "metric": metric,
+            "score": score,
+            "score_text": f"{score:.4g}",
+            "lower_is_better": metric.upper() in ERROR_METRICS,
             "confidence": r.decision_confidence_score,
-            "confidence_width": _bar_width(r.decision_confidence_score, 1.0)
+            "confidence_width": _bar_width(r.decision_confidence_score)
             if r.decision_confidence_score is not None
             else None,
         }
-        for r in rows
-    ]
+        if _on_own_scale(metric, score):
+            same = [
+                o.performance_score
+                for o in rows
+                if o.performance_metric.upper() == metric.upper()
+                and math.isfinite(o.performance_score)
+            ]
+            low, high = ranges.get(metric.upper(), (min(same, default=0), max(same, default=0)))
+            low, high = min([low, *same]), max([high, *same])
+            bar.update(
+                own_scale=True,
+                low_text=f"{low:.4g}",
+                high_text=f"{high:.4g}",
+                alone=high <= low,
+                **_scale(score, low, high),
+            )
+        else:
+            bar["width"] = _bar_width(score)
+        bars.append(bar)
     return {"bars": bars, "compact": compact}
 
 
@@ -76,6 +113,26 @@ def metric_bars(rows, compact: bool = False) -> dict:
 def field_row(field, findings=None) -> dict:
     """A labelled input with its help, its errors and the auditor's findings on it."""
     return {"field": field, "findings": (findings or {}).get(field.name, [])}
+
+
+@register.filter
+def page_numbers(page) -> list:
+    """The page numbers to link: the first and last, two either side of the current one, and
+    the paginator's ELLIPSIS where some are left out."""
+    return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+
+
+@register.filter
+def markdown(text: str, heading_level: int = 3) -> str:
+    """User-written Markdown as sanitised HTML (core.markdown), its headings from h3 on (it is
+    shown inside a section of the page)."""
+    return mark_safe(markdown_to_html(text, heading_level=heading_level))  # nh3 sanitised it
+
+
+@register.filter
+def thousands(number) -> str:
+    """12105 as "12,105"."""
+    return f"{number:,}" if isinstance(number, int) else str(number)
 
 
 @register.filter

@@ -51,3 +51,16 @@ def catalog_sharing_methods_field() -> SharingMethodsField:
         selectors.version_sharing_methods,
         help_text="How the version can be shared: INFERENCE, SDK, BUNDLE, RETRAINING.",
     )
+
+
+def catalog_subscribers_field() -> serializers.IntegerField:
+    # The catalog's versions carry the count (registry.extensions.catalog_count_add).
+    return serializers.IntegerField(
+        read_only=True, help_text="People with an active subscription to the model."
+    )
+
+
+def catalog_calls_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        read_only=True, help_text="Metered reasoning calls of the version, whatever their outcome."
+    )

@@ -501,7 +501,8 @@ def test_the_model_page_shows_history_signature_and_lifecycle(client, provider, 
     assert signature["inputs"][0]["name"] in page and signature["outputs"][0]["name"] in page
     assert version.artifact_sha256 in page
     assert 'aria-current="step"' in page and "Released" in page
-    assert 'class="bar-fill' in page
+    # Its MAE, an error without an upper bound, is drawn on its own scale, not as a bar of 1.
+    assert 'class="bar-track scale"' in page and 'class="bar-fill' not in page
 
 
 # --- catalog ------------------------------------------------------------------------------

@@ -469,7 +469,8 @@ def test_the_catalog_sorts_by_recency_and_best_score(client, consumer, scored, p
     page = html(signed_in(client, consumer).get(reverse("registry:catalog"), params))
 
     assert card_order(page) == [scored[name] for name in expected]
-    assert options(page, "id_sort") == ["", "oldest", "best"]
+    # Sharing's counts add the popularity sorts (registry.extensions.catalog_count_add).
+    assert options(page, "id_sort") == ["", "oldest", "name", "best", "subscribers", "calls"]
 
 
 def test_best_score_of_an_error_metric_is_the_lowest(client, consumer, provider, auditor):
@@ -498,7 +499,7 @@ def test_best_score_without_a_metric_asks_for_one_and_keeps_newest_first(client,
     response = signed_in(client, consumer).get(reverse("registry:catalog"), {"sort": "best"})
 
     assert response.status_code == 200
-    assert "Give a metric above to sort by its best score." in html(response)
+    assert "Choose a metric under Metric to sort by its best score." in html(response)
     assert card_order(html(response)) == [scored[n] for n in ("Low", "High", "Mid")]
 
 

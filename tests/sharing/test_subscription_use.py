@@ -155,6 +155,10 @@ def test_a_package_is_built_followed_and_downloaded(
     assert package.status == PackageStatus.READY
     assert 'http-equiv="refresh"' not in ready
     assert f"Download {package.filename}" in ready
+    if method == "SDK":
+        # The snippet calls predict() with the model's own input name (its signature).
+        assert 'model.predict({"input": [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]})' in ready
+        assert "<input name>" not in ready
     assert download.status_code == 200
     content = b"".join(download.streaming_content)
     assert hashlib.sha256(content).hexdigest() == package.sha256 == download["X-Checksum-SHA256"]
