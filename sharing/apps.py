@@ -10,9 +10,11 @@ class SharingConfig(AppConfig):
     def ready(self) -> None:
         from functools import partial
 
+        from core import roles
+        from core.home import HomeSection, home_section_add
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
-        from sharing import extraction, permissions, views
+        from sharing import extraction, home, permissions, views
         from sharing.api import fields
         from sharing.models import DeliveryKind
 
@@ -45,4 +47,36 @@ class SharingConfig(AppConfig):
         # Taking the model file out of the warehouse needs a BUNDLE subscription and is logged.
         extensions.artifact_download_check_add(
             partial(extraction.delivery_authorise, kind=DeliveryKind.ARTIFACT)
+        )
+        # A released version's usage page, linked from its panel on the model page.
+        extensions.version_link_add(
+            extensions.VersionLink("Usage", "sharing:version-usage", views.usage_link_visible)
+        )
+        # The provider's and the consumer's parts of the portal's home (core.home).
+        home_section_add(
+            HomeSection(
+                roles.Role.PROVIDER,
+                "sharing/_home_usage.html",
+                20,
+                home.provider_usage,
+                roles.is_provider,
+            )
+        )
+        home_section_add(
+            HomeSection(
+                roles.Role.CONSUMER,
+                "sharing/_home_consumer.html",
+                10,
+                home.consumer_use,
+                permissions.can_subscribe,
+            )
+        )
+        home_section_add(
+            HomeSection(
+                roles.Role.CONSUMER,
+                "sharing/_home_notices.html",
+                20,
+                home.consumer_notices,
+                permissions.can_subscribe,
+            )
         )

@@ -46,3 +46,19 @@ def can_attach_ground_truth(record, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and (
         record.caller_id == user.pk or is_operator(user) or can_edit_model(record.version.sam, user)
     )
+
+
+def sees_every_call(version, user: User | AnonymousUser) -> bool:
+    """All the metered calls of a version: its organisation's providers and operators."""
+    return user.is_authenticated and (
+        is_operator(user) or is_member(user, version.sam.organisation_id)
+    )
+
+
+def sees_version_usage(version, user: User | AnonymousUser, *, subscribed: bool) -> bool:
+    """A released version's usage page: whoever sees every call, and consumers `subscribed`
+    to the model (a granted subscription, sharing.selectors.granted_subscription_exists),
+    who see their own calls."""
+    if version.released_at is None:
+        return False
+    return sees_every_call(version, user) or (user.is_authenticated and subscribed)
