@@ -60,10 +60,10 @@ def provider_usage(request: HttpRequest) -> dict | None:
 def consumer_use(request: HttpRequest) -> dict | None:
     """The consumer's subscriptions, their calls and errors per day of the last HOME_DAYS
     days (in all and per version called), their package builds and downloads. Providers and
-    operators, who may subscribe too, get it only once they have subscribed."""
+    operators, who may subscribe too, get it once they have subscribed."""
     user = request.user
     subscriptions = selectors.subscriptions_of(user).order_by("-updated_at", "-pk")
-    if (roles.is_provider(user) or roles.is_operator(user)) and not subscriptions.exists():
+    if not roles.holds_role(user, roles.Role.CONSUMER) and not subscriptions.exists():
         return None
     window = usage.usage_window("day", count=HOME_DAYS)
     counts = usage.usage_counts(window, caller=user)
