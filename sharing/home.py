@@ -76,9 +76,13 @@ def consumer_use(request: HttpRequest) -> dict | None:
                 "version": version,
                 "calls": sum(p.calls for p in mine),
                 "errors": sum(p.errors for p in mine),
-                "usage_page": views.usage_link_visible(user, version),
             }
         )
+    # The most called first; the usage page is linked where the consumer may open it.
+    per_version = sorted(per_version, key=lambda row: (-row["calls"], row["version"].pk))
+    per_version = per_version[:HOME_ROWS]
+    for row in per_version:
+        row["usage_page"] = views.usage_link_visible(user, row["version"])
     shown = list(subscriptions[:HOME_ROWS])
     builds = []
     for subscription in shown:
@@ -100,7 +104,7 @@ def consumer_use(request: HttpRequest) -> dict | None:
         "subscriptions_count": subscriptions.count(),
         "window": window,
         "days": _days(window, counts, called),
-        "per_version": sorted(per_version, key=lambda row: -row["calls"]),
+        "per_version": per_version,
         "builds": builds,
         "deliveries": list(selectors.deliveries_of(user)[:HOME_ROWS]),
     }

@@ -5,6 +5,8 @@ Roles come from core.roles; organisation scope is added here. The functions that
 (instance, user) double as django-fsm transition guards.
 """
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import AnonymousUser, User
 
 from core.roles import has_organisation, is_auditor, is_member, is_operator, is_subscriber
@@ -55,10 +57,13 @@ def sees_every_call(version, user: User | AnonymousUser) -> bool:
     )
 
 
-def sees_version_usage(version, user: User | AnonymousUser, *, subscribed: bool) -> bool:
-    """A released version's usage page: whoever sees every call, and consumers `subscribed`
-    to the model (a granted subscription, sharing.selectors.granted_subscription_exists),
-    who see their own calls."""
-    if version.released_at is None:
+def sees_version_usage(
+    version, user: User | AnonymousUser, *, subscribed: Callable[[], bool]
+) -> bool:
+    """A released version's usage page: whoever sees every call, and consumers subscribed to
+    the model (`subscribed()`: a granted subscription, sharing.selectors.
+    granted_subscription_exists, looked up only for those who do not see every call), who
+    see their own calls."""
+    if version.released_at is None or not user.is_authenticated:
         return False
-    return sees_every_call(version, user) or (user.is_authenticated and subscribed)
+    return sees_every_call(version, user) or subscribed()

@@ -418,14 +418,11 @@ def subscription_package_download(request: HttpRequest, pk: int) -> HttpResponse
 
 
 def usage_link_visible(user, version: ModelVersion) -> bool:
-    """Whether the user sees the version's usage page (and its link on the model page); the
-    subscription is looked up only for those who do not see every call anyway."""
-    if version.released_at is None:
-        return False
-    if permissions.sees_every_call(version, user):
-        return True
+    """Whether the user sees the version's usage page (and its link on the model page)."""
     return permissions.sees_version_usage(
-        version, user, subscribed=selectors.granted_subscription_exists(user, version.sam_id)
+        version,
+        user,
+        subscribed=lambda: selectors.granted_subscription_exists(user, version.sam_id),
     )
 
 

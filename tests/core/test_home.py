@@ -250,3 +250,29 @@ def test_a_user_without_a_role_is_told_how_to_get_one(client):
     html = home(client, factories.make_user(None))
     assert parts(html) == []
     assert 'id="home-no-role"' in html
+
+
+@pytest.mark.django_db
+def test_the_homes_statements_do_not_grow_with_the_versions(client, provider, auditor, consumer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements(user) -> int:
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/").status_code == 200
+        return len(queries)
+
+    def add_used_version() -> None:
+        version = factories.make_released(provider, auditor)
+        sharing_services.subscription_request(user=consumer, sam=version.sam, method="INFERENCE")
+        record_calls(version, consumer, at=timezone.now(), latencies=[1, 2])
+
+    add_used_version()
+    provider_first, consumer_first = statements(provider), statements(consumer)
+    for _ in range(3):
+        add_used_version()
+    assert statements(provider) == provider_first
+    # A consumer's calls are linked to each version's usage page: a look-up per version
+    # called, for the most called ten at most.
+    assert statements(consumer) <= consumer_first + 3 * 2
