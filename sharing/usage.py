@@ -48,8 +48,11 @@ class UsageWindow:
     def starts(self) -> list[datetime]:
         return [self.start + self.width * i for i in range(self.count)]
 
-    def index(self, moment: datetime) -> int:
-        return int((moment - self.start) / self.width)
+    def index(self, period_start: datetime) -> int:
+        """The index of the period that starts at `period_start` (a Trunc of the database):
+        rounded, so that a day an hour shorter or longer (a change of daylight saving time in
+        the portal's time zone; none in UTC, the default) still finds its place."""
+        return round((period_start - self.start) / self.width)
 
 
 def usage_window(by: str, *, count: int | None = None, now: datetime | None = None) -> UsageWindow:
