@@ -1,6 +1,7 @@
 """What every portal template knows about the signed-in user: the navigation links they may
-follow (core.navigation) and their roles (core.roles). Both are worked out only when a template
-reads them, so pages that show neither (the admin, the API docs) pay nothing."""
+follow with their badges (core.navigation: unread notices, the audit queue, subscription
+requests, counted in one statement) and their roles (core.roles). Both are worked out only
+when a template reads them, so pages that show neither (the admin, the API docs) pay nothing."""
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest

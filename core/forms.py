@@ -1,4 +1,5 @@
-"""Forms more than one app uses (the reason of a lifecycle step), and the API token form.
+"""Forms more than one app uses (the reason of a lifecycle step), the API token form and the
+notice preference.
 
 The portal and the admin both use these: a form is declared once."""
 
@@ -46,3 +47,11 @@ class RequiredReasonForm(ReasonForm):
         reason.required = True
         reason.label = "Reason"
         reason.error_messages["required"] = "Say why; the consumer sees it."
+
+
+class NoticePreferenceForm(forms.Form):
+    email = forms.BooleanField(
+        label="Also e-mail me my notices",
+        required=False,
+        help_text="The inbox keeps every notice either way.",
+    )

@@ -1,5 +1,6 @@
-"""The portal's home page, `/`: what is waiting or going on for the signed-in user, one part per
-role they hold (a user with several roles sees each part), filled by the apps.
+"""The portal's home page, `/`: what is waiting or going on for the signed-in user — their
+unread notices (core.notices) first, then one part per role they hold (a user with several
+roles sees each part), filled by the apps.
 
 An app adds its sections from its AppConfig.ready() with home_section_add(HomeSection(...)):
 `role` is the part of the page the section belongs to, `shown(user)` whether the user gets it
@@ -20,8 +21,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from core import selectors
 from core.roles import Role
 
+HOME_NOTICES = 5  # unread notices shown; the inbox holds them all
 # The parts of the page, in their order, with their headings.
 PARTS = {
     Role.PROVIDER: "Your models",
@@ -68,4 +71,11 @@ def home_parts_for(request: HttpRequest) -> list[dict]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {"parts": home_parts_for(request), "nav": "home"})
+    unread = selectors.unread_notices_of(request.user)
+    context = {
+        "notices": list(unread[:HOME_NOTICES]),
+        "unread_count": unread.count(),
+        "parts": home_parts_for(request),
+        "nav": "home",
+    }
+    return render(request, "core/home.html", context)

@@ -11,11 +11,20 @@ class RegistryConfig(AppConfig):
         from core import roles
         from core.home import HomeSection, home_section_add
         from core.navigation import NavLink, nav_link_add
-        from registry import home
+        from registry import home, selectors
 
         nav_link_add(NavLink("Catalog", "registry:catalog", 10, nav="catalog"))
         nav_link_add(NavLink("My models", "registry:my-models", 20, roles.is_provider, "mine"))
-        nav_link_add(NavLink("Audit queue", "registry:audit-queue", 30, roles.is_auditor, "audit"))
+        nav_link_add(
+            NavLink(
+                "Audit queue",
+                "registry:audit-queue",
+                30,
+                roles.is_auditor,
+                "audit",
+                badge=selectors.audit_queue,  # the submissions this auditor may take up
+            )
+        )
         # The provider's and the auditor's parts of the portal's home (core.home).
         home_section_add(
             HomeSection(

@@ -3,7 +3,8 @@ pages, its API answers and its downloads while the registry never imports them
 (registry ← sharing ← training).
 
 An app registers its additions from its AppConfig.ready(); the registry reads these lists when
-it renders a page or an answer, or calls them when a version is released. Eight kinds:
+it renders a page or an answer, or calls them when a version is released, deprecated or
+retired. Nine kinds:
 
 - model_page_section_add(ModelPageSection(template, context)): a section of the model page,
   under "About the model". `context(request, sam)` returns the template's context, or None to
@@ -30,9 +31,13 @@ it renders a page or an answer, or calls them when a version is released. Eight 
   and monitoring's page shows it.
 
 - version_released_add(callback): called as `callback(version=...)` when a version is
-  released (registry.services.version_release), after the release is saved and inside the
-  caller's transaction if there is one: queue slow work with transaction.on_commit. Training
+  released (registry.services.version_release), after the release is saved and inside its
+  transaction: queue slow work with transaction.on_commit. Training
   uses it to tell a consumer that the version their retraining produced is released.
+- version_withdrawn_add(callback): called as `callback(version=..., actor=..., reason=...)`
+  when a RELEASED version is deprecated or a DEPRECATED one retired (registry.services;
+  `version.status` says which), inside the service's transaction. Sharing uses it to tell the
+  model's subscribers (sharing.notices).
 
 Sharing uses the first four (sharing.apps): the subscribe section and the sharing methods on the
 model page, method badges on catalog cards, `sharing_methods` in the API, and the BUNDLE
@@ -152,3 +157,16 @@ def version_released_add(callback: Callable[..., object]) -> None:
 def version_released(*, version: ModelVersion) -> None:
     for callback in version_released_callbacks:
         callback(version=version)
+
+
+version_withdrawn_callbacks: list[Callable[..., object]] = []
+
+
+def version_withdrawn_add(callback: Callable[..., object]) -> None:
+    """`callback(version=..., actor=..., reason=...)` after a version is deprecated or retired."""
+    version_withdrawn_callbacks.append(callback)
+
+
+def version_withdrawn(*, version: ModelVersion, actor: User, reason: str) -> None:
+    for callback in version_withdrawn_callbacks:
+        callback(version=version, actor=actor, reason=reason)

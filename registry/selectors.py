@@ -206,6 +206,18 @@ def audit_queue(user: User) -> QuerySet[ModelVersion]:
     )
 
 
+def auditors_of(version: ModelVersion) -> QuerySet[User]:
+    """The active auditors who may audit the version: audit_queue's rule seen from the
+    version (permissions.audit_refusal: no party to it, nobody of its organisation)."""
+    return (
+        User.objects.with_perm(roles.AUDIT, backend="django.contrib.auth.backends.ModelBackend")
+        .exclude(  # `in` drops the Nones (no upload, not submitted yet)
+            pk__in=[version.created_by_id, version.artifact_uploaded_by_id, version.submitted_by_id]
+        )
+        .exclude(organisations=version.sam.organisation_id)
+    )
+
+
 def version_history(version: ModelVersion) -> QuerySet[VersionTransition]:
     return version.transitions.select_related("actor")
 

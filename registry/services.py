@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from core.errors import DomainError
 from core.transitions import transition_apply
-from registry import artifacts, extensions, permissions, selectors
+from registry import artifacts, extensions, notices, permissions, selectors
 from registry.checklist import REGISTRATION_FIELDS, submission_blockers, version_checklist
 from registry.models import (
     AccessType,
@@ -473,10 +473,11 @@ def _require_complete(version: ModelVersion) -> None:
         )
 
 
+@transaction.atomic
 def version_submit(*, version_id: int, user: User, granted_by: str = "") -> ModelVersion:
     """Send a DRAFT to the audit queue (ENI SAM clause 5, step 2). `granted_by`: as for
     version_create; it is logged as the submission's reason."""
-    return _version_transition(
+    version = _version_transition(
         version_id=version_id,
         user=user,
         name="submit",
@@ -485,6 +486,8 @@ def version_submit(*, version_id: int, user: User, granted_by: str = "") -> Mode
         before=_require_complete,
         kwargs={"by": user},
     )
+    notices.submission_waiting(version=version, actor=user)
+    return version
 
 
 @transaction.atomic
@@ -498,6 +501,7 @@ def version_approve(*, version_id: int, user: User, reason: str = "") -> ModelVe
         reason=reason,
     )
     _record_review(version, user, AuditDecision.APPROVED, reason, [])
+    notices.audit_decided(version=version, actor=user, reason=reason, findings=[])
     return version
 
 
@@ -543,6 +547,7 @@ def version_reject(
             reason=reason,
         )
         _record_review(version, user, AuditDecision.REJECTED, reason, cleaned)
+        notices.audit_decided(version=version, actor=user, reason=reason, findings=cleaned)
     return version
 
 
@@ -655,38 +660,45 @@ def version_register(
 def version_release(*, version_id: int, user: User) -> ModelVersion:
     """Publish a REGISTERED version in the catalog (ENI SAM clause 5, step 5), provided its
     model file is still the one the auditor approved."""
-    copy = _warehouse_copy(version_id)
-    version = _version_transition(
-        version_id=version_id,
-        user=user,
-        name="release",
-        allowed=permissions.can_release,
-        before=lambda version: _require_approved_file(version, copy, "release"),
-    )
-    # What other apps do when a version joins the catalog (registry.extensions), e.g.
-    # training tells the consumer whose retraining produced it.
-    extensions.version_released(version=version)
+    copy = _warehouse_copy(version_id)  # outside the transaction: it reads the whole file
+    with transaction.atomic():
+        version = _version_transition(
+            version_id=version_id,
+            user=user,
+            name="release",
+            allowed=permissions.can_release,
+            before=lambda version: _require_approved_file(version, copy, "release"),
+        )
+        # What other apps do when a version joins the catalog (registry.extensions), e.g.
+        # training tells the consumer whose retraining produced it.
+        extensions.version_released(version=version)
     return version
 
 
+@transaction.atomic
 def version_deprecate(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
-    return _version_transition(
+    version = _version_transition(
         version_id=version_id,
         user=user,
         name="deprecate",
         allowed=permissions.can_retire,
         reason=reason,
     )
+    extensions.version_withdrawn(version=version, actor=user, reason=reason)  # tells subscribers
+    return version
 
 
+@transaction.atomic
 def version_retire(*, version_id: int, user: User, reason: str = "") -> ModelVersion:
-    return _version_transition(
+    version = _version_transition(
         version_id=version_id,
         user=user,
         name="retire",
         allowed=permissions.can_retire,
         reason=reason,
     )
+    extensions.version_withdrawn(version=version, actor=user, reason=reason)
+    return version
 
 
 def organisation_create(*, name: str, members: Iterable[User] = ()) -> Organisation:

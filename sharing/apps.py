@@ -14,7 +14,7 @@ class SharingConfig(AppConfig):
         from core.home import HomeSection, home_section_add
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
-        from sharing import extraction, home, permissions, views
+        from sharing import extraction, home, notices, permissions, selectors, views
         from sharing.api import fields
         from sharing.models import DeliveryKind
 
@@ -34,6 +34,7 @@ class SharingConfig(AppConfig):
                 50,
                 permissions.decides_subscription_requests,
                 "requests",
+                badge=selectors.pending_requests_for,
             )
         )
         # Sharing on the registry's pages and in its API answers (registry.extensions).
@@ -48,6 +49,8 @@ class SharingConfig(AppConfig):
         extensions.artifact_download_check_add(
             partial(extraction.delivery_authorise, kind=DeliveryKind.ARTIFACT)
         )
+        # Subscribers are told when a version of their model is deprecated or retired.
+        extensions.version_withdrawn_add(notices.version_withdrawn)
         # A released version's usage page, linked from its panel on the model page.
         extensions.version_link_add(
             extensions.VersionLink("Usage", "sharing:version-usage", views.usage_link_visible)
@@ -68,15 +71,6 @@ class SharingConfig(AppConfig):
                 "sharing/_home_consumer.html",
                 10,
                 home.consumer_use,
-                permissions.can_subscribe,
-            )
-        )
-        home_section_add(
-            HomeSection(
-                roles.Role.CONSUMER,
-                "sharing/_home_notices.html",
-                20,
-                home.consumer_notices,
                 permissions.can_subscribe,
             )
         )

@@ -20,7 +20,7 @@ from django.db import transaction
 from core.errors import DomainError
 from core.heartbeat import LOST_AFTER_BEATS, heartbeat_kept
 from registry.models import AccessType, ModelVersion, VersionStatus
-from sharing import packaging, permissions
+from sharing import notices, packaging, permissions
 from sharing.models import (
     Delivery,
     DeliveryKind,
@@ -192,6 +192,7 @@ def package_build(*, package_id: int) -> VersionPackage:
         package.sha256 = built.sha256
         package.size = built.size
         package.save()
+        notices.package_build_ended(package=package)
     logger.info("Built %s: %s (%s bytes)", package, name, built.size)
     return package
 
@@ -235,5 +236,6 @@ def _package_fail(package_id: int, error: str) -> VersionPackage:
             package.fail()
             package.error = error
             package.save()
+            notices.package_build_ended(package=package)
     logger.warning("Package %s failed: %s", package_id, error)
     return package

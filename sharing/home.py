@@ -1,7 +1,7 @@
 """Sharing's sections of the portal's home (core.home): for a provider, the subscribers, calls
 and errors per day of each released version of their organisations; for a consumer, their
-subscriptions, their own calls and errors per day, their package builds and downloads, and
-what others decided on their subscriptions."""
+subscriptions, their own calls and errors per day, their package builds and downloads. (What
+was decided on their subscriptions comes as notices, sharing.notices, listed above the parts.)"""
 
 from django.http import HttpRequest
 
@@ -107,22 +107,4 @@ def consumer_use(request: HttpRequest) -> dict | None:
         "per_version": per_version,
         "builds": builds,
         "deliveries": list(selectors.deliveries_of(user)[:HOME_ROWS]),
-    }
-
-
-def consumer_notices(request: HttpRequest) -> dict | None:
-    """What others decided on the consumer's subscriptions (grants, denials, suspensions,
-    resumptions, revocations) and the deprecated versions their live subscriptions still use;
-    nothing for someone who never subscribed."""
-    user = request.user
-    subscriptions = list(selectors.subscriptions_of(user).filter(status=SubscriptionStatus.ACTIVE))
-    decisions = list(selectors.decisions_on_subscriptions_of(user)[:HOME_ROWS])
-    if not decisions and not selectors.subscriptions_of(user).exists():
-        return None
-    deprecated = selectors.deprecations_for(subscriptions)
-    return {
-        "decisions": decisions,
-        "deprecations": [
-            {"subscription": s, "version": v} for s in subscriptions for v in deprecated[s.pk]
-        ],
     }

@@ -169,19 +169,6 @@ def granted_subscription_exists(user: User | AnonymousUser, sam_id: int) -> bool
     )
 
 
-def decisions_on_subscriptions_of(user: User) -> QuerySet[SubscriptionEvent]:
-    """What others decided on the user's subscriptions (grants, denials, suspensions,
-    resumptions, revocations), newest first: the consumer's notices on their home."""
-    return (
-        SubscriptionEvent.objects.filter(
-            subscription__consumer=user, name__in=WITHDRAWING_DECISIONS + RESTORING_DECISIONS
-        )
-        .exclude(actor=user)
-        .select_related("subscription__sam", "actor")
-        .order_by("-created_at", "-pk")
-    )
-
-
 def deliveries_of(user: User) -> QuerySet[Delivery]:
     """The model files, SDK wheels and bundles the user took out of the warehouse, newest
     first."""

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from core.errors import DomainError
 from core.transitions import transition_apply
 from registry.models import ModelVersion, SmallAIModel, VersionStatus
-from sharing import permissions, selectors
+from sharing import notices, permissions, selectors
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
     SharingMethod,
@@ -65,6 +65,7 @@ def subscription_request(
                 actor=user,
                 reason=reason,
             )
+            notices.subscription_requested(subscription=subscription, reason=reason)
     except IntegrityError:
         raise DomainError.conflict(
             f"You already have a subscription to {sam.name} by {SharingMethod(method).label}."
@@ -109,15 +110,17 @@ SUBSCRIPTION_TRANSITIONS: dict[str, tuple[Callable[[Subscription, User], bool], 
 }
 
 
+@transaction.atomic
 def subscription_transition(
     *, subscription_id: int, user: User, name: str, reason: str = ""
 ) -> Subscription:
     """Grant, deny, suspend, resume or revoke a subscription (the model's organisation or an
-    operator), or cancel it (its consumer); deny, suspend and revoke need a reason."""
+    operator), or cancel it (its consumer); deny, suspend and revoke need a reason. The
+    consumer is told of each decision (sharing.notices)."""
     allowed, needs_reason = SUBSCRIPTION_TRANSITIONS[name]
     if needs_reason and not reason.strip():
         raise DomainError(f"Say why you {name} the subscription.", details={"reason": ["required"]})
-    return transition_apply(
+    subscription = transition_apply(
         rows=Subscription.objects.select_related("sam", "sam__organisation"),
         pk=subscription_id,
         name=name,
@@ -133,6 +136,8 @@ def subscription_transition(
         changed_meanwhile="The subscription changed meanwhile; reload and try again.",
         reason=reason,
     )
+    notices.subscription_decided(subscription=subscription, name=name, actor=user, reason=reason)
+    return subscription
 
 
 def sharing_access_check(*, user: User, version: ModelVersion, method: str) -> Subscription | None:

@@ -199,7 +199,7 @@ class MLTrainingRequest(ConcurrentTransitionMixin, models.Model):
     )
     # Retraining-sharing (ENI SAM clause 5, sharing steps 3-5): the consumer's RETRAINING
     # subscription that let them request it (training.permissions), and when they were told
-    # that the version it produced was released (training.services.retrained_version_announce).
+    # that the version it produced was released (training.services.retrained_version_released).
     subscription = models.ForeignKey(
         "sharing.Subscription",
         on_delete=models.PROTECT,

@@ -29,7 +29,7 @@ from core.transitions import transition_apply
 from registry import services as registry_services
 from registry.models import ModelVersion, Organisation
 from registry.selectors import version_visible_to
-from training import datasets, learning, permissions, selectors
+from training import datasets, learning, notices, permissions, selectors
 from training.models import (
     PROCESS_ENDED,
     ConsumerDataUse,
@@ -561,6 +561,7 @@ def _request_settle(request_id: int) -> MLTrainingRequest:
             name = "finish"
         request.save()
         _request_event(request, name, source, reason="all its training processes have ended")
+        notices.training_request_ended(request=request)
     return request
 
 
@@ -1177,68 +1178,17 @@ def _enqueue_run(process_id: int) -> None:
 
 
 def retrained_version_released(*, version: ModelVersion) -> None:
-    """A version was released (registry.extensions.version_released): when a consumer's
-    retraining produced it, queue telling them (after the commit, once)."""
-    requests = MLTrainingRequest.objects.filter(
+    """A version was released (registry.extensions.version_released, in the release's
+    transaction): when a consumer's retraining produced it, tell them (training.notices), once;
+    `subscriber_notified_at` records when."""
+    requests = MLTrainingRequest.objects.select_related("ml_entity").filter(
         processes__trained_version=version,
         subscription__isnull=False,
         subscriber_notified_at__isnull=True,
-    ).values_list("pk", flat=True)
-    for request_id in requests:
-        _enqueue_announce(request_id)
-
-
-def retrained_version_announce(*, request_id: int) -> bool:
-    """Tell the consumer whose retraining produced a released version: an e-mail through
-    Django's mail settings (EMAIL_BACKEND; the console by default), when they have an address.
-    The portal shows the notice on the subscription's use page from the data itself. Once per
-    request: the claim is a conditional update, undone when the mail cannot be sent (the task
-    retries). False when there was nothing to tell."""
-    from django.core.mail import send_mail
-    from django.urls import reverse
-
-    request = (
-        MLTrainingRequest.objects.select_related("requested_by", "ml_entity__sam", "subscription")
-        .filter(pk=request_id, subscription__isnull=False)
-        .first()
     )
-    version = selectors.retrained_version_of(request) if request else None
-    if version is None or version.status != "RELEASED":
-        return False
-    claimed = MLTrainingRequest.objects.filter(
-        pk=request_id, subscriber_notified_at__isnull=True
-    ).update(subscriber_notified_at=timezone.now())
-    if not claimed:
-        return False
-    consumer = request.requested_by
-    if not consumer.email:
-        logger.info(
-            "Retraining %s: %s has no e-mail address; portal notice only", request, consumer
-        )
-        return True
-    use_url = settings.SAMHUB_PORTAL_URL.rstrip("/") + reverse(
-        "sharing:subscription-use", args=[request.subscription_id]
-    )
-    try:
-        send_mail(
-            subject=f"SAM Hub: your retrained {version.sam.name} {version.version} is released",
-            message=(
-                f"Hello {consumer.get_username()},\n\n"
-                f"The version your retraining produced ({request.dn}, trained from "
-                f"{request.ml_entity.version} on your data) passed the audit and is released as "
-                f"{version.sam.name} {version.version}. You can use it like any other version:\n"
-                f"{use_url}\n\n— SAM Hub"
-            ),
-            from_email=None,  # DEFAULT_FROM_EMAIL
-            recipient_list=[consumer.email],
-        )
-    except Exception:
-        MLTrainingRequest.objects.filter(pk=request_id).update(subscriber_notified_at=None)
-        raise
-    return True
-
-
-def _enqueue_announce(request_id: int) -> None:
-    from training.tasks import retrained_version_announce_task
-
-    transaction.on_commit(lambda: retrained_version_announce_task.delay(request_id))
+    for request in requests:
+        claimed = MLTrainingRequest.objects.filter(
+            pk=request.pk, subscriber_notified_at__isnull=True
+        ).update(subscriber_notified_at=timezone.now())
+        if claimed:
+            notices.retrained_version_released(request=request, version=version)

@@ -41,9 +41,3 @@ def moi_notification_deliver_task(notification_id: int) -> str | None:
 
     notification = notifications.notification_deliver(notification_id=notification_id)
     return notification.status if notification is not None else None
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
-def retrained_version_announce_task(request_id: int) -> bool:
-    """Tell a consumer that the version their retraining produced is released (once)."""
-    return services.retrained_version_announce(request_id=request_id)

@@ -64,8 +64,9 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     expect_message(page, "is now Submitted for audit")
     sign_out(page)
 
-    # Auditor rejects it, naming the field that fails.
+    # Auditor rejects it, naming the field that fails; the navigation counts their queue.
     sign_in(page, base, "auditor")
+    expect(page.locator("#badge-audit")).to_have_text("1 waiting")
     page.click("nav >> text=Audit queue")
     page.click("#audit-queue a:has-text('Audit')")
     expect(page.locator("#checklist")).to_be_visible()
@@ -76,9 +77,16 @@ def test_a_model_goes_from_registration_to_the_catalog(live_server, page, tmp_pa
     expect_message(page, "is rejected")
     sign_out(page)
 
-    # Provider sees the finding, revises the field and resubmits.
+    # Provider is told in their notices, follows the notice to the finding, revises the field
+    # and resubmits.
     sign_in(page, base, "provider")
-    page.goto(model_url)
+    expect(page.locator("#badge-notices")).to_have_text("1 unread")
+    page.click("nav >> text=Notices")
+    notice = page.locator("#notices li", has_text="was rejected by the audit")
+    expect(notice).to_contain_text("Say which cell types it was never tested on.")
+    notice.locator("h2 a").click()
+    page.wait_for_url(model_url + "#v-*")
+    expect(page.locator("#badge-notices")).to_have_count(0)  # opening it read it
     expect(page.locator(".finding-text")).to_have_text(
         "Say which cell types it was never tested on."
     )

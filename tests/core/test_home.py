@@ -179,25 +179,33 @@ def test_a_consumer_sees_subscriptions_own_calls_packages_and_notices(
     # The bundle's build, queued, and the download logged.
     assert "Queued" in cell(html, f"home-build-{bundle.pk}")
     assert re.search(r'id="home-downloads".*Mirror bundle', html, re.S)
-    # What the provider decided, newest first, with the reasons.
-    notices = re.findall(r'id="home-decision-event-\d+">(.*?)</li>', html, re.S)
-    assert len(notices) == 2
-    assert "Active" in notices[0] and "Quota raised" in notices[0]
-    assert "Suspended" in notices[1] and "Over quota" in notices[1]
+    # What the provider decided, told as notices (sharing.notices), newest first, on top.
+    notices = re.findall(r'id="home-notice-\d+" data-kind="(\w+)"', html)
+    assert notices == ["SUBSCRIPTION_RESUMED", "SUBSCRIPTION_SUSPENDED"]
+    assert "Unread notices (2)" in html
 
 
 @pytest.mark.django_db
-def test_a_consumer_is_told_of_a_deprecated_version_they_still_use(
+def test_unread_notices_come_first_for_every_role_the_newest_five(
     client, consumer, provider, auditor
 ):
     released = factories.make_released(provider, auditor)
     sharing_services.subscription_request(user=consumer, sam=released.sam, method="INFERENCE")
     registry_services.version_deprecate(version_id=released.pk, user=provider, reason="Old")
-
     html = home(client, consumer)
+    notice = consumer.notices.get()
+    assert notice.kind == "VERSION_DEPRECATED"
+    assert f'href="{reverse("core:notice-open", args=[notice.pk])}"' in html
+    assert html.index('id="home-notices"') < html.index('id="home-consumer"')
 
-    assert f'id="home-deprecated-{released.pk}"' in html
-    assert "is deprecated" in cell(html, f"home-deprecated-{released.pk}")
+    for _ in range(6):  # an auditor is told of each submission waiting for them
+        factories.make_version_in("SUBMITTED", provider=provider, auditor=auditor, with_file=False)
+    html = home(client, auditor)
+    unread = auditor.notices.filter(read_at__isnull=True).count()
+    assert unread >= 6 and f"Unread notices ({unread})" in html
+    shown = [int(pk) for pk in re.findall(r'id="home-notice-(\d+)"', html)]
+    assert shown == list(auditor.notices.values_list("pk", flat=True)[:5])  # the newest
+    assert f"All {unread} unread notices" in html
 
 
 @pytest.mark.django_db
@@ -207,7 +215,7 @@ def test_a_new_consumer_sees_clear_empty_states(client, consumer):
     assert "You have no subscriptions yet." in html
     assert "You made no reasoning calls in the last 7 days." in html
     assert "No SDK wheel or mirror bundle to build" in html
-    assert 'id="home-notices"' not in html  # never subscribed: nothing to tell
+    assert "Unread notices (0)" in html and "Nothing unread." in html
 
 
 @pytest.mark.django_db

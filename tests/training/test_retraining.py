@@ -1,13 +1,15 @@
 """Retraining-sharing (issue 9, item 5): a consumer with an ACTIVE RETRAINING subscription
 retrains the model on their dataset; the new version goes to the audit as theirs under the
-subscription, and once it is released they are told on the use page and by e-mail. The steps
-run in-process here (training.execution); tests/browser/test_retraining_flow.py runs them on
-a real worker."""
+subscription, and once it is released they are told on the use page, in their notices and by
+e-mail. The steps run in-process here (training.execution); tests/browser/test_retraining_flow.py
+runs them on a real worker."""
 
 import pytest
 from django.core import mail
 
+from core import notices
 from core.errors import DomainError
+from core.models import Notice, NoticeKind
 from registry import services as registry_services
 from registry.models import VersionStatus
 from sharing import services as sharing_services
@@ -53,7 +55,7 @@ def run_to_the_end(request):
 
 
 def test_a_consumer_with_an_active_retraining_subscription_retrains_on_their_data(
-    retrainer, retraining, version, own_data, auditor, second_auditor
+    retrainer, retraining, version, own_data, auditor, second_auditor, provider
 ):
     request = request_training(retrainer, version, [own_data])
     process = run_to_the_end(request)
@@ -71,6 +73,16 @@ def test_a_consumer_with_an_active_retraining_subscription_retrains_on_their_dat
     # auditor from outside can.
     approved = registry_services.version_approve(version_id=trained.pk, user=auditor)
     assert approved.status == VersionStatus.APPROVED
+    # Told along the way: the consumer that their training finished, the auditors that it
+    # waits for them, and the consumer and the model's providers (who register and release it
+    # next) of the decision.
+    assert kinds_told(retrainer) == [NoticeKind.TRAINING_FINISHED, NoticeKind.AUDIT_APPROVED]
+    assert NoticeKind.SUBMISSION_WAITING in kinds_told(second_auditor)
+    assert kinds_told(provider)[-1] == NoticeKind.AUDIT_APPROVED
+
+
+def kinds_told(user) -> list[str]:
+    return list(Notice.objects.filter(user=user).order_by("pk").values_list("kind", flat=True))
 
 
 @pytest.mark.parametrize("method", ["INFERENCE", None, "SUSPENDED"])
@@ -124,10 +136,14 @@ def test_the_consumer_is_told_once_when_the_retrained_version_is_released(
     )
     with django_capture_on_commit_callbacks() as queued:
         registry_services.version_release(version_id=trained.pk, user=provider)
-    assert len(queued) == 1  # the announcement task, queued on commit
+    assert len(queued) == 1  # the notice's e-mail task, queued on commit
+    told = Notice.objects.filter(user=retrainer, kind=NoticeKind.RETRAINED_RELEASED)
+    services.retrained_version_released(version=trained)  # once, however often it is called
+    assert told.count() == 1
+    assert told.get().url == f"/subscriptions/{retraining.pk}/use/"
 
-    assert services.retrained_version_announce(request_id=request.pk) is True
-    assert services.retrained_version_announce(request_id=request.pk) is False  # once
+    assert notices.notice_email(notice_id=told.get().pk) is True
+    assert notices.notice_email(notice_id=told.get().pk) is False  # once
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["retrainer@east.example"]
