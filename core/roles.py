@@ -137,6 +137,13 @@ def is_subscriber(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.has_perm(SUBSCRIBE)
 
 
+def holds_role(user: User | AnonymousUser, role: Role) -> bool:
+    """Whether the user was given the role (is in its group). The checks above ask what a user
+    may do, and roles overlap there (providers and operators may subscribe as consumers do);
+    this asks what they were made."""
+    return user.is_authenticated and user.groups.filter(name=role).exists()
+
+
 def is_member(user: User | AnonymousUser, organisation_id: int) -> bool:
     return user.is_authenticated and user.organisations.filter(pk=organisation_id).exists()
 

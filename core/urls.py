@@ -3,10 +3,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from core import views
+from core import home, views
 
 app_name = "core"
 urlpatterns = [
+    path("", home.home, name="home"),  # the portal's home page, a part per role (core.home)
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -18,6 +18,7 @@ from monitoring import selectors
 from registry import extensions
 from registry.models import ModelVersion
 from registry.selectors import version_visible_to
+from sharing.usage import UsageWindow
 
 CHART_BUCKETS = 24
 CHART_DAYS = 7
@@ -28,16 +29,24 @@ def link_visible(user, version: ModelVersion) -> bool:
     return version.status != "DRAFT" and selectors.version_monitoring_visible(user, version)
 
 
-def _chart(series: list[selectors.Measurement], thresholds: list[int], start, width: float):
-    """The chart's data for static/js/monitoring-chart.js (json_script): per period of the
-    last CHART_DAYS days, its label, the accuracy in % (None without ground truth) and the
-    inferences; and the thresholds in %."""
+def _chart(
+    series: list[selectors.Measurement],
+    thresholds: list[int],
+    start,
+    width: float,
+    *,
+    buckets: int = CHART_BUCKETS,
+    label_format: str = "j M H:i",
+):
+    """The chart's data for static/js/monitoring-chart.js (json_script): per period (by
+    default of the last CHART_DAYS days), its label, the accuracy in % (None without ground
+    truth) and the inferences; and the thresholds in %."""
     by_index = {int((m.start - start).total_seconds() // width): m for m in series}
-    periods = [by_index.get(i) for i in range(CHART_BUCKETS)]
+    periods = [by_index.get(i) for i in range(buckets)]
     return {
         "labels": [
-            date_format(timezone.localtime(start + timedelta(seconds=width * i)), "j M H:i")
-            for i in range(CHART_BUCKETS)
+            date_format(timezone.localtime(start + timedelta(seconds=width * i)), label_format)
+            for i in range(buckets)
         ],
         "accuracy": [m.accuracy_percent if m else None for m in periods],
         "inferences": [m.inferences if m else 0 for m in periods],
@@ -97,3 +106,33 @@ def version_monitoring(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "catalog",
     }
     return render(request, "monitoring/version_monitoring.html", context)
+
+
+def usage_page_section(
+    request: HttpRequest, version: ModelVersion, window: UsageWindow
+) -> dict | None:
+    """Monitoring's section of a version's usage page (sharing.extensions): the version's
+    accuracy against ground truth in each of the page's periods (`window`,
+    sharing.usage.UsageWindow), drawn by the monitoring page's chart; for those who see the
+    version's monitoring."""
+    if not selectors.version_monitoring_visible(request.user, version):
+        return None
+    width = window.width.total_seconds()
+    series = selectors.version_measure_series(
+        version, start=window.start, end=window.end, width=width
+    )
+    return {
+        "version": version,
+        "monitored": selectors.monitored_output(version),
+        "series": series,
+        "labelled": [m for m in series if m.labelled],
+        "chart": _chart(
+            series,
+            [],
+            window.start,
+            width,
+            buckets=window.count,
+            label_format=window.label_format,
+        ),
+        "window": window,
+    }

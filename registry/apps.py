@@ -9,8 +9,9 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from core import forked, roles
+        from core.home import HomeSection, home_section_add
         from core.navigation import NavLink, nav_link_add
-        from registry import artifact_inspection, selectors
+        from registry import artifact_inspection, home, selectors
 
         # Model files are checked in children of a fork server that imported these once.
         forked.forkserver_preload_add(*artifact_inspection.PRELOAD)
@@ -25,5 +26,24 @@ class RegistryConfig(AppConfig):
                 roles.is_auditor,
                 "audit",
                 badge=selectors.audit_queue,  # the submissions this auditor may take up
+            )
+        )
+        # The provider's and the auditor's parts of the portal's home (core.home).
+        home_section_add(
+            HomeSection(
+                roles.Role.PROVIDER,
+                "registry/_home_models.html",
+                10,
+                home.provider_models,
+                roles.is_provider,
+            )
+        )
+        home_section_add(
+            HomeSection(
+                roles.Role.AUDITOR,
+                "registry/_home_audits.html",
+                10,
+                home.auditor_audits,
+                roles.is_auditor,
             )
         )

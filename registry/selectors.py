@@ -18,6 +18,7 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -29,6 +30,7 @@ from core import roles
 from core.errors import DomainError
 from registry import extensions, permissions
 from registry.models import (
+    AuditDecision,
     AuditReview,
     InferenceType,
     ModelPerformance,
@@ -153,6 +155,64 @@ def version_lineage(version: ModelVersion, user: User | AnonymousUser) -> list[M
 
 def version_reviews(version: ModelVersion) -> QuerySet[AuditReview]:
     return version.reviews.select_related("auditor")
+
+
+def organisation_models(user: User) -> QuerySet[SmallAIModel]:
+    """The models of the user's organisations (a provider's own), by name."""
+    return SmallAIModel.objects.filter(organisation__in=user.organisations.values("pk")).order_by(
+        "name", "pk"
+    )
+
+
+def organisation_published_versions(user: User) -> QuerySet[ModelVersion]:
+    """The released and deprecated versions of the user's organisations' models, by model
+    name, newest release first."""
+    return (
+        ModelVersion.objects.filter(
+            sam__organisation__in=user.organisations.values("pk"), status__in=PUBLISHED_STATES
+        )
+        .select_related("sam")
+        .order_by("sam__name", "-released_at", "-pk")
+    )
+
+
+def organisation_version_counts(user: User) -> dict[int, dict[str, int]]:
+    """How many versions of each of the user's organisations' models are in each state:
+    {model id: {status: count}}, in one statement."""
+    rows = (
+        ModelVersion.objects.filter(sam__organisation__in=user.organisations.values("pk"))
+        .order_by()
+        .values("sam_id", "status")
+        .annotate(count=Count("pk"))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["sam_id"], {})[row["status"]] = row["count"]
+    return counts
+
+
+def versions_with_findings(user: User) -> QuerySet[ModelVersion]:
+    """The user's organisations' versions whose audit findings wait to be fixed: REJECTED
+    ones, and DRAFTs revised after a rejection and not submitted again; each with its
+    rejections, newest first, as `rejections`. Most recently changed first."""
+    rejections = AuditReview.objects.filter(decision=AuditDecision.REJECTED)
+    return (
+        ModelVersion.objects.filter(
+            sam__organisation__in=user.organisations.values("pk"),
+            status__in=(VersionStatus.REJECTED, VersionStatus.DRAFT),
+            pk__in=rejections.values("version_id"),
+        )
+        .select_related("sam")
+        .prefetch_related(
+            Prefetch("reviews", queryset=rejections.select_related("auditor"), to_attr="rejections")
+        )
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def audit_decisions_of(user: User) -> QuerySet[AuditReview]:
+    """The approvals and rejections the auditor made, newest first."""
+    return AuditReview.objects.filter(auditor=user).select_related("version__sam")
 
 
 def audit_queue(user: User) -> QuerySet[ModelVersion]:

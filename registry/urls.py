@@ -6,7 +6,7 @@ from registry import views
 
 app_name = "registry"
 urlpatterns = [
-    path("", views.catalog, name="catalog"),
+    path("catalog/", views.catalog, name="catalog"),
     path("my-models/", views.my_models, name="my-models"),
     path("my-models/new/", views.model_create, name="model-create"),
     path("models/<slug:slug>/", views.model_detail, name="model-detail"),

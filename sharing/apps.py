@@ -12,9 +12,11 @@ class SharingConfig(AppConfig):
 
         from django.conf import settings
 
+        from core import roles
+        from core.home import HomeSection, home_section_add
         from core.navigation import NavLink, nav_link_add
         from registry import extensions
-        from sharing import extraction, notices, permissions, selectors, views
+        from sharing import extraction, home, notices, permissions, selectors, views
         from sharing.api import fields
         from sharing.models import DeliveryKind
 
@@ -65,3 +67,26 @@ class SharingConfig(AppConfig):
         )
         # Subscribers are told when a version of their model is deprecated or retired.
         extensions.version_withdrawn_add(notices.version_withdrawn)
+        # A released version's usage page, linked from its panel on the model page.
+        extensions.version_link_add(
+            extensions.VersionLink("Usage", "sharing:version-usage", views.usage_link_visible)
+        )
+        # The provider's and the consumer's parts of the portal's home (core.home).
+        home_section_add(
+            HomeSection(
+                roles.Role.PROVIDER,
+                "sharing/_home_usage.html",
+                20,
+                home.provider_usage,
+                roles.is_provider,
+            )
+        )
+        home_section_add(
+            HomeSection(
+                roles.Role.CONSUMER,
+                "sharing/_home_consumer.html",
+                10,
+                home.consumer_use,
+                permissions.can_subscribe,
+            )
+        )

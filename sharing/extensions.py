@@ -1,5 +1,6 @@
-"""The extension point of sharing: how an app built on it (training) adds to the page where a
-consumer uses a subscription, while sharing never imports it (registry ← sharing ← training).
+"""The extension point of sharing: how the apps built on it (training, monitoring) add to its
+pages — where a consumer uses a subscription, and a version's usage — while sharing never
+imports them (registry ← sharing ← training, monitoring).
 
 An app registers from its AppConfig.ready():
 
@@ -10,6 +11,11 @@ An app registers from its AppConfig.ready():
   (sharing.selectors.subscription_version). Training adds the retraining section for
   RETRAINING subscriptions: the consumer's datasets, the form that starts a retraining, its
   progress, and the notice of a retrained version released.
+- usage_page_section_add(UsagePageSection(template, context)): a section of a released
+  version's usage page (sharing.views.version_usage), below the usage charts.
+  `context(request, version, window)` returns the template's context, or None to show
+  nothing; `window` (sharing.usage.UsageWindow) holds the periods the page shows, so that a
+  section draws the same ones. Monitoring adds the accuracy measured against ground truth.
 """
 
 from collections.abc import Callable
@@ -20,6 +26,7 @@ from django.template.loader import render_to_string
 
 from registry.models import ModelVersion
 from sharing.models import Subscription
+from sharing.usage import UsageWindow
 
 
 @dataclass(frozen=True)
@@ -43,4 +50,28 @@ def use_page_sections_for(
         render_to_string(section.template, context, request)
         for section in use_page_sections.get(subscription.method, [])
         if (context := section.context(request, subscription, version)) is not None
+    ]
+
+
+@dataclass(frozen=True)
+class UsagePageSection:
+    template: str
+    context: Callable[[HttpRequest, ModelVersion, UsageWindow], dict | None]
+
+
+usage_page_sections: list[UsagePageSection] = []
+
+
+def usage_page_section_add(section: UsagePageSection) -> None:
+    usage_page_sections.append(section)
+
+
+def usage_page_sections_for(
+    request: HttpRequest, version: ModelVersion, window: UsageWindow
+) -> list[str]:
+    """The rendered sections of the version's usage page."""
+    return [
+        render_to_string(section.template, context, request)
+        for section in usage_page_sections
+        if (context := section.context(request, version, window)) is not None
     ]

@@ -5,6 +5,8 @@ Roles come from core.roles; organisation scope is added here. The functions that
 (instance, user) double as django-fsm transition guards.
 """
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import AnonymousUser, User
 
 from core.roles import has_organisation, is_member, is_operator, is_subscriber
@@ -45,3 +47,22 @@ def can_attach_ground_truth(record, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and (
         record.caller_id == user.pk or is_operator(user) or can_edit_model(record.version.sam, user)
     )
+
+
+def sees_every_call(version, user: User | AnonymousUser) -> bool:
+    """All the metered calls of a version: its organisation's providers and operators."""
+    return user.is_authenticated and (
+        is_operator(user) or is_member(user, version.sam.organisation_id)
+    )
+
+
+def sees_version_usage(
+    version, user: User | AnonymousUser, *, subscribed: Callable[[], bool]
+) -> bool:
+    """A released version's usage page: whoever sees every call, and consumers subscribed to
+    the model (`subscribed()`: a granted subscription, sharing.selectors.
+    granted_subscription_exists, looked up only for those who do not see every call), who
+    see their own calls."""
+    if version.released_at is None or not user.is_authenticated:
+        return False
+    return sees_every_call(version, user) or subscribed()

@@ -9,6 +9,7 @@ from registry.models import AccessType, ArtifactFormat, ModelVersion, SmallAIMod
 from sharing.models import (
     RESTORING_DECISIONS,
     WITHDRAWING_DECISIONS,
+    Delivery,
     InferenceRecord,
     PackageStatus,
     SharingMethod,
@@ -167,6 +168,24 @@ def active_subscription(user: User, sam_id: int, method: str) -> Subscription | 
     return Subscription.objects.filter(
         consumer=user, sam_id=sam_id, method=method, status=SubscriptionStatus.ACTIVE
     ).first()
+
+
+def granted_subscription_exists(user: User | AnonymousUser, sam_id: int) -> bool:
+    """Whether the user holds a granted subscription to the model, by any method: ACTIVE, or
+    SUSPENDED (access paused, the calls made before still theirs to look at)."""
+    return user.is_authenticated and (
+        Subscription.objects.filter(
+            consumer=user,
+            sam_id=sam_id,
+            status__in=(SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED),
+        ).exists()
+    )
+
+
+def deliveries_of(user: User) -> QuerySet[Delivery]:
+    """The model files, SDK wheels and bundles the user took out of the warehouse, newest
+    first."""
+    return Delivery.objects.filter(user=user).select_related("version__sam")
 
 
 def subscription_available_actions(subscription: Subscription, user: User) -> list[str]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("subscriptions/", views.my_subscriptions, name="my-subscriptions"),
     path("subscription-requests/", views.subscription_requests, name="subscription-requests"),
     path("subscriptions/<int:pk>/use/", views.subscription_use, name="subscription-use"),
+    path("versions/<int:pk>/usage/", views.version_usage, name="version-usage"),
     path(
         "subscriptions/<int:pk>/package/",
         views.subscription_package_build,

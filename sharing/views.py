@@ -1,8 +1,10 @@
 """Portal pages of sharing (ENI SAM clause 5 sharing process, steps 2 and 6): a consumer
 subscribes, follows their subscriptions and uses them (a reasoning call tried in the page, an
 SDK wheel or mirror bundle built and downloaded); the model's organisation or an operator
-decides requests and suspends, resumes or revokes what it granted. A form checks the input, a service does the work,
-and a refusal (DomainError) is shown on the form with what the person typed still in it."""
+decides requests and suspends, resumes or revokes what it granted; a released version's usage
+is charted for its organisation, operators and its subscribers. A form checks the input, a
+service does the work, and a refusal (DomainError) is shown on the form with what the person
+typed still in it."""
 
 import json
 
@@ -12,16 +14,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from core import roles
 from core.errors import DomainError, error_message, error_to_form
 from core.forms import ReasonForm, RequiredReasonForm
 from registry import selectors as registry_selectors
 from registry.deprecation import deprecation_headers
-from registry.models import SmallAIModel, VersionStatus
+from registry.models import ModelVersion, SmallAIModel, VersionStatus
 from sharing import (
     extensions,
     extraction,
@@ -31,6 +36,7 @@ from sharing import (
     permissions,
     selectors,
     services,
+    usage,
 )
 from sharing.models import (
     LIVE_SUBSCRIPTION_STATES,
@@ -408,3 +414,63 @@ def subscription_package_download(request: HttpRequest, pk: int) -> HttpResponse
     for name, value in deprecation_headers(version, subscription.sam.slug).items():
         response[name] = value
     return response
+
+
+# --- usage -----------------------------------------------------------------------------------
+
+
+def usage_link_visible(user, version: ModelVersion) -> bool:
+    """Whether the user sees the version's usage page (and its link on the model page)."""
+    return permissions.sees_version_usage(
+        version,
+        user,
+        subscribed=lambda: selectors.granted_subscription_exists(user, version.sam_id),
+    )
+
+
+def _usage_chart(periods: list[usage.UsagePeriod], window: usage.UsageWindow) -> dict:
+    """The charts' data for static/js/usage-charts.js (json_script): per period, its label,
+    calls, errors, error rate in % and latency percentiles in ms (None without answered
+    calls)."""
+    return {
+        "labels": [date_format(timezone.localtime(p.start), window.label_format) for p in periods],
+        "calls": [p.calls for p in periods],
+        "errors": [p.errors for p in periods],
+        "errorRate": [p.error_percent for p in periods],
+        "latency": {str(q): [p.percentile(q) for p in periods] for q in usage.PERCENTILES},
+    }
+
+
+@login_required
+def version_usage(request: HttpRequest, pk: int) -> HttpResponse:
+    """How a released version is used, per hour (last 48 h) or per day (last 30 days): calls,
+    errors and error rate, latency percentiles, and what apps built on sharing add (the
+    accuracy against ground truth, from monitoring). Providers of the model's organisation and
+    operators see every call; a subscribed consumer sees their own."""
+    user = request.user
+    try:
+        version = registry_selectors.version_visible_to(user, pk)
+    except ModelVersion.DoesNotExist:
+        raise Http404("No such version.") from None
+    if not usage_link_visible(user, version):
+        raise Http404("No such version.")  # as for a version one cannot see
+    every_call = permissions.sees_every_call(version, user)
+    by = request.GET.get("by")
+    by = by if by in usage.PERIODS else "hour"
+    window = usage.usage_window(by)
+    periods, total = usage.version_usage(version.pk, window, caller=None if every_call else user)
+    context = {
+        "version": version,
+        "sam": version.sam,
+        "every_call": every_call,
+        "by": by,
+        "window": window,
+        "total": total,
+        "periods": [p for p in periods if p.calls],
+        "percentiles": usage.PERCENTILES,
+        "chart": _usage_chart(periods, window),
+        # What apps built on sharing add (sharing.extensions): monitoring's accuracy.
+        "sections": extensions.usage_page_sections_for(request, version, window),
+        "nav": "mine" if roles.is_member(user, version.sam.organisation_id) else "catalog",
+    }
+    return render(request, "sharing/version_usage.html", context)

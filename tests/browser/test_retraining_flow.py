@@ -48,6 +48,7 @@ def test_a_consumer_retrains_a_shared_model_and_an_auditor_finds_the_new_version
 
     # Subscribe by Re-training sharing and open the subscription's use page.
     sign_in(page, base, "consumer")
+    page.click("nav >> text=Catalog")
     page.click(f"text={version.sam.name}")
     page.select_option("#id_method", "RETRAINING")
     page.fill("#id_purpose", "Retrain the anomaly detector on east-region KPIs")

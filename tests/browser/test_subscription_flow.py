@@ -23,6 +23,7 @@ def test_a_consumer_subscribes_and_tries_a_call(live_server, page):
     base = live_server.url
 
     sign_in(page, base, "consumer")
+    page.click("nav >> text=Catalog")
     page.click(f"text={version.sam.name}")
     page.select_option("#id_method", "INFERENCE")
     page.fill("#id_purpose", "Anomaly alarms for the north region")

@@ -38,8 +38,8 @@ def test_it_signs_in_and_out(client, provider):
         reverse("core:login"), {"username": "provider", "password": "pw-for-tests-123"}
     )
     assert response.status_code == 302
-    assert response.url == reverse("registry:catalog")
-    assert "provider" in client.get(reverse("registry:catalog")).content.decode()
+    assert response.url == reverse("core:home")
+    assert "provider" in client.get(reverse("core:home")).content.decode()
 
     response = client.post(reverse("core:logout"))
     assert response.status_code == 302

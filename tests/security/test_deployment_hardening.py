@@ -192,6 +192,8 @@ def portal_paths(objects) -> list[str]:
                 kwargs[name] = objects["sam"].slug
             elif name == "pk" and route.startswith("subscriptions/"):
                 kwargs[name] = objects["subscription"].pk
+            elif name == "pk" and route.endswith("/usage/"):
+                kwargs[name] = objects["released"].pk  # only a released version has one
             elif name == "pk" and route.startswith(("versions/", "audit/")):
                 kwargs[name] = objects["version"].pk
             elif name == "pk" and route.startswith("account/api-tokens/"):
@@ -305,7 +307,7 @@ def test_no_page_of_any_role_breaks_the_policy_in_a_browser(live_server, page, p
         extra = ["/admin/", "/admin/registry/modelversion/"] if role == "operator" else []
         shown = html_pages(role, [*paths, *extra])
         sign_in(page, base, role)
-        for url in [*shown, "/"]:  # back to the catalog, where "Sign out" is
+        for url in [*shown, "/"]:  # back to the home, where "Sign out" is
             answer = page.goto(base + url)
             assert answer.headers["content-security-policy"] == POLICY, url
         sign_out(page)
