@@ -39,3 +39,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_seconds_list(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """A comma-separated list of durations in seconds, e.g. "0,1,2.5": at least one, none below 0."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        values = tuple(float(item) for item in raw.split(","))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be seconds separated by commas (e.g. 0,1,2), got {raw!r}"
+        ) from None
+    if any(not 0 <= value < float("inf") for value in values):
+        raise ImproperlyConfigured(f"{name} must hold no negative or infinite value, got {raw!r}")
+    return values

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_seconds_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SAMHUB_DATA_DIR", str(BASE_DIR / "var")))
@@ -259,6 +259,11 @@ for _name in (
 ):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
+
+# `manage.py portal`: a child (worker, beat, gunicorn) that keeps dying soon after it starts is
+# started again after these pauses in turn, one per death in a row; after the last the portal
+# stops with a message naming it (a port in use, a broker that cannot be reached).
+SAMHUB_PORTAL_RESTART_DELAYS = env_seconds_list("SAMHUB_PORTAL_RESTART_DELAYS", (0, 1, 2, 5, 10))
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SAMHUB_CELERY_VISIBILITY_TIMEOUT_SECONDS}

@@ -36,7 +36,7 @@ def portal(tmp_path):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail(f"the portal did not come up:\n{text[-3000:]}")
-            time.sleep(1)
+            time.sleep(0.1)
         yield base, log
         process.terminate()
         process.wait(timeout=30)

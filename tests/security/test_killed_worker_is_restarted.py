@@ -4,6 +4,7 @@ portal restarts them, keeps serving, and stops both (and their process groups) o
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,17 +27,16 @@ BUILD_SECONDS = 120
 class _Portal:
     """`manage.py portal` running in its own data folder, its output in a log file."""
 
-    def __init__(self, tmp_path: Path, port: int):
+    def __init__(self, tmp_path: Path, port: int, *, options=(), env: dict | None = None):
         self.base = f"http://127.0.0.1:{port}"
         self.log = tmp_path / "portal.log"
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env["SAMHUB_DATA_DIR"] = str(tmp_path / "data")
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "portal", "--bind", f"127.0.0.1:{port}",
                  "--web-workers", "1", "--worker-concurrency", "1",
-                 "--demo-password", "demo-pass-123"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                 "--demo-password", "demo-pass-123", *options],
+                cwd=ROOT, env=_portal_env(tmp_path / "data") | (env or {}),
+                stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
     def text(self) -> str:
@@ -105,8 +105,29 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
+def _portal_env(data: Path) -> dict:
+    """The portal's environment: its own data folder (SQLite database, warehouse, broker)."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return env | {"SAMHUB_DATA_DIR": str(data)}
+
+
+@pytest.fixture(scope="module")
+def seeded_data(tmp_path_factory) -> Path:
+    """A data folder as the portal's first start leaves it (migrated, the demo seeded), made
+    once: each test's portal starts on a copy of it, as on a machine where it ran before.
+    The first start itself is tried in tests/test_portal_command.py."""
+    data = tmp_path_factory.mktemp("seeded-portal") / "data"
+    for command in (["migrate"], ["seed_demo", "--password", "demo-pass-123"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=_portal_env(data),
+            check=True, capture_output=True, timeout=START_SECONDS,
+        )  # fmt: skip
+    return data
+
+
 @pytest.fixture
-def portal(tmp_path):
+def portal(tmp_path, seeded_data):
+    shutil.copytree(seeded_data, tmp_path / "data")
     started = _Portal(tmp_path, free_port())
     started.wait_for(
         lambda: started.serves() and started.text().count(" ready.") >= 1,
@@ -171,18 +192,17 @@ def _sdk_built_by_the_worker(portal: _Portal) -> dict:
         assert state["status"] in ("PENDING", "BUILDING"), state
         if time.monotonic() > deadline:
             pytest.fail(f"the new worker did not build the SDK: {state}\n{portal.text()[-4000:]}")
-        time.sleep(1)
+        time.sleep(0.2)
         with urllib.request.urlopen(request, timeout=10) as answer:
             state = json.loads(answer.read())
     return state
 
 
 def _ping(portal: _Portal) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["SAMHUB_DATA_DIR"] = str(portal.log.parent / "data")
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "config", "inspect", "ping", "--timeout", "10"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=90, check=False,
+        cwd=ROOT, env=_portal_env(portal.log.parent / "data"), capture_output=True, text=True,
+        timeout=90, check=False,
     )  # fmt: skip
     return result.stdout + result.stderr
 
@@ -251,7 +271,11 @@ def test_a_gunicorn_that_cannot_start_stops_the_portal_with_a_clear_message(tmp_
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        portal = _Portal(tmp_path, port)
+        # Nothing to seed for a portal that cannot serve; two quick restarts, then it gives up
+        # (each gunicorn start tries the port for 5 s on its own).
+        portal = _Portal(
+            tmp_path, port, options=["--no-seed"], env={"SAMHUB_PORTAL_RESTART_DELAYS": "0,0.5"}
+        )
         workers = set()
         deadline = time.monotonic() + START_SECONDS
         while (returncode := portal.process.poll()) is None:

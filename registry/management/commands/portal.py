@@ -18,9 +18,8 @@ from registry.models import Organisation
 
 POLL_SECONDS = 0.5
 STOP_SECONDS = 30  # how long a child may take to shut down warmly before it is killed
-# A child that dies is started again at once, then after these pauses if it keeps dying soon
-# after starting (a port in use, a broken broker); after the last one the portal gives up.
-RESTART_DELAYS = (0, 1, 2, 5, 10)
+# A child that keeps dying soon after starting is started again after the pauses of
+# settings.SAMHUB_PORTAL_RESTART_DELAYS; after the last one the portal gives up.
 STAYED_UP_SECONDS = 30  # a child that ran this long before dying starts the count afresh
 
 
@@ -134,6 +133,7 @@ class Command(BaseCommand):
 
     def _supervise(self, children: list[_Child]) -> None:
         """Restart a child that dies, whatever killed it; only a stop request ends the loop."""
+        delays = settings.SAMHUB_PORTAL_RESTART_DELAYS
         while not self._stopping:
             now = time.monotonic()
             for child in children:
@@ -150,19 +150,19 @@ class Command(BaseCommand):
                 child.signal_group(signal.SIGKILL)
                 if now - child.started_at >= STAYED_UP_SECONDS:
                     child.quick_deaths = 0
-                if child.quick_deaths >= len(RESTART_DELAYS):
+                if child.quick_deaths >= len(delays):
                     raise CommandError(
                         f"{child.name} (pid {child.process.pid}) {_exit_text(returncode)}; it "
                         f"died {child.quick_deaths + 1} times in a row within "
                         f"{STAYED_UP_SECONDS} s of starting, so SAM Hub stops. Its output is "
                         "above."
                     )
-                delay = RESTART_DELAYS[child.quick_deaths]
+                delay = delays[child.quick_deaths]
                 child.quick_deaths += 1
                 child.restart_at = now + delay
                 self._say(
                     f"{child.name} (pid {child.process.pid}) {_exit_text(returncode)}; "
-                    f"restarting it in {delay} s. The other parts keep running.",
+                    f"restarting it in {delay:g} s. The other parts keep running.",
                     self.style.WARNING,
                 )
             time.sleep(POLL_SECONDS)
