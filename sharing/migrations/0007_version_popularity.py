@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('registry', '0009_catalog_indexes'),
-        ('sharing', '0005_package_heartbeat'),
+        ('sharing', '0006_inference_data_set'),
     ]
 
     operations = [
