@@ -50,5 +50,5 @@ def auditor_audits(request: HttpRequest) -> dict:
         "now": timezone.now(),
         "queue": list(queue[:HOME_ROWS]),
         "queue_count": queue.count(),
-        "decisions": list(selectors.audit_decisions_of(request.user)[:HOME_ROWS]),
+        "decisions": list(selectors.audits_by(request.user)[:HOME_ROWS]),
     }

@@ -210,11 +210,6 @@ def versions_with_findings(user: User) -> QuerySet[ModelVersion]:
     )
 
 
-def audit_decisions_of(user: User) -> QuerySet[AuditReview]:
-    """The approvals and rejections the auditor made, newest first."""
-    return AuditReview.objects.filter(auditor=user).select_related("version__sam")
-
-
 def audit_queue(user: User) -> QuerySet[ModelVersion]:
     """Submitted versions waiting for an auditor, oldest first, minus those the auditor is a
     party to (permissions.audit_refusal): created, uploaded or submitted by them, or of one of
