@@ -12,7 +12,7 @@ from django.utils import timezone
 from registry.models import VersionStatus
 from tests.aimle.conftest import kpi_frame, three_estimators
 from tests.aimle.selection import direct_scores, notification_errors
-from tests.monitoring.receiver import CallbackReceiver
+from tests.callbacks import CallbackReceiver
 from training.aimle import selection as services
 from training.aimle import selection_execution, selection_notifications
 from training.models import (

@@ -15,7 +15,6 @@ from tests.aimle.selection import (
     released_estimator,
     subscription_body,
 )
-from tests.monitoring.receiver import CallbackReceiver
 from tests.processes import celery_worker_start, celery_worker_stop
 from tests.training.training import upload_dataset, wait_for
 from training.models import CandidateStatus, ModelSelection, SelectionStatus
@@ -52,12 +51,6 @@ def worker(django_db_setup, shared_warehouse, worker_log):
 @pytest.fixture(autouse=True)
 def clients(operator, organisation):
     return aimle_clients(operator, organisation)
-
-
-@pytest.fixture
-def receiver():
-    with CallbackReceiver() as server:
-        yield server
 
 
 def finished(selection_id, log):

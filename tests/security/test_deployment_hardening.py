@@ -19,6 +19,8 @@ from rest_framework.views import APIView
 
 import config.urls
 from core import services as core_services
+from core.models import NoticeKind
+from core.notices import notice_send
 from sharing import services as sharing_services
 from tests import factories
 from tests.browser_helpers import sign_in, sign_out
@@ -162,12 +164,16 @@ def portal_objects(db):
         user=consumer, sam=released.sam, method="INFERENCE"
     )
     token, _ = core_services.api_token_create(user=consumer, name="probe")
+    (notice,) = notice_send(
+        users=[consumer], kind=NoticeKind.SUBSCRIPTION_GRANTED, title="probe", url="/"
+    )
     return {
         "sam": released.sam,
         "released": released,
         "version": submitted,
         "subscription": subscription,
         "token": token,
+        "notice": notice,
     }
 
 
@@ -198,6 +204,8 @@ def portal_paths(objects) -> list[str]:
                 kwargs[name] = objects["version"].pk
             elif name == "pk" and route.startswith("account/api-tokens/"):
                 kwargs[name] = objects["token"].pk
+            elif name == "pk" and route.startswith("account/notices/"):
+                kwargs[name] = objects["notice"].pk
             else:
                 raise AssertionError(f"give the new route {route!r} an object to point at")
         paths.append(reverse(f"{namespace}:{pattern.name}", kwargs=kwargs))
