@@ -328,7 +328,9 @@ print(json.dumps({{
 
 def samhub_server(name: str, env: dict, workers: int, token: str, version: int) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+    # The settings `manage.py portal` runs gunicorn with (config/gunicorn.py).
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--config",
+               "python:config.gunicorn", "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers)]  # fmt: skip
     return Server(
         name, command, {**env, "DJANGO_SETTINGS_MODULE": "bench.ceiling_settings"}, port,
@@ -428,8 +430,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 32], help="rows per request")
     parser.add_argument(
-        "--mlflow", nargs="+", default=["1w", "2w-nodelay"], choices=["1w", "2w-nodelay", "2w"],
-        help="MLflow's configurations: workers, and whether TCP_NODELAY is restored",
+        "--mlflow", nargs="+", default=["1w", "2w-nodelay"],
+        choices=["1w", "2w-nodelay", "2w", "none"],
+        help="MLflow's configurations: workers, and whether TCP_NODELAY is restored; none: "
+        "SAM Hub and the ceiling only (no MLflow venv needed), to compare two SAM Hub versions",
     )  # fmt: skip
     parser.add_argument(
         "--database", choices=["sqlite", "postgres"], default="sqlite",
@@ -442,6 +446,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--ceiling-seconds", type=float, default=5)
     args = parser.parse_args()
+    if "none" in args.mlflow:
+        args.mlflow = []
     if not shutil.which("wrk"):
         raise SystemExit("the load client is wrk: apt-get install -y wrk")
 
@@ -460,12 +466,13 @@ def main() -> None:
     servers: list[Server] = []
     results: dict[tuple, list[dict]] = {}
     try:
-        python = mlflow_environment(OUT / "mlflow-venv")
+        python = mlflow_environment(OUT / "mlflow-venv") if args.mlflow else None
         token, version, onnx_path = samhub_setup(env)
         rows = bench_rows()
         print("measuring the model alone, in-process ...", flush=True)
         model_rate = model_ceiling(onnx_path, rows[0], args.ceiling_seconds)
-        mlflow_model(python, onnx_path, scratch / "mlflow-model")
+        if python:
+            mlflow_model(python, onnx_path, scratch / "mlflow-model")
         samhub = samhub_server("samhub", env, args.workers, token, version)
         servers.append(samhub)
         for variant in args.mlflow:
@@ -519,41 +526,42 @@ def report(args, results: dict[tuple, list[dict]], model_rate: float, checked: s
     mlflow_names = [n for n in names if n.startswith("mlflow")]
     info = machine()
     print(
-        f"\n{info['nproc']} cores ({info['cpu']}); SAM Hub: gunicorn, {args.workers} sync "
-        f"workers, metering every call, on {args.database}"
+        f"\n{info['nproc']} cores ({info['cpu']}); SAM Hub: gunicorn, {args.workers} workers "
+        f"(config/gunicorn.py), metering every call, on {args.database}"
         + (f" (DATABASE_CONN_MAX_AGE={args.conn_max_age})" if args.conn_max_age is not None else "")
         + f"; wrk -t1, {args.duration:g} s per run after {args.warmup:g} s warm-up; "
         f"median of {args.runs} runs\n"
     )
     print(
         "| server | rows/request | concurrency | req/s | p50 ms | p99 ms | errors "
-        "| server CPU | wrk CPU | other CPU | SAM Hub / best MLflow | SAM Hub / ceiling |"
+        "| server CPU | server CPU ms/call | wrk CPU | other CPU | SAM Hub / best MLflow "
+        "| SAM Hub / ceiling |"
     )
-    print("|---" * 12 + "|")
+    print("|---" * 13 + "|")
     verdicts = []
     for batch in args.batch:
         for concurrency in args.concurrency:
             cell = {name: median[(name, batch, concurrency)] for name in names}
             samhub = cell["samhub"]
             best = max((cell[n] for n in mlflow_names), key=lambda m: m["rps"], default=None)
-            ratio = samhub["rps"] / best["rps"] if best else float("inf")
             share = samhub["rps"] / cell["django-constant"]["rps"]
-            met = ratio >= TARGET_RATIO and (
-                concurrency != TARGET_P99_CONCURRENCY or samhub["p99_ms"] <= TARGET_P99_MS
-            )
-            verdicts.append(met)
+            if best:
+                ratio = samhub["rps"] / best["rps"]
+                met = ratio >= TARGET_RATIO and (
+                    concurrency != TARGET_P99_CONCURRENCY or samhub["p99_ms"] <= TARGET_P99_MS
+                )
+                verdicts.append(met)
+                verdict = f"{ratio:.2f}x {'MET' if met else 'MISSED'}"
+            else:
+                verdict = "no MLflow measured"
             for name in names:
                 m = cell[name]
-                extra = (
-                    f"{ratio:.2f}x {'MET' if met else 'MISSED'} | {share:.0%}"
-                    if name == "samhub"
-                    else " | "
-                )
+                extra = f"{verdict} | {share:.0%}" if name == "samhub" else " | "
                 print(
                     f"| {name} | {batch} | {concurrency} | {m['rps']:.1f} "
                     f"| {m['p50_ms']:.1f} | {m['p99_ms']:.1f} | {m['errors']} "
-                    f"| {m['server_cpu']:.2f} | {m['client_cpu']:.2f} | {m['other_cpu']:.2f} "
-                    f"| {extra} |"
+                    f"| {m['server_cpu']:.2f} | {m['server_cpu'] / m['rps'] * 1000:.2f} "
+                    f"| {m['client_cpu']:.2f} | {m['other_cpu']:.2f} | {extra} |"
                 )
     print(
         f"\nthe model alone, in-process, one thread, one row per call: {model_rate:,.0f} "
@@ -563,7 +571,12 @@ def report(args, results: dict[tuple, list[dict]], model_rate: float, checked: s
     errors = sum(m["errors"] for m in median.values())
     if errors:
         raise SystemExit(f"FAILED: {errors} requests were not answered with 200")
-    print("\nCPU columns in cores (other: anything else busy on the machine)")
+    print(
+        "\nCPU columns in cores (other: anything else busy on the machine); server CPU ms/call: "
+        "the server's CPU per answered request, the measure least moved by a busy machine"
+    )
+    if not verdicts:
+        return
     print(
         f"target (>= {TARGET_RATIO}x the best MLflow's req/s in every cell, p99 <= "
         f"{TARGET_P99_MS:g} ms at {TARGET_P99_CONCURRENCY} connections): "
