@@ -85,6 +85,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, converting each statement's placeholders once (config/backends/sqlite3).
+    DATABASES["default"]["ENGINE"] = "config.backends.sqlite3"
     # Web processes and the worker share the file: wait for a lock instead of failing at once,
     # take the write lock at the start of a transaction, and let readers go on beside a writer.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
