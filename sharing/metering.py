@@ -246,7 +246,13 @@ def _instance(row, alias: str):
         for convert in converters:
             value = convert(value, column, connection)
         values.append(value)
-    return model.from_db(row._state.db, [field.attname for field in _fields(model, names)], values)
+    return model.from_db(row._state.db, _attnames(model, names), values)
+
+
+@functools.cache
+def _attnames(model, names: tuple[str, ...]) -> frozenset[str]:
+    # A set: Model.from_db() looks each of the model's fields up in it.
+    return frozenset(field.attname for field in _fields(model, names))
 
 
 @functools.cache
