@@ -1,6 +1,8 @@
 """Steps of a person in the browser, for tests that use the `page` fixture (tests/conftest.py)."""
 
+import os
 import re
+from pathlib import Path
 
 from tests.factories import PASSWORD
 
@@ -22,3 +24,60 @@ def sign_out(page) -> None:
 
 def expect_message(page, text: str) -> None:
     page.locator(".messages .message", has_text=text).wait_for()
+
+
+def charts_drawn(page, *ids: str) -> None:
+    """Each canvas was drawn by its chart script (which marks it data-rendered)."""
+    from playwright.sync_api import expect
+
+    for chart in ids:
+        expect(page.locator(f"#{chart}")).to_have_attribute("data-rendered", "true")
+
+
+# --- main pages: accessibility audit and screenshots for the docs -------------------------
+
+# The impacts of axe-core's violations that fail a test; "minor" and "moderate" ones do not.
+BLOCKING_IMPACTS = ("serious", "critical")
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def accessibility_violations(page) -> list[dict]:
+    """The serious and critical violations axe-core finds on the page as it is now. axe-core
+    comes with its PyPI package (axe-playwright-python), evaluated in the page from here, so
+    the page's Content-Security-Policy stays as it is served."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+
+
+def assert_accessible(page, name: str) -> None:
+    violations = accessibility_violations(page)
+    found = "\n".join(
+        f"  {v['id']} ({v['impact']}): {v['help']}; "
+        + ", ".join(" ".join(node["target"]) for node in v["nodes"])
+        for v in violations
+    )
+    assert not violations, f"axe-core on {name} ({page.url}):\n{found}"
+
+
+def docs_screenshots(page, name: str) -> None:
+    """When SAMHUB_DOCS_SCREENSHOTS names a folder (docs/screenshots for the README), save the
+    page's viewport there at desktop and phone width as <name>-desktop.png, <name>-phone.png."""
+    folder = os.environ.get("SAMHUB_DOCS_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size
+    for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(300)  # charts redraw after a resize
+        page.screenshot(path=str(Path(folder) / f"{name}-{width}.png"))
+    page.set_viewport_size(viewport)
+
+
+def main_page(page, name: str) -> None:
+    """A main page of the portal: audited for accessibility, and shot for the docs."""
+    assert_accessible(page, name)
+    docs_screenshots(page, name)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from sharing import services as sharing_services
 from tests import factories
-from tests.browser_helpers import sign_in, sign_out
+from tests.browser_helpers import charts_drawn, sign_in, sign_out
 from tests.monitoring.conftest import infer_with_truth
 from tests.sharing.calls import record_calls
 
@@ -28,13 +28,6 @@ def fits_a_phone(page) -> None:
         assert time.monotonic() < deadline, f"{width} px of content at {PHONE['width']} px"
         page.wait_for_timeout(50)
     page.set_viewport_size({"width": 1280, "height": 900})
-
-
-def charts_drawn(page, *ids: str) -> None:
-    from playwright.sync_api import expect
-
-    for chart in ids:
-        expect(page.locator(f"#{chart}")).to_have_attribute("data-rendered", "true")
 
 
 @pytest.mark.browser
