@@ -68,22 +68,22 @@ def assert_accessible(page, name: str) -> None:
     assert not violations, f"axe-core on {name} ({page.url}):\n{found}"
 
 
-def docs_screenshots(page, name: str) -> None:
+def docs_screenshot(page, name: str) -> None:
     """When SAMHUB_DOCS_SCREENSHOTS names a folder (docs/screenshots for the README), save the
-    page's viewport there at desktop and phone width as <name>-desktop.png, <name>-phone.png."""
+    page's viewport there as <name>.png."""
     folder = os.environ.get("SAMHUB_DOCS_SCREENSHOTS")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def main_page(page, name: str) -> None:
+    """A main page of the portal: audited for accessibility at desktop and phone width (where
+    wide tables scroll in their own box), and shot for the docs."""
     viewport = page.viewport_size
     for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
         page.wait_for_timeout(300)  # charts redraw after a resize
-        page.screenshot(path=str(Path(folder) / f"{name}-{width}.png"))
+        assert_accessible(page, f"{name} at {width} width")
+        docs_screenshot(page, f"{name}-{width}")
     page.set_viewport_size(viewport)
-
-
-def main_page(page, name: str) -> None:
-    """A main page of the portal: audited for accessibility, and shot for the docs."""
-    assert_accessible(page, name)
-    docs_screenshots(page, name)
