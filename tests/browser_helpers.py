@@ -70,10 +70,11 @@ def assert_accessible(page, name: str) -> None:
 
 def docs_screenshot(page, name: str) -> None:
     """When SAMHUB_DOCS_SCREENSHOTS names a folder (docs/screenshots for the README), save the
-    page's viewport there as <name>.png."""
+    top of the page, as much as the viewport holds, as <name>.png."""
     folder = os.environ.get("SAMHUB_DOCS_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # the page's top, whatever the journey clicked
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
