@@ -95,3 +95,17 @@ def test_denying_suspending_and_revoking_ask_first_and_granting_does_not(
     )
     grant = re.search(rf'<form [^>]*action="{re.escape(url("grant", pending))}"[^>]*>', page)
     assert grant and "data-confirm" not in grant.group(0)
+
+
+# --- the icon -------------------------------------------------------------------------------
+
+
+def test_favicon_ico_leads_to_the_svg_mark_that_every_page_links(client, db):
+    answer = client.get("/favicon.ico", follow=True)
+
+    assert answer.status_code == 200
+    assert answer.redirect_chain == [("/static/favicon.svg", 301)]
+    assert answer["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in b"".join(answer.streaming_content)
+    page = client.get(reverse("core:login")).content.decode()  # base.html, as every page
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
