@@ -350,8 +350,11 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
     context["nav"] = "subscriptions"
     status = 200
     if usable and subscription.method == SharingMethod.INFERENCE:
-        example = json.dumps(version.example_inputs())
-        form = forms.TryInferenceForm(request.POST or None, initial={"inputs": example})
+        example_inputs = version.example_inputs()
+        example = json.dumps(example_inputs)
+        form = forms.TryInferenceForm(
+            request.POST or None, initial={"inputs": example}, input_names=list(example_inputs)
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 answer = metering.inference_call(
