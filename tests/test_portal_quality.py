@@ -109,3 +109,41 @@ def test_favicon_ico_leads_to_the_svg_mark_that_every_page_links(client, db):
     assert b"<svg" in b"".join(answer.streaming_content)
     page = client.get(reverse("core:login")).content.decode()  # base.html, as every page
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+
+
+# --- empty states: what the emptiness means and where to go next ---------------------------
+
+
+def empty_state(page: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:div|p)>', page, re.S)
+    assert found, f"no #{element_id}"
+    return found.group(1)
+
+
+def test_an_empty_catalog_says_whether_the_filters_or_no_release_is_why(
+    client, provider, consumer, auditor
+):
+    nothing_released = empty_state(
+        page_of(client, provider, reverse("registry:catalog")), "no-results"
+    )
+    factories.make_released(provider, auditor, name="Cell load forecaster")
+    nothing_matches = empty_state(
+        page_of(client, consumer, reverse("registry:catalog") + "?q=handover"), "no-results"
+    )
+
+    assert "No version is released yet" in nothing_released
+    assert f'<a href="{reverse("registry:my-models")}">Register yours</a>' in nothing_released
+    assert "No released version matches these filters" in nothing_matches
+    assert f'<a href="{reverse("registry:catalog")}">start again</a>' in nothing_matches
+
+
+def test_no_tokens_no_audits_and_no_notices_each_say_what_to_do(client, consumer, auditor):
+    tokens = empty_state(page_of(client, consumer, reverse("core:api-tokens")), "no-tokens")
+    notices = empty_state(page_of(client, consumer, reverse("core:notices")), "no-notices")
+    audits = empty_state(page_of(client, auditor, reverse("registry:audit-queue")), "no-audits")
+
+    assert "You have no API tokens yet" in tokens and '<a href="#id_name">Create one' in tokens
+    assert "No notices yet" in notices and '<a href="#preference-title">' in notices
+    assert "Nothing waits for your audit" in audits
+    assert '<a href="#past-audits">' in audits
+    assert f'<a href="{reverse("registry:catalog")}">catalog</a>' in audits
