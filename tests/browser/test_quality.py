@@ -88,7 +88,7 @@ def test_cancelling_a_subscription_asks_first_and_only_an_accepted_question_canc
     ]
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.CANCELLED
-    expect(page.locator(f"#status-{subscription.pk}")).to_have_text("Cancelled")
+    expect(page.locator(f"#status-{subscription.pk}")).to_have_text("Cancelled by the consumer")
 
 
 @pytest.mark.browser
