@@ -43,9 +43,8 @@ class TryInferenceForm(forms.Form):
         # Without a signature (an external endpoint may have none) the names are unknown.
         names = input_names or ["<input name>"]
         self.shape = "{" + ", ".join(f'"{name}": [[...]]' for name in names) + "}"
-        self.fields["inputs"].help_text = (
-            f"One nested list per input, one row per instance: {self.shape}."
-        )
+        help_text = f"One nested list per input, one row per instance: {self.shape}."
+        self.fields["inputs"].help_text = help_text
 
     def clean_inputs(self):
         try:

@@ -51,9 +51,7 @@ def test_deprecating_and_retiring_a_version_ask_first(client, provider, auditor)
         client, provider, reverse("registry:model-detail", args=[deprecated.sam.slug])
     )
 
-    deprecate = confirm_of(
-        released_page, reverse("registry:version-deprecate", args=[released.pk])
-    )
+    deprecate = confirm_of(released_page, reverse("registry:version-deprecate", args=[released.pk]))
     retire = confirm_of(deprecated_page, reverse("registry:version-retire", args=[deprecated.pk]))
     assert deprecate.startswith("Deprecate version 1.0.0 of Cell load forecaster?")
     assert retire.startswith("Retire version 1.0.0 of KPI anomaly detector?")

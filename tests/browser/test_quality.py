@@ -93,9 +93,7 @@ def test_cancelling_a_subscription_asks_first_and_only_an_accepted_question_canc
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_tab_reaches_the_skip_link_first_and_enter_moves_focus_to_the_content(
-    live_server, page
-):
+def test_tab_reaches_the_skip_link_first_and_enter_moves_focus_to_the_content(live_server, page):
     from playwright.sync_api import expect
 
     factories.make_user("consumer", username="consumer")
