@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 from pathlib import Path
 
 from tests.factories import PASSWORD
@@ -26,6 +27,22 @@ def expect_message(page, text: str) -> None:
     page.locator(".messages .message", has_text=text).wait_for()
 
 
+PHONE = {"width": 390, "height": 844}
+
+
+def fits_a_phone(page) -> None:
+    """At a phone's width the page scrolls only down: wide tables scroll in their own box, and
+    the charts shrink (Chart.js redraws on resize, hence the wait)."""
+    page.set_viewport_size(PHONE)
+    # Polled from here: wait_for_function evaluates its predicate with eval, which the page's
+    # Content-Security-Policy forbids.
+    deadline = time.monotonic() + 5
+    while (width := page.evaluate("document.documentElement.scrollWidth")) > PHONE["width"]:
+        assert time.monotonic() < deadline, f"{width} px of content at {PHONE['width']} px"
+        page.wait_for_timeout(50)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def charts_drawn(page, *ids: str) -> None:
     """Each canvas was drawn by its chart script (which marks it data-rendered)."""
     from playwright.sync_api import expect
@@ -39,7 +56,6 @@ def charts_drawn(page, *ids: str) -> None:
 # The impacts of axe-core's violations that fail a test; "minor" and "moderate" ones do not.
 BLOCKING_IMPACTS = ("serious", "critical")
 DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 
 
 def accessibility_violations(page) -> list[dict]:
