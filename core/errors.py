@@ -62,21 +62,25 @@ def _flatten(value, prefix: str = "") -> Iterable[str]:
 def error_to_form(exc: DomainError, *forms: Form, labels: Mapping[str, str] | None = None) -> None:
     """Put a refusal on the forms: its message on top of the first, each detail next to the
     field it names (in whichever form has it), the others on top with the field's label from
-    `labels`. What the person typed stays in the forms."""
+    `labels`. Each error is shown once: the message is left off the top when a detail already
+    says it (a refusal of one input, next to that input). What the person typed stays in the
+    forms."""
     labels = labels or {}
-    forms[0].add_error(None, exc.public_message)
     if exc.status == 500:
+        forms[0].add_error(None, exc.public_message)
         return  # a failure on SAM Hub's side: nothing to fix in the form
     details = exc.details if isinstance(exc.details, dict) else {"__all__": exc.details or []}
-    for field, value in details.items():
+    placed = [(field, message) for field, value in details.items() for message in _flatten(value)]
+    if not any(exc.message in message for _, message in placed):
+        forms[0].add_error(None, exc.message)
+    for field, message in placed:
         target = next((f for f in forms if field in f.fields), None)
-        for message in _flatten(value):
-            if target is not None:
-                target.add_error(field, message)
-            elif field == "__all__":
-                forms[0].add_error(None, message)
-            else:
-                forms[0].add_error(None, f"{labels.get(field, field)}: {message}")
+        if target is not None:
+            target.add_error(field, message)
+        elif field == "__all__":
+            forms[0].add_error(None, message)
+        else:
+            forms[0].add_error(None, f"{labels.get(field, field)}: {message}")
 
 
 def error_text(exc: DomainError, *, labels: Mapping[str, str] | None = None) -> str:

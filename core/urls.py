@@ -1,4 +1,5 @@
-"""Portal routes of core: sign-in and sign-out, the signed-in user's API tokens and notices."""
+"""Portal routes of core: sign-in and sign-out, the signed-in user's API tokens and notices,
+the portal's icon."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -14,6 +15,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("account/api-tokens/", views.api_tokens, name="api-tokens"),
     path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api-token-revoke"),
     path("account/notices/", views.notice_list, name="notices"),

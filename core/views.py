@@ -1,5 +1,5 @@
 """Portal pages of a user's API tokens (create: the key is shown once; list; revoke) and of
-their notices (the inbox, open, mark read, the e-mail preference)."""
+their notices (the inbox, open, mark read, the e-mail preference); the portal's icon."""
 
 from urllib.parse import urlencode
 
@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -17,6 +18,12 @@ from core import forms, notices, selectors, services
 from core.errors import DomainError
 
 NOTICES_PAGE_SIZE = 20
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page's <link rel="icon"> names (and for
+    responses that are no page, such as a file download): send them to the SVG mark."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def _tokens_page(request: HttpRequest, form: forms.ApiTokenForm, status: int = 200):

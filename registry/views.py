@@ -161,6 +161,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "facets": _facet_links(request.GET, selectors.catalog_facets(**filters), filters),
+        # An empty result says why: the filters, or nothing released at all.
+        "filtered": any(value not in ("", [], None) for value in filters.values()),
         # Scores without natural bounds (errors such as MAE) are drawn on the catalog's range.
         "metric_ranges": selectors.metric_ranges(metrics),
         "card_templates": extensions.catalog_card_templates,

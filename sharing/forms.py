@@ -29,14 +29,22 @@ class SubscribeForm(forms.Form):
 
 
 class TryInferenceForm(forms.Form):
-    """A reasoning call from the portal: the `inputs` object of the API, as JSON."""
+    """A reasoning call from the portal: the `inputs` object of the API, as JSON, keyed by the
+    version's own input names (its signature), which its help and errors show."""
 
     inputs = forms.CharField(
         label="Inputs (JSON)",
         widget=forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"}),
         max_length=1_000_000,
-        help_text='One nested list per input name, one row per instance: {"input": [[...], [...]]}.',
     )
+
+    def __init__(self, *args, input_names: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        # Without a signature (an external endpoint may have none) the names are unknown.
+        names = input_names or ["<input name>"]
+        self.shape = "{" + ", ".join(f'"{name}": [[...]]' for name in names) + "}"
+        help_text = f"One nested list per input, one row per instance: {self.shape}."
+        self.fields["inputs"].help_text = help_text
 
     def clean_inputs(self):
         try:
@@ -44,5 +52,5 @@ class TryInferenceForm(forms.Form):
         except json_input.InvalidJSON as exc:
             raise forms.ValidationError(exc.message) from None
         if not isinstance(inputs, dict):
-            raise forms.ValidationError('Give an object: {"<input name>": [[...]]}.')
+            raise forms.ValidationError(f"Give an object: {self.shape}.")
         return inputs

@@ -67,6 +67,16 @@ DONE = {
     "revoke": "revoked",
     "cancel": "cancelled",
 }
+# What the page asks before a destructive action is sent (static/js/confirm.js).
+CONFIRM = {
+    "deny": "Deny {consumer}'s {method} request for {model}?",
+    "suspend": "Suspend {consumer}'s {method} subscription to {model}? "
+    "It stops working until it is resumed.",
+    "revoke": "Revoke {consumer}'s {method} subscription to {model}? "
+    "It stops working and cannot be resumed.",
+    "cancel": "Cancel your {method} subscription to {model}? "
+    "It stops working at once and cannot be resumed.",
+}
 
 
 def _with_events(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscription]:
@@ -76,7 +86,8 @@ def _with_events(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscription
 
 
 def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict]:
-    """Each subscription with a form per action the user may take on it now."""
+    """Each subscription with a form per action the user may take on it now, and the question
+    asked before each destructive one."""
     rows = []
     for subscription in subscriptions:
         pk, own = subscription.pk, bound.get(subscription.pk, {})
@@ -90,6 +101,15 @@ def _rows(subscriptions, user, shown: tuple[str, ...], bound: dict) -> list[dict
                 "forms": {
                     action: own.get(action) or ACTIONS[action][0](auto_id=f"id_%s_{action}_{pk}")
                     for action in actions
+                },
+                "confirm": {
+                    action: CONFIRM[action].format(
+                        consumer=subscription.consumer,
+                        method=subscription.method,
+                        model=subscription.sam.name,
+                    )
+                    for action in actions
+                    if action in CONFIRM
                 },
             }
         )
@@ -330,8 +350,11 @@ def subscription_use(request: HttpRequest, pk: int) -> HttpResponse:
     context["nav"] = "subscriptions"
     status = 200
     if usable and subscription.method == SharingMethod.INFERENCE:
-        example = json.dumps(version.example_inputs())
-        form = forms.TryInferenceForm(request.POST or None, initial={"inputs": example})
+        example_inputs = version.example_inputs()
+        example = json.dumps(example_inputs)
+        form = forms.TryInferenceForm(
+            request.POST or None, initial={"inputs": example}, input_names=list(example_inputs)
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 answer = metering.inference_call(

@@ -212,8 +212,8 @@ def pytest_runtest_makereport(item, call):
 def page(monkeypatch, request, tmp_path):
     """A Playwright page in headless chromium. Where chromium is missing the test skips, saying
     why; CI sets SAMHUB_REQUIRE_BROWSER=1 and fails instead. When the test fails, a screenshot
-    of the page as it was is saved (in SAMHUB_BROWSER_SCREENSHOTS, or the test's tmp_path) and
-    its path printed with the failure. Helpers: tests/browser_helpers.py."""
+    of the page as it was and its HTML are saved (in SAMHUB_BROWSER_SCREENSHOTS, or the test's
+    tmp_path) and their paths printed with the failure. Helpers: tests/browser_helpers.py."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("SAMHUB_REQUIRE_BROWSER") == "1":
             pytest.fail(CHROMIUM_MISSING)
@@ -238,16 +238,27 @@ def page(monkeypatch, request, tmp_path):
         browser.close()
 
 
-def _screenshot(page, test_name: str, tmp_path: Path) -> None:
+def _screenshot(page, test_name: str, tmp_path: Path) -> tuple[Path, Path]:
+    """Save the failed test's page as a PNG and its HTML (what the DOM held, after scripts ran)
+    side by side, in SAMHUB_BROWSER_SCREENSHOTS or tmp_path; print both paths. Returns them."""
     folder = Path(os.environ.get("SAMHUB_BROWSER_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (re.sub(r"[^\w.-]+", "-", test_name) + ".png")
+    stem = re.sub(r"[^\w.-]+", "-", test_name)
+    picture, html = folder / f"{stem}.png", folder / f"{stem}.html"
+    # Each is tried on its own: the page may be gone with what failed; say so, do not mask it.
     try:
-        page.screenshot(path=str(path), full_page=True)
-    except Exception as exc:  # the page may be gone with what failed; say so, do not mask it
+        page.screenshot(path=str(picture), full_page=True)
+    except Exception as exc:
         print(f"No screenshot of the failed test's page: {exc}")
     else:
-        print(f"Screenshot of the failed test's page: {path} ({page.url})")
+        print(f"Screenshot of the failed test's page: {picture} ({page.url})")
+    try:
+        html.write_text(page.content(), encoding="utf-8")
+    except Exception as exc:
+        print(f"No HTML of the failed test's page: {exc}")
+    else:
+        print(f"HTML of the failed test's page: {html} ({page.url})")
+    return picture, html
 
 
 @pytest.fixture(scope="session")

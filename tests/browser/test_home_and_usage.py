@@ -2,7 +2,6 @@
 their home, follow it to the usage page, whose charts Chart.js draws (the CSP allows them),
 and neither page is wider than a phone's screen."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -10,31 +9,9 @@ from django.utils import timezone
 
 from sharing import services as sharing_services
 from tests import factories
-from tests.browser_helpers import sign_in, sign_out
+from tests.browser_helpers import charts_drawn, fits_a_phone, sign_in, sign_out
 from tests.monitoring.conftest import infer_with_truth
 from tests.sharing.calls import record_calls
-
-PHONE = {"width": 390, "height": 844}
-
-
-def fits_a_phone(page) -> None:
-    """At a phone's width the page scrolls only down: wide tables scroll in their own box, and
-    the charts shrink (Chart.js redraws on resize, hence the wait)."""
-    page.set_viewport_size(PHONE)
-    # Polled from here: wait_for_function evaluates its predicate with eval, which the page's
-    # Content-Security-Policy forbids.
-    deadline = time.monotonic() + 5
-    while (width := page.evaluate("document.documentElement.scrollWidth")) > PHONE["width"]:
-        assert time.monotonic() < deadline, f"{width} px of content at {PHONE['width']} px"
-        page.wait_for_timeout(50)
-    page.set_viewport_size({"width": 1280, "height": 900})
-
-
-def charts_drawn(page, *ids: str) -> None:
-    from playwright.sync_api import expect
-
-    for chart in ids:
-        expect(page.locator(f"#{chart}")).to_have_attribute("data-rendered", "true")
 
 
 @pytest.mark.browser

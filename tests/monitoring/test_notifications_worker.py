@@ -3,6 +3,7 @@ callback servers on loopback; every body they receive is validated against the o
 YAML. Real inferences with known ground truth drive the accuracy."""
 
 import time
+from datetime import datetime
 
 import pytest
 
@@ -87,10 +88,17 @@ def test_periodic_reports_arrive_at_the_period_until_max_reports(
     bodies = valid(nwdaf_contract, receiver.wait_for(3, path="/periodic", timeout=30))
     time.sleep(3)
     assert len(receiver.bodies("/periodic")) == 3  # maxReportNbr
-    arrivals = [r.at for r in receiver.arrivals("/periodic")]
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
-    assert all(1.0 <= gap <= 3.5 for gap in gaps), gaps  # every 2 s, within a 1 s tick
     infos = [b["modelAccuInfos"][0] for b in bodies]
+    # Report k is due 2k s after the subscription (the first interval's start): never sent
+    # before that, and within Celery beat's 1 s tick of it (plus slack for a loaded machine).
+    # Measured on the reports' own intervals: a delivery delayed by load moves an arrival, not
+    # the schedule.
+    subscribed = datetime.fromisoformat(infos[0]["monitorInterval"]["startTime"])
+    for k, info in enumerate(infos, start=1):
+        late = datetime.fromisoformat(info["monitorInterval"]["stopTime"]) - subscribed
+        assert 2 * k <= late.total_seconds() <= 2 * k + 3.5, (k, late)
+    arrivals = [r.at for r in receiver.arrivals("/periodic")]
+    assert arrivals[-1] - arrivals[0] >= 2.0, arrivals  # spread over the periods, not in a burst
     # Consecutive intervals, and each inference counted in exactly one of them.
     for earlier, later in zip(infos, infos[1:], strict=False):
         assert earlier["monitorInterval"]["stopTime"] == later["monitorInterval"]["startTime"]

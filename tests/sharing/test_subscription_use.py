@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from registry import demo
+from registry.models import ModelVersion
 from sharing import extraction
 from sharing import services as sharing_services
 from sharing.models import Delivery, InferenceOutcome, InferenceRecord, PackageStatus
@@ -80,7 +81,7 @@ def test_a_call_tried_in_the_page_answers_like_the_model_and_is_metered(client, 
     ("typed", "status", "message", "metered"),
     [
         ('{"input": [[1, 2', 400, "This is not valid JSON", 0),
-        ("[[1, 2, 3]]", 400, 'Give an object: {"<input name>": [[...]]}.', 0),
+        ("[[1, 2, 3]]", 400, 'Give an object: {"input": [[...]]}.', 0),
         ('{"input": [[1, 2]]}', 400, "Input 'input': expected shape [batch, 6], got [1, 2].", 1),
     ],
     ids=["broken-json", "not-an-object", "wrong-shape"],
@@ -95,11 +96,29 @@ def test_a_refused_call_is_explained_on_the_form_with_the_input_kept(
 
     assert answer.status_code == status
     page = text(answer)
-    assert message in page
+    assert page.count(message) == 1  # once, next to the field; not again on top of the form
     assert typed in page
     assert InferenceRecord.objects.count() == metered
     if metered:
         assert InferenceRecord.objects.get().outcome == InferenceOutcome.INVALID_INPUT
+
+
+def test_the_page_names_the_models_own_inputs_not_a_placeholder(client, consumer, version):
+    # The signature's input renamed: what the page shows must come from it.
+    renamed = [{**version.signature["inputs"][0], "name": "cell_kpis"}]
+    ModelVersion.objects.filter(pk=version.pk).update(
+        signature={**version.signature, "inputs": renamed}
+    )
+    subscription = subscribe(consumer, version, "INFERENCE")
+    client.force_login(consumer)
+
+    page = text(client.post(use_url(subscription), {"inputs": "[[1, 2, 3]]"}))
+
+    example = json.loads(re.search(r"-d '(.*?)'", page).group(1))
+    assert list(example["inputs"]) == ["cell_kpis"]
+    assert 'One nested list per input, one row per instance: {"cell_kpis": [[...]]}.' in page
+    assert page.count('Give an object: {"cell_kpis": [[...]]}.') == 1
+    assert "<input name>" not in page
 
 
 def test_a_suspended_subscription_cannot_be_used(client, consumer, provider, version):

@@ -47,6 +47,7 @@ def test_a_member_uploads_from_the_page_and_sees_columns_and_score(
     assert "<code>region</code>" in html and "<td>target</td>" in html
     assert 'id="row-count">100<' in html
     assert 'id="delete"' in html
+    assert 'data-confirm="Delete the dataset Cell KPIs? It cannot be undone."' in html
     listing = client.get("/datasets/").content.decode()
     assert f'id="dataset-{dataset.pk}"' in listing and 'data-score="80.0"' in listing
 
