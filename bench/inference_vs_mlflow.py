@@ -19,9 +19,10 @@ its supervisor), and two workers with TCP_NODELAY restored: `mlflow models serve
 runs uvicorn's multiprocess supervisor, whose listening socket loses TCP_NODELAY (uvicorn issue
 3149), so each keep-alive request after the first waits ~40 ms for a delayed ACK; an asyncio
 patch loaded only in the bench's MLflow venv fixes that one bug. SAM Hub runs gunicorn with
-`--workers` sync workers, with bench/ceiling_settings.py: the product's settings with a URLconf
-that adds POST /bench/constant/, a bare Django view answering a constant JSON, measured on the
-same server as the ceiling of the stack (gunicorn, Django, middleware).
+`--workers` sync workers and the portal's config/gunicorn.py, with bench/ceiling_settings.py:
+the product's settings with a URLconf that adds POST /bench/constant/, a bare Django view
+answering a constant JSON, measured on the same server as the ceiling of the stack (gunicorn,
+Django, middleware). `--mlflow none` measures SAM Hub and the ceiling only.
 """
 
 import argparse
