@@ -7,15 +7,24 @@ import functools
 
 from django.db.backends.sqlite3 import base
 
+# The statements remembered: at most 1024 of at most 4096 characters (a few MB at worst);
+# longer ones (bulk inserts, long IN lists) are rare and converted each time, as by Django.
+CACHED_STATEMENTS = 1024
+CACHED_STATEMENT_CHARS = 4096
 
-@functools.lru_cache(maxsize=1024)
+
 def _qmark_style(query: str) -> str:
     return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+_qmark_style_cached = functools.lru_cache(maxsize=CACHED_STATEMENTS)(_qmark_style)
 
 
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
     def convert_query(self, query, *, param_names=None):
         if param_names is None:
+            if len(query) <= CACHED_STATEMENT_CHARS:
+                return _qmark_style_cached(query)
             return _qmark_style(query)
         return super().convert_query(query, param_names=param_names)
 

@@ -1,0 +1,32 @@
+"""SAM Hub's SQLite backend (config/backends/sqlite3) runs statements as Django's does, with the
+placeholders of short statements converted once and remembered."""
+
+import pytest
+from django.db import connection
+
+from config.backends.sqlite3.base import CACHED_STATEMENT_CHARS, _qmark_style_cached
+
+pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend")
+
+
+def test_a_statement_runs_with_its_parameters_each_time_and_is_converted_once(db):
+    statement = "SELECT %s, '%%s', %s -- the backend's test"
+    hits = _qmark_style_cached.cache_info().hits
+    with connection.cursor() as cursor:
+        answers = []
+        for value in (7, 8):
+            cursor.execute(statement, [value, "x"])
+            answers.append(cursor.fetchone())
+
+    assert answers == [(7, "%s", "x"), (8, "%s", "x")]
+    assert _qmark_style_cached.cache_info().hits == hits + 1  # the second time, remembered
+
+
+def test_a_long_statement_runs_with_its_parameters_too(db):
+    values = list(range(1500))
+    statement = "SELECT " + ", ".join(["%s"] * len(values))
+    assert len(statement) > CACHED_STATEMENT_CHARS
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        assert list(cursor.fetchone()) == values
