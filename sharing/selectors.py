@@ -125,7 +125,10 @@ def subscriptions_visible_to(user: User | AnonymousUser) -> QuerySet[Subscriptio
 
 
 def subscriptions_of(user: User) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(consumer=user).select_related("sam", "sam__organisation")
+    # With the consumer: each row's confirmation question names it (sharing.views._rows).
+    return Subscription.objects.filter(consumer=user).select_related(
+        "consumer", "sam", "sam__organisation"
+    )
 
 
 def pending_requests_for(user: User) -> QuerySet[Subscription]:
