@@ -183,8 +183,15 @@ class InferenceRecord(models.Model):
     attaches to it for accuracy monitoring, with the data set its inputs are kept in."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="inferences")
-    caller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes on version and caller: inference_by_version and
+    # inference_by_caller start with them and serve every lookup by either. Each index is one
+    # more page every call writes (docs/benchmarks.md).
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="inferences", db_index=False
+    )
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="inferences"
     )
