@@ -183,9 +183,10 @@ class InferenceRecord(models.Model):
     attaches to it for accuracy monitoring, with the data set its inputs are kept in."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # No single-column indexes on version and caller: inference_by_version and
-    # inference_by_caller start with them and serve every lookup by either. Each index is one
-    # more page every call writes (docs/benchmarks.md).
+    # Each index is one more page every call writes (docs/benchmarks.md), so none that no
+    # lookup needs: inference_by_version and inference_by_caller start with version and caller
+    # and serve every lookup by either, and nothing looks calls up by subscription
+    # (subscriptions are never deleted: the log of who had access when stays).
     version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="inferences", db_index=False
     )
@@ -193,7 +194,12 @@ class InferenceRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="inferences"
+        Subscription,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="inferences",
+        db_index=False,
     )
     count = models.PositiveIntegerField(help_text="Instances in the call (batch size).")
     latency_ms = models.FloatField()
